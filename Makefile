@@ -1,0 +1,44 @@
+# Hearsay: `make run` shows the protocol working, `make test` runs every test.
+SWIFT ?= swift
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config
+BUILD_FLAGS ?=
+
+.PHONY: run test build release bench deps format lint clean
+
+# Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
+# are missing; a fresh Debian machine with only the Swift toolchain needs nothing else.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+# Until the node runtime lands, `make run` runs a visible simulated cluster.
+run: deps
+	$(SWIFT) run $(BUILD_FLAGS) hearsay simulate --nodes 8 --kill 1 --partition 20s --gossip-interval 5s --verbose
+
+test: deps
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
+
+bench: deps
+	$(SWIFT) run -c release $(BUILD_FLAGS) CoreBenchmarks
+
+format:
+	$(SWIFT) format -i -r Sources Tests Benchmarks Package.swift
+
+lint:
+	$(SWIFT) format lint -r Sources Tests Benchmarks
+
+clean:
+	rm -rf .build

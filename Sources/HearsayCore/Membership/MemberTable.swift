@@ -1,0 +1,77 @@
+/// The members a node knows, with O(1) lookup by id and by position.
+///
+/// A value type: in a simulation of thousands of nodes that start with the same view,
+/// every engine shares one copy until it changes something.
+public struct MemberTable: Sendable {
+    private(set) var members: [Member] = []
+    private var index: [NodeID: Int] = [:]
+    private var counts = [Int](repeating: 0, count: MemberStatus.allCases.count)
+
+    /// Creates an empty table.
+    public init() {}
+
+    /// Creates a table holding `members` (later duplicates replace earlier ones).
+    public init(_ members: [Member]) {
+        self.members.reserveCapacity(members.count)
+        index.reserveCapacity(members.count)
+        for member in members { upsert(member) }
+    }
+
+    /// How many members, of any status.
+    public var count: Int { members.count }
+
+    /// All members in table order.
+    public var all: [Member] { members }
+
+    /// The member with `id`, if known.
+    public subscript(id: NodeID) -> Member? {
+        index[id].map { members[$0] }
+    }
+
+    /// The member at `position` (0..<count).
+    subscript(position position: Int) -> Member { members[position] }
+
+    /// Inserts or replaces the member with the same id.
+    public mutating func upsert(_ member: Member) {
+        counts[member.status.rank] += 1
+        if let i = index[member.id] {
+            counts[members[i].status.rank] -= 1
+            members[i] = member
+        } else {
+            index[member.id] = members.count
+            members.append(member)
+        }
+    }
+
+    /// Changes the member with `id` in place; returns false when unknown.
+    @discardableResult
+    mutating func update(_ id: NodeID, _ change: (inout Member) -> Void) -> Bool {
+        guard let i = index[id] else { return false }
+        counts[members[i].status.rank] -= 1
+        change(&members[i])
+        counts[members[i].status.rank] += 1
+        return true
+    }
+
+    /// Removes the member with `id`. The last member takes its position.
+    public mutating func remove(_ id: NodeID) {
+        guard let i = index.removeValue(forKey: id) else { return }
+        counts[members[i].status.rank] -= 1
+        let last = members.removeLast()
+        if i < members.count {
+            members[i] = last
+            index[last.id] = i
+        }
+    }
+
+    /// How many members have each status.
+    public func countsByStatus() -> [MemberStatus: Int] {
+        Dictionary(uniqueKeysWithValues: MemberStatus.allCases.map { ($0, counts[$0.rank]) })
+    }
+
+    /// How many members have `status`, in O(1).
+    public func count(_ status: MemberStatus) -> Int { counts[status.rank] }
+
+    /// Alive and suspect members, this node included.
+    public var liveCount: Int { counts[MemberStatus.alive.rank] + counts[MemberStatus.suspect.rank] }
+}

@@ -1,0 +1,143 @@
+/// The typed body of a message; each case is one of the seed's message types.
+public enum Payload: Hashable, Sendable {
+    case heartbeat(MemberRumor)
+    case metadataSync(SyncMessage)
+    case contextUpdate(ContextMetadata)
+    case peerDiscovery(PeerDiscovery)
+    case conflictAlert(ConflictAlert)
+    case healthCheck(HealthCheck)
+
+    /// The message type this payload belongs to.
+    public var type: GossipMessageType {
+        switch self {
+        case .heartbeat: .heartbeat
+        case .metadataSync: .metadataSync
+        case .contextUpdate: .contextUpdate
+        case .peerDiscovery: .peerDiscovery
+        case .conflictAlert: .conflictAlert
+        case .healthCheck: .healthCheck
+        }
+    }
+
+    /// Encoded length per `WireSize`'s rules.
+    public var wireSize: Int {
+        switch self {
+        case .heartbeat(let rumor): rumor.wireSize
+        case .metadataSync(let sync): sync.wireSize
+        case .contextUpdate(let version): version.wireSize
+        case .peerDiscovery(let discovery): discovery.wireSize
+        case .conflictAlert(let alert): alert.wireSize
+        case .healthCheck(let check): check.wireSize
+        }
+    }
+}
+
+/// What one node says about one member (the `heartbeat` payload).
+public struct MemberRumor: Hashable, Sendable {
+    /// The member the rumor is about.
+    public var subject: NodeID
+    /// Where the member is reached.
+    public var address: PeerAddress
+    /// The member's incarnation the rumor refers to.
+    public var incarnation: UInt64
+    /// What the rumor claims.
+    public var status: MemberStatus
+    /// Who suspects or declared the member failed; a new reporter confirms a suspicion.
+    public var reporter: NodeID?
+    /// The member's own heartbeat payload, on alive rumors that carry one.
+    public var heartbeat: NodeHeartbeat?
+
+    /// Creates a rumor.
+    public init(
+        subject: NodeID, address: PeerAddress, incarnation: UInt64, status: MemberStatus,
+        reporter: NodeID? = nil, heartbeat: NodeHeartbeat? = nil
+    ) {
+        self.subject = subject
+        self.address = address
+        self.incarnation = incarnation
+        self.status = status
+        self.reporter = reporter
+        self.heartbeat = heartbeat
+    }
+
+    /// Encoded length per `WireSize`'s rules.
+    public var wireSize: Int {
+        WireSize.string(subject.rawValue) + WireSize.string(address.rawValue)
+            + WireSize.varint(incarnation) + 1
+            + WireSize.optional(reporter) { WireSize.string($0.rawValue) }
+            + WireSize.optional(heartbeat) { $0.wireSize }
+    }
+}
+
+/// SWIM's probe messages (the `health_check` payload).
+public enum HealthCheck: Hashable, Sendable {
+    /// Are you alive? `target` names who the sender expects to answer, so a node that
+    /// took over a stale address does not answer for someone else.
+    case ping(sequence: UInt64, target: NodeID)
+    /// Yes: answers a ping, or relays an answer to a ping-req.
+    case ack(sequence: UInt64)
+    /// Please ping `target` at `address` for me and relay the answer.
+    case pingRequest(sequence: UInt64, target: NodeID, address: PeerAddress)
+    /// I relayed your ping-req but the target did not answer me either; tells the
+    /// requester that its own link works (Lifeguard).
+    case nack(sequence: UInt64)
+
+    /// The sequence number the message carries.
+    public var sequence: UInt64 {
+        switch self {
+        case .ping(let s, _), .ack(let s), .pingRequest(let s, _, _), .nack(let s): s
+        }
+    }
+
+    /// Encoded length: a kind byte, the sequence, and the kind's fields.
+    public var wireSize: Int {
+        let base = 1 + WireSize.varint(sequence)
+        switch self {
+        case .ping(_, let target): return base + WireSize.string(target.rawValue)
+        case .ack, .nack: return base
+        case .pingRequest(_, let target, let address):
+            return base + WireSize.string(target.rawValue) + WireSize.string(address.rawValue)
+        }
+    }
+}
+
+/// A member list exchange (the `peer_discovery` payload).
+public enum PeerDiscovery: Hashable, Sendable {
+    /// Here is my member list; send me yours.
+    case request(members: [MemberRumor])
+    /// My member list, in answer to a request.
+    case response(members: [MemberRumor])
+
+    /// The member list either way.
+    public var members: [MemberRumor] {
+        switch self {
+        case .request(let m), .response(let m): m
+        }
+    }
+
+    /// Encoded length: a kind byte and the list.
+    public var wireSize: Int {
+        members.reduce(1 + WireSize.varint(members.count)) { $0 + $1.wireSize }
+    }
+}
+
+/// Concurrent versions of one entry (the `conflict_alert` payload).
+public struct ConflictAlert: Hashable, Sendable {
+    /// The entry in conflict.
+    public var address: MetadataAddress
+    /// Every sibling version, so receivers hold the same conflict.
+    public var versions: [ContextMetadata]
+
+    /// Creates an alert.
+    public init(address: MetadataAddress, versions: [ContextMetadata]) {
+        self.address = address
+        self.versions = versions
+    }
+
+    /// Encoded length: the address and the versions.
+    public var wireSize: Int {
+        versions.reduce(WireSize.string(address.rawValue) + WireSize.varint(versions.count)) {
+            $0 + $1.wireSize
+        }
+    }
+}
