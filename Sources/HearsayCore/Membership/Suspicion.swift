@@ -16,6 +16,8 @@ public struct Suspicion: Sendable, Equatable {
     public let expectedConfirmations: Int
     /// Who reported it; the first reporter is not a confirmation.
     public private(set) var reporters: Set<NodeID>
+    /// Whether this node has probed the suspect itself since the suspicion began.
+    public var probedHere = false
 
     /// Creates a suspicion reported first by `reporter`.
     public init(

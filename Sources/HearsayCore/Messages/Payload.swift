@@ -74,8 +74,9 @@ public enum HealthCheck: Hashable, Sendable {
     /// Are you alive? `target` names who the sender expects to answer, so a node that
     /// took over a stale address does not answer for someone else.
     case ping(sequence: UInt64, target: NodeID)
-    /// Yes: answers a ping, or relays an answer to a ping-req.
-    case ack(sequence: UInt64)
+    /// Yes: answers a ping, or relays an answer to a ping-req, with the incarnation of
+    /// the node that answered: a prober that missed that node's refutation learns it here.
+    case ack(sequence: UInt64, incarnation: UInt64 = 0)
     /// Please ping `target` at `address` for me and relay the answer.
     case pingRequest(sequence: UInt64, target: NodeID, address: PeerAddress)
     /// I relayed your ping-req but the target did not answer me either; tells the
@@ -85,7 +86,7 @@ public enum HealthCheck: Hashable, Sendable {
     /// The sequence number the message carries.
     public var sequence: UInt64 {
         switch self {
-        case .ping(let s, _), .ack(let s), .pingRequest(let s, _, _), .nack(let s): s
+        case .ping(let s, _), .ack(let s, _), .pingRequest(let s, _, _), .nack(let s): s
         }
     }
 
@@ -94,7 +95,8 @@ public enum HealthCheck: Hashable, Sendable {
         let base = 1 + WireSize.varint(sequence)
         switch self {
         case .ping(_, let target): return base + WireSize.string(target.rawValue)
-        case .ack, .nack: return base
+        case .ack(_, let incarnation): return base + WireSize.varint(incarnation)
+        case .nack: return base
         case .pingRequest(_, let target, let address):
             return base + WireSize.string(target.rawValue) + WireSize.string(address.rawValue)
         }
