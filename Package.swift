@@ -2,48 +2,48 @@
 import PackageDescription
 
 let package = Package(
-  name: "Hearsay",
-  platforms: [.macOS(.v14)],
-  products: [
-    .executable(name: "hearsay", targets: ["hearsay"]),
-    .library(name: "HearsayCore", targets: ["HearsayCore"]),
-  ],
-  dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
-  ],
-  targets: [
-    // libcrypto (HMAC-SHA256, AES-256-GCM) from Debian's libssl-dev, found through pkg-config.
-    .systemLibrary(
-      name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
-      providers: [.apt(["libssl-dev"])]),
-    // zlib from Debian's zlib1g-dev.
-    .systemLibrary(
-      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
-      providers: [.apt(["zlib1g-dev"])]),
-    // The protocol as a pure state machine: standard library only.
-    // Optimized in debug builds too: the simulation tests run hundreds of engines for
-    // thousands of virtual seconds, which takes minutes unoptimized and seconds with -O.
-    .target(
-      name: "HearsayCore", path: "Sources/HearsayCore",
-      swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))],
-      linkerSettings: [.linkedLibrary("m")]),
-    .target(
-      name: "HearsayWire", dependencies: ["HearsayCore", "COpenSSL", "CZlib"],
-      path: "Sources/HearsayWire"),
-    .target(
-      name: "HearsayNode", dependencies: ["HearsayCore", "HearsayWire"],
-      path: "Sources/HearsayNode"),
-    .executableTarget(
-      name: "hearsay",
-      dependencies: [
-        "HearsayCore", "HearsayNode",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ],
-      path: "Sources/hearsay"),
-    .executableTarget(
-      name: "CoreBenchmarks", dependencies: ["HearsayCore"], path: "Benchmarks/CoreBenchmarks"),
-    .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
-    .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire"]),
-  ],
-  swiftLanguageModes: [.v6]
+    name: "Hearsay",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hearsay", targets: ["hearsay"]),
+        .library(name: "HearsayCore", targets: ["HearsayCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // libcrypto (HMAC-SHA256, AES-256-GCM) from Debian's libssl-dev, found through pkg-config.
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        // zlib from Debian's zlib1g-dev.
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        // The protocol as a pure state machine: standard library only.
+        // Optimized in debug builds too: the simulation tests run hundreds of engines for
+        // thousands of virtual seconds, which takes minutes unoptimized and seconds with -O.
+        .target(
+            name: "HearsayCore", path: "Sources/HearsayCore",
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))],
+            linkerSettings: [.linkedLibrary("m")]),
+        .target(
+            name: "HearsayWire", dependencies: ["HearsayCore", "COpenSSL", "CZlib"],
+            path: "Sources/HearsayWire"),
+        .target(
+            name: "HearsayNode", dependencies: ["HearsayCore", "HearsayWire"],
+            path: "Sources/HearsayNode"),
+        .executableTarget(
+            name: "hearsay",
+            dependencies: [
+                "HearsayCore", "HearsayNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/hearsay"),
+        .executableTarget(
+            name: "CoreBenchmarks", dependencies: ["HearsayCore"], path: "Benchmarks/CoreBenchmarks"),
+        .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
+        .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire"]),
+    ],
+    swiftLanguageModes: [.v6]
 )

@@ -72,7 +72,8 @@ func convergence(nodes: Int, fanout: Int) throws {
         let rounds = Int((took / tick).rounded(.up))
         print(
             "convergence  N=\(nodes) fanout=\(fanout): \(rounds) rounds of \(tick.text) (\(format(seconds(took), 3)) s virtual); "
-                + "bound ceil(log_\(fanout) N)=\(bound), target <= \(bound + 2); ratio \(format(Double(rounds) / Double(bound)))")
+                + "bound ceil(log_\(fanout) N)=\(bound), target <= \(bound + 2); ratio \(format(Double(rounds) / Double(bound)))"
+        )
     } else {
         print("convergence  N=\(nodes) fanout=\(fanout): did not converge within 120 s")
     }
@@ -86,7 +87,9 @@ func antiEntropy(entries: Int, differences: [Int]) throws {
         let ids = [0, 1].map { SimulationConfig.nodeID($0) }
         let table = MemberTable(
             [0, 1].map {
-                Member(id: ids[$0], address: SimulationConfig.address($0), incarnation: 0, status: .alive, statusChangedAt: t0)
+                Member(
+                    id: ids[$0], address: SimulationConfig.address($0), incarnation: 0, status: .alive,
+                    statusChangedAt: t0)
             })
         var config = EngineConfig(nodeID: ids[i], address: SimulationConfig.address(i))
         config.maxGossipPeers = 1

@@ -78,7 +78,8 @@ struct SimulateCommand: ParsableCommand {
         do {
             let round = try Duration(parsing: gossipInterval, setting: "gossip interval")
             guard EngineConfig.gossipIntervalRange.contains(round) else {
-                throw HearsayCore.ValidationError(setting: "gossip interval", value: gossipInterval, allowed: "1s to 1h")
+                throw HearsayCore.ValidationError(
+                    setting: "gossip interval", value: gossipInterval, allowed: "1s to 1h")
             }
             return Settings(
                 probe: try Duration(parsing: probeInterval, setting: "probe interval"), round: round,
@@ -122,10 +123,15 @@ struct SimulateCommand: ParsableCommand {
         let address = try MetadataAddress("hearsay://demo/greeting")
         let version = try sim.put(0, address, .string("hello from node-0"))
         let tick = sim.engines[0].config.gossipTick
-        if let took = report.phase("write: node-0's write reaches every node", limit: s.limit, { sim in
-            sim.upNodes.allSatisfy { sim.engines[$0].store.entry(address)?.versions.contains(version) == true }
-        }) {
-            print("    \(Int((took / tick).rounded(.up))) gossip ticks of \(tick.text); bound ceil(log_\(fanout) N) = \(Report.ceilLog(nodes, base: fanout))")
+        if let took = report.phase(
+            "write: node-0's write reaches every node", limit: s.limit,
+            { sim in
+                sim.upNodes.allSatisfy { sim.engines[$0].store.entry(address)?.versions.contains(version) == true }
+            })
+        {
+            print(
+                "    \(Int((took / tick).rounded(.up))) gossip ticks of \(tick.text); bound ceil(log_\(fanout) N) = \(Report.ceilLog(nodes, base: fanout))"
+            )
         }
 
         let victims = Array((nodes - kill)..<nodes)
@@ -155,7 +161,9 @@ struct SimulateCommand: ParsableCommand {
                     && sim.upNodes.allSatisfy { sim.engines[$0].members.count(.alive) == live.count }
             }
             let entry = sim.engines[live[0]].store.entry(contested)
-            print("    contested entry: status \(entry?.status.rawValue ?? "missing"), \(entry?.versions.count ?? 0) versions kept")
+            print(
+                "    contested entry: status \(entry?.status.rawValue ?? "missing"), \(entry?.versions.count ?? 0) versions kept"
+            )
         }
         report.summary()
     }
@@ -190,8 +198,12 @@ private final class Report {
         let n = Double(nodes)
         let falseDetections = t.failures.filter(\.isFalse).count
         print("summary after \(Report.clock(sim.now, from: sim)) of virtual time:")
-        print("  per node: \(fmt(Double(t.sent.reduce(0, +)) / n / elapsed)) messages/s, \(fmt(Double(t.bytesSent.reduce(0, +)) / n / elapsed)) bytes/s sent")
-        print("  gossip rounds completed: \(t.rounds); suspicions: \(t.suspicions); refutations: \(t.refutations); conflicts seen: \(t.conflicts)")
+        print(
+            "  per node: \(fmt(Double(t.sent.reduce(0, +)) / n / elapsed)) messages/s, \(fmt(Double(t.bytesSent.reduce(0, +)) / n / elapsed)) bytes/s sent"
+        )
+        print(
+            "  gossip rounds completed: \(t.rounds); suspicions: \(t.suspicions); refutations: \(t.refutations); conflicts seen: \(t.conflicts)"
+        )
         print("  datagrams lost by the network: \(t.lostDatagrams); dropped by nodes: \(t.drops.values.reduce(0, +))")
         print("  failure declarations: \(t.failures.count), false (a live node, no partition): \(falseDetections)")
     }

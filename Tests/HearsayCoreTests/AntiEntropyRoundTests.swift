@@ -3,91 +3,91 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct AntiEntropyRoundTests {
-  /// Delivers every stream frame between two engines until they fall silent; returns
-  /// the bytes of the metadata_sync messages exchanged.
-  private func exchange(_ a: inout Engine, _ b: inout Engine, _ first: [Effect], now: Instant)
-    -> Int
-  {
-    var pending = first.sends.map { (from: 0, outbound: $0) }
-    var bytes = 0
-    while !pending.isEmpty {
-      let (from, outbound) = pending.removeFirst()
-      let sync = outbound.messages.filter { $0.type == .metadataSync }
-      bytes += sync.reduce(0) { $0 + $1.wireSize }
-      guard outbound.transport == .stream, !sync.isEmpty else { continue }
-      if from == 0 && outbound.to == b.config.address {
-        pending += b.receive(sync, from: a.config.address, transport: .stream, now: now).sends.map {
-          (1, $0)
+    /// Delivers every stream frame between two engines until they fall silent; returns
+    /// the bytes of the metadata_sync messages exchanged.
+    private func exchange(_ a: inout Engine, _ b: inout Engine, _ first: [Effect], now: Instant)
+        -> Int
+    {
+        var pending = first.sends.map { (from: 0, outbound: $0) }
+        var bytes = 0
+        while !pending.isEmpty {
+            let (from, outbound) = pending.removeFirst()
+            let sync = outbound.messages.filter { $0.type == .metadataSync }
+            bytes += sync.reduce(0) { $0 + $1.wireSize }
+            guard outbound.transport == .stream, !sync.isEmpty else { continue }
+            if from == 0 && outbound.to == b.config.address {
+                pending += b.receive(sync, from: a.config.address, transport: .stream, now: now).sends.map {
+                    (1, $0)
+                }
+            } else if from == 1 && outbound.to == a.config.address {
+                pending += a.receive(sync, from: b.config.address, transport: .stream, now: now).sends.map {
+                    (0, $0)
+                }
+            }
         }
-      } else if from == 1 && outbound.to == a.config.address {
-        pending += a.receive(sync, from: b.config.address, transport: .stream, now: now).sends.map {
-          (0, $0)
+        return bytes
+    }
+
+    private func fill(_ engine: inout Engine, count: Int, prefix: String = "e") throws {
+        for i in 0..<count {
+            _ = try engine.store.write(
+                address: T.address("\(prefix)/\(i)"), value: .string("value \(i)"), status: .active,
+                roles: ["r"],
+                replicationNodes: [], by: T.id(9), at: T.t0)
         }
-      }
     }
-    return bytes
-  }
 
-  private func fill(_ engine: inout Engine, count: Int, prefix: String = "e") throws {
-    for i in 0..<count {
-      _ = try engine.store.write(
-        address: T.address("\(prefix)/\(i)"), value: .string("value \(i)"), status: .active,
-        roles: ["r"],
-        replicationNodes: [], by: T.id(9), at: T.t0)
+    @Test func equalStoresSettleARoundWithTwoSmallMessages() throws {
+        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (b, _) = try T.engine(1, peers: [0])
+        try fill(&a, count: 2000)
+        b.store = a.store
+        let round = a.timerFired(a.timer(.gossipRound), now: T.t0 + .seconds(30))
+        let bytes = exchange(&a, &b, round, now: T.t0 + .seconds(30))
+        #expect(bytes < 64, "equal stores moved \(bytes) bytes")
+        #expect(a.statistics(now: T.t0).completedRounds == 1)
     }
-  }
 
-  @Test func equalStoresSettleARoundWithTwoSmallMessages() throws {
-    var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
-    var (b, _) = try T.engine(1, peers: [0])
-    try fill(&a, count: 2000)
-    b.store = a.store
-    let round = a.timerFired(a.timer(.gossipRound), now: T.t0 + .seconds(30))
-    let bytes = exchange(&a, &b, round, now: T.t0 + .seconds(30))
-    #expect(bytes < 64, "equal stores moved \(bytes) bytes")
-    #expect(a.statistics(now: T.t0).completedRounds == 1)
-  }
+    @Test func aRoundMovesBytesThatFollowTheDifferencesNotTheStore() throws {
+        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (b, _) = try T.engine(1, peers: [0])
+        try fill(&a, count: 10_000)
+        b.store = a.store
+        try fill(&a, count: 10, prefix: "only-a")
+        try fill(&b, count: 5, prefix: "only-b")
+        // The same address written on both sides: concurrent versions.
+        _ = try a.store.write(
+            address: T.address("e/7"), value: .string("a"), status: .active, roles: [],
+            replicationNodes: [], by: T.id(0), at: T.t0)
+        _ = try b.store.write(
+            address: T.address("e/7"), value: .string("b"), status: .active, roles: [],
+            replicationNodes: [], by: T.id(1), at: T.t0)
+        let round = a.timerFired(a.timer(.gossipRound), now: T.t0 + .seconds(30))
+        let bytes = exchange(&a, &b, round, now: T.t0 + .seconds(30))
+        #expect(a.store.digest == b.store.digest)
+        #expect(a.store.count == 10_015)
+        #expect(a.store.entry(T.address("e/7"))?.status == .conflicted)
+        #expect(
+            Double(bytes) < 0.02 * Double(a.store.byteSize), "moved \(bytes) of \(a.store.byteSize)")
+        #expect(a.statistics(now: T.t0).completedRounds == 1)
+    }
 
-  @Test func aRoundMovesBytesThatFollowTheDifferencesNotTheStore() throws {
-    var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
-    var (b, _) = try T.engine(1, peers: [0])
-    try fill(&a, count: 10_000)
-    b.store = a.store
-    try fill(&a, count: 10, prefix: "only-a")
-    try fill(&b, count: 5, prefix: "only-b")
-    // The same address written on both sides: concurrent versions.
-    _ = try a.store.write(
-      address: T.address("e/7"), value: .string("a"), status: .active, roles: [],
-      replicationNodes: [], by: T.id(0), at: T.t0)
-    _ = try b.store.write(
-      address: T.address("e/7"), value: .string("b"), status: .active, roles: [],
-      replicationNodes: [], by: T.id(1), at: T.t0)
-    let round = a.timerFired(a.timer(.gossipRound), now: T.t0 + .seconds(30))
-    let bytes = exchange(&a, &b, round, now: T.t0 + .seconds(30))
-    #expect(a.store.digest == b.store.digest)
-    #expect(a.store.count == 10_015)
-    #expect(a.store.entry(T.address("e/7"))?.status == .conflicted)
-    #expect(
-      Double(bytes) < 0.02 * Double(a.store.byteSize), "moved \(bytes) of \(a.store.byteSize)")
-    #expect(a.statistics(now: T.t0).completedRounds == 1)
-  }
-
-  @Test func roundDurationsAreMeasuredAndTheAverageIsATrueMean() throws {
-    var config = SimulationConfig()
-    config.nodes = 4
-    config.preloadMembership = true
-    config.latency = .milliseconds(10)...(.milliseconds(30))
-    config.tune = { $0.gossipInterval = .seconds(2) }
-    let sim = try Simulation(config)
-    try sim.start()
-    for i in 0..<4 { try sim.put(i, T.address("k/\(i)"), .number(Double(i))) }
-    sim.run(for: .seconds(20))
-    let stats = sim.engines[0].statistics(now: sim.now)
-    #expect(stats.completedRounds >= 8)
-    #expect(stats.averageRoundTime == stats.totalRoundTime / Int(stats.completedRounds))
-    // A round is at least one round trip on the virtual network.
-    #expect(sim.engines[0].state.roundDuration >= .milliseconds(20))
-    #expect(stats.averageRoundTime >= .milliseconds(20))
-    #expect(stats.averageRoundTime < .seconds(1))
-  }
+    @Test func roundDurationsAreMeasuredAndTheAverageIsATrueMean() throws {
+        var config = SimulationConfig()
+        config.nodes = 4
+        config.preloadMembership = true
+        config.latency = .milliseconds(10)...(.milliseconds(30))
+        config.tune = { $0.gossipInterval = .seconds(2) }
+        let sim = try Simulation(config)
+        try sim.start()
+        for i in 0..<4 { try sim.put(i, T.address("k/\(i)"), .number(Double(i))) }
+        sim.run(for: .seconds(20))
+        let stats = sim.engines[0].statistics(now: sim.now)
+        #expect(stats.completedRounds >= 8)
+        #expect(stats.averageRoundTime == stats.totalRoundTime / Int(stats.completedRounds))
+        // A round is at least one round trip on the virtual network.
+        #expect(sim.engines[0].state.roundDuration >= .milliseconds(20))
+        #expect(stats.averageRoundTime >= .milliseconds(20))
+        #expect(stats.averageRoundTime < .seconds(1))
+    }
 }

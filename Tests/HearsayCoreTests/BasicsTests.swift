@@ -3,58 +3,58 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct BasicsTests {
-  @Test func seededGeneratorReplaysFromItsSeed() {
-    var a = SeededGenerator(seed: 42)
-    var b = SeededGenerator(seed: 42)
-    var c = SeededGenerator(seed: 43)
-    let xs = (0..<8).map { _ in a.next() }
-    #expect(xs == (0..<8).map { _ in b.next() })
-    #expect(xs != (0..<8).map { _ in c.next() })
-    #expect(Set(xs).count == 8)
-  }
+    @Test func seededGeneratorReplaysFromItsSeed() {
+        var a = SeededGenerator(seed: 42)
+        var b = SeededGenerator(seed: 42)
+        var c = SeededGenerator(seed: 43)
+        let xs = (0..<8).map { _ in a.next() }
+        #expect(xs == (0..<8).map { _ in b.next() })
+        #expect(xs != (0..<8).map { _ in c.next() })
+        #expect(Set(xs).count == 8)
+    }
 
-  @Test func seededGeneratorIsRoughlyUniform() {
-    var g = SeededGenerator(seed: 7)
-    var buckets = [Int](repeating: 0, count: 10)
-    for _ in 0..<100_000 { buckets[Int.random(in: 0..<10, using: &g)] += 1 }
-    for count in buckets { #expect(abs(count - 10_000) < 500) }
-  }
+    @Test func seededGeneratorIsRoughlyUniform() {
+        var g = SeededGenerator(seed: 7)
+        var buckets = [Int](repeating: 0, count: 10)
+        for _ in 0..<100_000 { buckets[Int.random(in: 0..<10, using: &g)] += 1 }
+        for count in buckets { #expect(abs(count - 10_000) < 500) }
+    }
 
-  @Test func stableHashIsStableAndSeparatesConcatenations() {
-    // A fixed value: if this changes, nodes of different builds disagree on buckets.
-    #expect(StableHash.of("hearsay") == StableHash.of("hearsay"))
-    var ab = StableHash()
-    ab.combine("ab")
-    ab.combine("c")
-    var a = StableHash()
-    a.combine("a")
-    a.combine("bc")
-    #expect(ab.finalize() != a.finalize())
-    #expect(StableHash.of("") != StableHash.of("a"))
-  }
+    @Test func stableHashIsStableAndSeparatesConcatenations() {
+        // A fixed value: if this changes, nodes of different builds disagree on buckets.
+        #expect(StableHash.of("hearsay") == StableHash.of("hearsay"))
+        var ab = StableHash()
+        ab.combine("ab")
+        ab.combine("c")
+        var a = StableHash()
+        a.combine("a")
+        a.combine("bc")
+        #expect(ab.finalize() != a.finalize())
+        #expect(StableHash.of("") != StableHash.of("a"))
+    }
 
-  @Test func nodeIDValidation() throws {
-    #expect(try NodeID("node-1").rawValue == "node-1")
-    #expect(throws: ValidationError.self) { try NodeID("") }
-    #expect(throws: ValidationError.self) { try NodeID("has space") }
-    #expect(throws: ValidationError.self) { try NodeID(String(repeating: "x", count: 129)) }
-  }
+    @Test func nodeIDValidation() throws {
+        #expect(try NodeID("node-1").rawValue == "node-1")
+        #expect(throws: ValidationError.self) { try NodeID("") }
+        #expect(throws: ValidationError.self) { try NodeID("has space") }
+        #expect(throws: ValidationError.self) { try NodeID(String(repeating: "x", count: 129)) }
+    }
 
-  @Test func varintSizes() {
-    #expect(WireSize.varint(UInt64(0)) == 1)
-    #expect(WireSize.varint(UInt64(127)) == 1)
-    #expect(WireSize.varint(UInt64(128)) == 2)
-    #expect(WireSize.varint(UInt64.max) == 10)
-    #expect(WireSize.zigzag(-1) == 1)
-    #expect(WireSize.zigzag(64) == 2)
-    #expect(WireSize.string("héllo") == 7)
-  }
+    @Test func varintSizes() {
+        #expect(WireSize.varint(UInt64(0)) == 1)
+        #expect(WireSize.varint(UInt64(127)) == 1)
+        #expect(WireSize.varint(UInt64(128)) == 2)
+        #expect(WireSize.varint(UInt64.max) == 10)
+        #expect(WireSize.zigzag(-1) == 1)
+        #expect(WireSize.zigzag(64) == 2)
+        #expect(WireSize.string("héllo") == 7)
+    }
 
-  @Test func instantArithmetic() {
-    let t = Instant(nanoseconds: 1_000)
-    #expect((t + .milliseconds(1)).nanoseconds == 1_001_000)
-    #expect((t + .seconds(2)) - t == .seconds(2))
-    #expect(Duration.milliseconds(1500).seconds == 1.5)
-    #expect(Duration.seconds(1) * 2.5 == .milliseconds(2500))
-  }
+    @Test func instantArithmetic() {
+        let t = Instant(nanoseconds: 1_000)
+        #expect((t + .milliseconds(1)).nanoseconds == 1_001_000)
+        #expect((t + .seconds(2)) - t == .seconds(2))
+        #expect(Duration.milliseconds(1500).seconds == 1.5)
+        #expect(Duration.seconds(1) * 2.5 == .milliseconds(2500))
+    }
 }

@@ -3,137 +3,137 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct BroadcastQueueTests {
-  private func rumor(_ i: Int, incarnation: UInt64 = 0, padding: Int = 0) -> GossipMessage {
-    var r = T.rumor(i, .alive, incarnation: incarnation)
-    if padding > 0 {
-      r.heartbeat = NodeHeartbeat(version: String(repeating: "v", count: padding), capabilities: [])
+    private func rumor(_ i: Int, incarnation: UInt64 = 0, padding: Int = 0) -> GossipMessage {
+        var r = T.rumor(i, .alive, incarnation: incarnation)
+        if padding > 0 {
+            r.heartbeat = NodeHeartbeat(version: String(repeating: "v", count: padding), capabilities: [])
+        }
+        return T.message(from: 0, .heartbeat(r), id: UInt64(i))
     }
-    return T.message(from: 0, .heartbeat(r), id: UInt64(i))
-  }
 
-  private func update(_ address: String, writer: Int = 0, counter: UInt64 = 1) -> (
-    GossipMessage, VectorClock
-  ) {
-    let clock = VectorClock([T.id(writer): counter])
-    let version = ContextMetadata.make(
-      address: T.address(address), value: .string("v"), status: .active, roles: [],
-      replicationNodes: [],
-      clock: clock, by: T.id(writer), at: T.t0)
-    return (T.message(from: writer, .contextUpdate(version)), clock)
-  }
-
-  @Test func eachBroadcastIsSentItsLimitThenLeaves() {
-    var queue = BroadcastQueue(capacity: 10)
-    queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership)
-    for _ in 0..<3 {
-      #expect(queue.take(budget: 1200, limit: 3).count == 1)
+    private func update(_ address: String, writer: Int = 0, counter: UInt64 = 1) -> (
+        GossipMessage, VectorClock
+    ) {
+        let clock = VectorClock([T.id(writer): counter])
+        let version = ContextMetadata.make(
+            address: T.address(address), value: .string("v"), status: .active, roles: [],
+            replicationNodes: [],
+            clock: clock, by: T.id(writer), at: T.t0)
+        return (T.message(from: writer, .contextUpdate(version)), clock)
     }
-    #expect(queue.isEmpty)
-    #expect(queue.take(budget: 1200, limit: 3).isEmpty)
-  }
 
-  @Test func retransmitLimitGrowsWithLog10OfTheClusterSize() {
-    #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 5) == 4)
-    #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 9) == 4)
-    #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 10) == 8)
-    #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 10_000) == 20)
-  }
-
-  @Test func leastSentThenNewestGoFirstWithinTheBudget() {
-    var queue = BroadcastQueue(capacity: 10)
-    for i in 1...3 { queue.enqueue(rumor(i), key: .member(T.id(i)), kind: .membership) }
-    let size = rumor(1).wireSize
-    let first = queue.take(budget: size, limit: 10)
-    #expect(first.map(\.id) == [3])
-    let second = queue.take(budget: size * 2, limit: 10)
-    #expect(second.map(\.id) == [2, 1])
-    let budget = 2 * size + 1
-    let third = queue.take(budget: budget, limit: 10)
-    #expect(third.reduce(0) { $0 + $1.wireSize } <= budget)
-  }
-
-  @Test func aNewerRumorReplacesTheOlderOne() {
-    var queue = BroadcastQueue(capacity: 10)
-    queue.enqueue(rumor(1, incarnation: 1), key: .member(T.id(1)), kind: .membership)
-    queue.enqueue(rumor(1, incarnation: 2), key: .member(T.id(1)), kind: .membership)
-    #expect(queue.count == 1)
-    let taken = queue.take(budget: 1200, limit: 10)
-    if case .heartbeat(let r) = taken.first?.payload {
-      #expect(r.incarnation == 2)
-    } else {
-      Issue.record("no rumor")
+    @Test func eachBroadcastIsSentItsLimitThenLeaves() {
+        var queue = BroadcastQueue(capacity: 10)
+        queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership)
+        for _ in 0..<3 {
+            #expect(queue.take(budget: 1200, limit: 3).count == 1)
+        }
+        #expect(queue.isEmpty)
+        #expect(queue.take(budget: 1200, limit: 3).isEmpty)
     }
-  }
 
-  @Test func aDominatingVersionReplacesOlderVersionsOfTheSameEntry() {
-    var queue = BroadcastQueue(capacity: 10)
-    let (old, oldClock) = update("a/1", writer: 1, counter: 1)
-    let (concurrent, concurrentClock) = update("a/1", writer: 2, counter: 1)
-    queue.enqueue(old, key: .version(T.address("a/1"), oldClock), kind: .metadata)
-    queue.enqueue(concurrent, key: .version(T.address("a/1"), concurrentClock), kind: .metadata)
-    #expect(queue.count == 2, "concurrent versions both travel")
-    let (newer, newerClock) = update("a/1", writer: 1, counter: 2)
-    queue.enqueue(newer, key: .version(T.address("a/1"), newerClock), kind: .metadata)
-    #expect(queue.count == 2)
-    #expect(!queue.contains(.version(T.address("a/1"), oldClock)))
-  }
-
-  @Test func membershipAndMetadataShareEveryDatagram() {
-    // A flood of membership rumors must not starve a metadata update (and vice versa).
-    var queue = BroadcastQueue(capacity: 2000)
-    for i in 1...1000 {
-      queue.enqueue(rumor(i, padding: 40), key: .member(T.id(i)), kind: .membership)
+    @Test func retransmitLimitGrowsWithLog10OfTheClusterSize() {
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 5) == 4)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 9) == 4)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 10) == 8)
+        #expect(BroadcastQueue.retransmitLimit(multiplier: 4, members: 10_000) == 20)
     }
-    let (write, clock) = update("app/config")
-    queue.enqueue(write, key: .version(T.address("app/config"), clock), kind: .metadata)
-    let datagram = queue.take(budget: 1300, limit: 20)
-    #expect(datagram.contains { $0.type == .contextUpdate })
-    #expect(datagram.contains { $0.type == .heartbeat })
-    var flood = BroadcastQueue(capacity: 2000)
-    for i in 1...1000 {
-      let (m, c) = update("bulk/\(i)")
-      flood.enqueue(m, key: .version(T.address("bulk/\(i)"), c), kind: .metadata)
+
+    @Test func leastSentThenNewestGoFirstWithinTheBudget() {
+        var queue = BroadcastQueue(capacity: 10)
+        for i in 1...3 { queue.enqueue(rumor(i), key: .member(T.id(i)), kind: .membership) }
+        let size = rumor(1).wireSize
+        let first = queue.take(budget: size, limit: 10)
+        #expect(first.map(\.id) == [3])
+        let second = queue.take(budget: size * 2, limit: 10)
+        #expect(second.map(\.id) == [2, 1])
+        let budget = 2 * size + 1
+        let third = queue.take(budget: budget, limit: 10)
+        #expect(third.reduce(0) { $0 + $1.wireSize } <= budget)
     }
-    flood.enqueue(rumor(7), key: .member(T.id(7)), kind: .membership)
-    #expect(flood.take(budget: 1300, limit: 20).contains { $0.type == .heartbeat })
-  }
 
-  @Test func aFullBufferRefusesNewBroadcastsButNotEssentialOnes() {
-    var queue = BroadcastQueue(capacity: 2)
-    let first = queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership)
-    let second = queue.enqueue(rumor(2), key: .member(T.id(2)), kind: .membership)
-    let third = queue.enqueue(rumor(3), key: .member(T.id(3)), kind: .membership)
-    #expect(first && second && !third)
-    let replaced = queue.enqueue(rumor(2, incarnation: 5), key: .member(T.id(2)), kind: .membership)
-    #expect(replaced, "replacing is not growing")
-    let essential = queue.enqueue(
-      rumor(0), key: .member(T.id(0)), kind: .membership, essential: true)
-    #expect(essential)
-    #expect(queue.count == 2)
-    #expect(queue.contains(.member(T.id(0))))
-  }
+    @Test func aNewerRumorReplacesTheOlderOne() {
+        var queue = BroadcastQueue(capacity: 10)
+        queue.enqueue(rumor(1, incarnation: 1), key: .member(T.id(1)), kind: .membership)
+        queue.enqueue(rumor(1, incarnation: 2), key: .member(T.id(1)), kind: .membership)
+        #expect(queue.count == 1)
+        let taken = queue.take(budget: 1200, limit: 10)
+        if case .heartbeat(let r) = taken.first?.payload {
+            #expect(r.incarnation == 2)
+        } else {
+            Issue.record("no rumor")
+        }
+    }
 
-  @Test func broadcastsTooLargeForADatagramGoByStream() {
-    var queue = BroadcastQueue(capacity: 10)
-    queue.enqueue(rumor(1, padding: 2000), key: .member(T.id(1)), kind: .membership)
-    queue.enqueue(rumor(2), key: .member(T.id(2)), kind: .membership)
-    #expect(queue.take(budget: 1300, limit: 5).map(\.id) == [2])
-    #expect(queue.takeOversized(budget: 1300, limit: 5).map(\.id) == [1])
-  }
+    @Test func aDominatingVersionReplacesOlderVersionsOfTheSameEntry() {
+        var queue = BroadcastQueue(capacity: 10)
+        let (old, oldClock) = update("a/1", writer: 1, counter: 1)
+        let (concurrent, concurrentClock) = update("a/1", writer: 2, counter: 1)
+        queue.enqueue(old, key: .version(T.address("a/1"), oldClock), kind: .metadata)
+        queue.enqueue(concurrent, key: .version(T.address("a/1"), concurrentClock), kind: .metadata)
+        #expect(queue.count == 2, "concurrent versions both travel")
+        let (newer, newerClock) = update("a/1", writer: 1, counter: 2)
+        queue.enqueue(newer, key: .version(T.address("a/1"), newerClock), kind: .metadata)
+        #expect(queue.count == 2)
+        #expect(!queue.contains(.version(T.address("a/1"), oldClock)))
+    }
 
-  @Test func aFullBufferCountsTheDropInTheEngine() throws {
-    var (engine, _) = try T.engine(0, peers: [1]) { $0.messageBufferSize = 1 }
-    _ = engine.receive(
-      [T.message(from: 1, .heartbeat(T.rumor(5, .alive)), ttl: 5)], from: T.addr(1),
-      transport: .datagram,
-      now: T.t0)
-    let effects = engine.receive(
-      [T.message(from: 1, .heartbeat(T.rumor(6, .alive)), ttl: 5)], from: T.addr(1),
-      transport: .datagram,
-      now: T.t0)
-    #expect(effects.metrics.contains(.messageDropped(type: .heartbeat, reason: .bufferFull)))
-    #expect(engine.statistics(now: T.t0).messagesDropped == 1)
-    #expect(engine.state.pendingMessages == 1)
-    #expect(engine.state.messageBufferCapacity == 1)
-  }
+    @Test func membershipAndMetadataShareEveryDatagram() {
+        // A flood of membership rumors must not starve a metadata update (and vice versa).
+        var queue = BroadcastQueue(capacity: 2000)
+        for i in 1...1000 {
+            queue.enqueue(rumor(i, padding: 40), key: .member(T.id(i)), kind: .membership)
+        }
+        let (write, clock) = update("app/config")
+        queue.enqueue(write, key: .version(T.address("app/config"), clock), kind: .metadata)
+        let datagram = queue.take(budget: 1300, limit: 20)
+        #expect(datagram.contains { $0.type == .contextUpdate })
+        #expect(datagram.contains { $0.type == .heartbeat })
+        var flood = BroadcastQueue(capacity: 2000)
+        for i in 1...1000 {
+            let (m, c) = update("bulk/\(i)")
+            flood.enqueue(m, key: .version(T.address("bulk/\(i)"), c), kind: .metadata)
+        }
+        flood.enqueue(rumor(7), key: .member(T.id(7)), kind: .membership)
+        #expect(flood.take(budget: 1300, limit: 20).contains { $0.type == .heartbeat })
+    }
+
+    @Test func aFullBufferRefusesNewBroadcastsButNotEssentialOnes() {
+        var queue = BroadcastQueue(capacity: 2)
+        let first = queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership)
+        let second = queue.enqueue(rumor(2), key: .member(T.id(2)), kind: .membership)
+        let third = queue.enqueue(rumor(3), key: .member(T.id(3)), kind: .membership)
+        #expect(first && second && !third)
+        let replaced = queue.enqueue(rumor(2, incarnation: 5), key: .member(T.id(2)), kind: .membership)
+        #expect(replaced, "replacing is not growing")
+        let essential = queue.enqueue(
+            rumor(0), key: .member(T.id(0)), kind: .membership, essential: true)
+        #expect(essential)
+        #expect(queue.count == 2)
+        #expect(queue.contains(.member(T.id(0))))
+    }
+
+    @Test func broadcastsTooLargeForADatagramGoByStream() {
+        var queue = BroadcastQueue(capacity: 10)
+        queue.enqueue(rumor(1, padding: 2000), key: .member(T.id(1)), kind: .membership)
+        queue.enqueue(rumor(2), key: .member(T.id(2)), kind: .membership)
+        #expect(queue.take(budget: 1300, limit: 5).map(\.id) == [2])
+        #expect(queue.takeOversized(budget: 1300, limit: 5).map(\.id) == [1])
+    }
+
+    @Test func aFullBufferCountsTheDropInTheEngine() throws {
+        var (engine, _) = try T.engine(0, peers: [1]) { $0.messageBufferSize = 1 }
+        _ = engine.receive(
+            [T.message(from: 1, .heartbeat(T.rumor(5, .alive)), ttl: 5)], from: T.addr(1),
+            transport: .datagram,
+            now: T.t0)
+        let effects = engine.receive(
+            [T.message(from: 1, .heartbeat(T.rumor(6, .alive)), ttl: 5)], from: T.addr(1),
+            transport: .datagram,
+            now: T.t0)
+        #expect(effects.metrics.contains(.messageDropped(type: .heartbeat, reason: .bufferFull)))
+        #expect(engine.statistics(now: T.t0).messagesDropped == 1)
+        #expect(engine.state.pendingMessages == 1)
+        #expect(engine.state.messageBufferCapacity == 1)
+    }
 }

@@ -3,105 +3,105 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct EngineLifecycleTests {
-  @Test func startingTwiceOrStoppingTwiceIsAnError() throws {
-    var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
-    #expect(throws: EngineError.notRunning) { try engine.stop(now: T.t0) }
-    let effects = try engine.start(now: T.t0)
-    #expect(effects.timers.contains { $0.key == .probe })
-    #expect(effects.timers.contains { $0.key == .gossipRound })
-    #expect(throws: EngineError.alreadyRunning) { try engine.start(now: T.t0) }
-    _ = try engine.stop(now: T.t0)
-    #expect(throws: EngineError.notRunning) { try engine.stop(now: T.t0) }
-    #expect(engine.state.state == "stopped")
-  }
-
-  @Test func timersOfAnEarlierRunAreIgnored() throws {
-    var (engine, first) = try T.engine(0, peers: [1])
-    let oldProbe = first.compactMap {
-      if case .armTimer(let t, _) = $0, t.key == .probe { t } else { nil }
-    }[0]
-    _ = try engine.stop(now: T.t0)
-    _ = try engine.start(now: T.t0)
-    #expect(engine.timerFired(oldProbe, now: T.t0 + .seconds(1)).isEmpty)
-    #expect(!engine.timerFired(engine.timer(.probe), now: T.t0 + .seconds(1)).isEmpty)
-  }
-
-  @Test func theGossipIntervalIsValidatedWithAClearMessage() {
-    var config = T.config(0)
-    config.gossipInterval = .milliseconds(500)
-    #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
-    do {
-      _ = try Engine(config: config, seed: 1, now: T.t0)
-    } catch {
-      #expect("\(error)" == "invalid gossip interval '0.5s': allowed 1s to 1h")
+    @Test func startingTwiceOrStoppingTwiceIsAnError() throws {
+        var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
+        #expect(throws: EngineError.notRunning) { try engine.stop(now: T.t0) }
+        let effects = try engine.start(now: T.t0)
+        #expect(effects.timers.contains { $0.key == .probe })
+        #expect(effects.timers.contains { $0.key == .gossipRound })
+        #expect(throws: EngineError.alreadyRunning) { try engine.start(now: T.t0) }
+        _ = try engine.stop(now: T.t0)
+        #expect(throws: EngineError.notRunning) { try engine.stop(now: T.t0) }
+        #expect(engine.state.state == "stopped")
     }
-    config.gossipInterval = .seconds(3601)
-    #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
-    config.gossipInterval = .seconds(3600)
-    #expect(throws: Never.self) { try Engine(config: config, seed: 1, now: T.t0) }
-    #expect(T.config(0).gossipInterval == .seconds(30))
-    #expect(T.config(0).maxGossipPeers == 5)
-    #expect(T.config(0).messageBufferSize == 1000)
-  }
 
-  @Test func messagesToAStoppedEngineAreDroppedAndCounted() throws {
-    var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
-    let effects = engine.receive(
-      [T.message(from: 1, .healthCheck(.ping(sequence: 1, target: T.id(0))))], from: T.addr(1),
-      transport: .datagram, now: T.t0)
-    #expect(effects.metrics == [.messageDropped(type: .healthCheck, reason: .notRunning)])
-  }
-
-  @Test func aJoinExchangesMemberListsWithTheSeed() throws {
-    var (seed, _) = try T.engine(0, peers: [1, 2])
-    var (joiner, _) = try T.engine(5)
-    #expect(joiner.state.joined)
-    let request = try joiner.join(seeds: [T.addr(0)], now: T.t0)
-    #expect(!joiner.state.joined)
-    let (to, message) = request.sentMessages[0]
-    #expect(to == T.addr(0))
-    #expect(request.sends[0].transport == .stream)
-    let answer = seed.receive([message], from: T.addr(5), transport: .stream, now: T.t0)
-    #expect(seed.members[T.id(5)]?.status == .alive)
-    #expect(seed.broadcasts.contains(.member(T.id(5))), "the seed announces the newcomer")
-    let response = answer.sentMessages.first { $0.message.type == .peerDiscovery }!
-    #expect(response.to == T.addr(5))
-    _ = joiner.receive([response.message], from: T.addr(0), transport: .stream, now: T.t0)
-    #expect(joiner.state.joined)
-    #expect(Set(joiner.members.all.map(\.id)) == Set([0, 1, 2, 5].map(T.id)))
-  }
-
-  @Test func aJoinWithoutAnswerTimesOutAndCountsANetworkError() throws {
-    var (joiner, _) = try T.engine(5)
-    let effects = try joiner.join(seeds: [T.addr(0)], now: T.t0)
-    let at = effects.timer(.joinTimeout(attempt: 1))!
-    let timeout = joiner.timerFired(joiner.timer(.joinTimeout(attempt: 1)), now: at)
-    #expect(timeout.metrics.contains(.networkError))
-    #expect(!joiner.state.joined)
-  }
-
-  @Test func aLeaveIsAnnouncedAndCompletesOnceItHasSpread() throws {
-    var (engine, _) = try T.engine(0, peers: [1, 2, 3])
-    let effects = try engine.leave(now: T.t0)
-    let announcements = effects.sentMessages.filter {
-      if case .heartbeat(let r) = $0.message.payload {
-        r.subject == T.id(0) && r.status == .left
-      } else {
-        false
-      }
+    @Test func timersOfAnEarlierRunAreIgnored() throws {
+        var (engine, first) = try T.engine(0, peers: [1])
+        let oldProbe = first.compactMap {
+            if case .armTimer(let t, _) = $0, t.key == .probe { t } else { nil }
+        }[0]
+        _ = try engine.stop(now: T.t0)
+        _ = try engine.start(now: T.t0)
+        #expect(engine.timerFired(oldProbe, now: T.t0 + .seconds(1)).isEmpty)
+        #expect(!engine.timerFired(engine.timer(.probe), now: T.t0 + .seconds(1)).isEmpty)
     }
-    #expect(announcements.count == 3)
-    #expect(engine.state.state == "leaving")
-    #expect(throws: EngineError.alreadyLeaving) { try engine.leave(now: T.t0) }
-    var completed = false
-    var now = T.t0
-    for _ in 0..<10 where !completed {
-      now = now + .milliseconds(200)
-      completed = engine.timerFired(engine.timer(.gossip), now: now).contains(.leaveCompleted)
+
+    @Test func theGossipIntervalIsValidatedWithAClearMessage() {
+        var config = T.config(0)
+        config.gossipInterval = .milliseconds(500)
+        #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
+        do {
+            _ = try Engine(config: config, seed: 1, now: T.t0)
+        } catch {
+            #expect("\(error)" == "invalid gossip interval '0.5s': allowed 1s to 1h")
+        }
+        config.gossipInterval = .seconds(3601)
+        #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
+        config.gossipInterval = .seconds(3600)
+        #expect(throws: Never.self) { try Engine(config: config, seed: 1, now: T.t0) }
+        #expect(T.config(0).gossipInterval == .seconds(30))
+        #expect(T.config(0).maxGossipPeers == 5)
+        #expect(T.config(0).messageBufferSize == 1000)
     }
-    #expect(completed)
-    #expect(now < T.t0 + .seconds(5))
-    _ = try engine.stop(now: now)
-    #expect(engine.state.state == "left")
-  }
+
+    @Test func messagesToAStoppedEngineAreDroppedAndCounted() throws {
+        var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
+        let effects = engine.receive(
+            [T.message(from: 1, .healthCheck(.ping(sequence: 1, target: T.id(0))))], from: T.addr(1),
+            transport: .datagram, now: T.t0)
+        #expect(effects.metrics == [.messageDropped(type: .healthCheck, reason: .notRunning)])
+    }
+
+    @Test func aJoinExchangesMemberListsWithTheSeed() throws {
+        var (seed, _) = try T.engine(0, peers: [1, 2])
+        var (joiner, _) = try T.engine(5)
+        #expect(joiner.state.joined)
+        let request = try joiner.join(seeds: [T.addr(0)], now: T.t0)
+        #expect(!joiner.state.joined)
+        let (to, message) = request.sentMessages[0]
+        #expect(to == T.addr(0))
+        #expect(request.sends[0].transport == .stream)
+        let answer = seed.receive([message], from: T.addr(5), transport: .stream, now: T.t0)
+        #expect(seed.members[T.id(5)]?.status == .alive)
+        #expect(seed.broadcasts.contains(.member(T.id(5))), "the seed announces the newcomer")
+        let response = answer.sentMessages.first { $0.message.type == .peerDiscovery }!
+        #expect(response.to == T.addr(5))
+        _ = joiner.receive([response.message], from: T.addr(0), transport: .stream, now: T.t0)
+        #expect(joiner.state.joined)
+        #expect(Set(joiner.members.all.map(\.id)) == Set([0, 1, 2, 5].map(T.id)))
+    }
+
+    @Test func aJoinWithoutAnswerTimesOutAndCountsANetworkError() throws {
+        var (joiner, _) = try T.engine(5)
+        let effects = try joiner.join(seeds: [T.addr(0)], now: T.t0)
+        let at = effects.timer(.joinTimeout(attempt: 1))!
+        let timeout = joiner.timerFired(joiner.timer(.joinTimeout(attempt: 1)), now: at)
+        #expect(timeout.metrics.contains(.networkError))
+        #expect(!joiner.state.joined)
+    }
+
+    @Test func aLeaveIsAnnouncedAndCompletesOnceItHasSpread() throws {
+        var (engine, _) = try T.engine(0, peers: [1, 2, 3])
+        let effects = try engine.leave(now: T.t0)
+        let announcements = effects.sentMessages.filter {
+            if case .heartbeat(let r) = $0.message.payload {
+                r.subject == T.id(0) && r.status == .left
+            } else {
+                false
+            }
+        }
+        #expect(announcements.count == 3)
+        #expect(engine.state.state == "leaving")
+        #expect(throws: EngineError.alreadyLeaving) { try engine.leave(now: T.t0) }
+        var completed = false
+        var now = T.t0
+        for _ in 0..<10 where !completed {
+            now = now + .milliseconds(200)
+            completed = engine.timerFired(engine.timer(.gossip), now: now).contains(.leaveCompleted)
+        }
+        #expect(completed)
+        #expect(now < T.t0 + .seconds(5))
+        _ = try engine.stop(now: now)
+        #expect(engine.state.state == "left")
+    }
 }

@@ -3,85 +3,85 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct MetadataEngineTests {
-  @Test func aWriteIsPushedAtOnceToGossipNodesPeers() throws {
-    var (engine, _) = try T.engine(0, peers: [1, 2, 3, 4, 5])
-    let (version, effects) = try engine.put(T.address("app/a"), value: .number(1), now: T.t0)
-    #expect(version.vectorClock[T.id(0)] == 1)
-    let pushed = effects.sentMessages.filter { $0.message.type == .contextUpdate }
-    #expect(Set(pushed.map(\.to)).count == 3)
-    #expect(effects.metrics.contains(.metadataUpdated(origin: .local)))
-  }
-
-  @Test func writesRequireARunningEngine() throws {
-    var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
-    #expect(throws: EngineError.notRunning) {
-      try engine.put(T.address("a"), value: nil, now: T.t0)
+    @Test func aWriteIsPushedAtOnceToGossipNodesPeers() throws {
+        var (engine, _) = try T.engine(0, peers: [1, 2, 3, 4, 5])
+        let (version, effects) = try engine.put(T.address("app/a"), value: .number(1), now: T.t0)
+        #expect(version.vectorClock[T.id(0)] == 1)
+        let pushed = effects.sentMessages.filter { $0.message.type == .contextUpdate }
+        #expect(Set(pushed.map(\.to)).count == 3)
+        #expect(effects.metrics.contains(.metadataUpdated(origin: .local)))
     }
-  }
 
-  @Test func aRemoteUpdateIsMergedRelayedAndTimed() throws {
-    var (writer, _) = try T.engine(1, peers: [0])
-    let (version, _) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
-    var (engine, _) = try T.engine(0, peers: [1, 2])
-    let update = T.message(from: 1, .contextUpdate(version), ttl: 5)
-    let effects = engine.receive(
-      [update], from: T.addr(1), transport: .datagram, now: T.t0 + .milliseconds(30))
-    #expect(engine.store.entry(T.address("app/a"))?.versions == [version])
-    #expect(effects.metrics.contains(.metadataUpdated(origin: .remote)))
-    #expect(effects.metrics.contains(.disseminationLatency(.milliseconds(30))))
-    #expect(engine.broadcasts.contains(.version(T.address("app/a"), version.vectorClock)))
-    // The same version again changes nothing and is not relayed again.
-    var again = engine
-    again.broadcasts = BroadcastQueue(capacity: 10)
-    _ = again.receive([update], from: T.addr(1), transport: .datagram, now: T.t0 + .seconds(1))
-    #expect(again.broadcasts.isEmpty)
-  }
+    @Test func writesRequireARunningEngine() throws {
+        var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
+        #expect(throws: EngineError.notRunning) {
+            try engine.put(T.address("a"), value: nil, now: T.t0)
+        }
+    }
 
-  @Test func concurrentWritesRaiseOneConflictAlertCarryingBothVersions() throws {
-    var (a, _) = try T.engine(1, peers: [0])
-    var (b, _) = try T.engine(2, peers: [0])
-    let (va, _) = try a.put(T.address("app/x"), value: .string("a"), now: T.t0)
-    let (vb, _) = try b.put(T.address("app/x"), value: .string("b"), now: T.t0)
-    var (engine, _) = try T.engine(0, peers: [1, 2, 3])
-    _ = engine.receive(
-      [T.message(from: 1, .contextUpdate(va), ttl: 5)], from: T.addr(1), transport: .datagram,
-      now: T.t0)
-    let effects = engine.receive(
-      [T.message(from: 2, .contextUpdate(vb), ttl: 5)], from: T.addr(2), transport: .datagram,
-      now: T.t0)
-    let entry = engine.store.entry(T.address("app/x"))!
-    #expect(entry.status == .conflicted)
-    #expect(Set(entry.versions) == [va, vb])
-    #expect(effects.metrics.filter { $0 == .metadataConflict }.count == 1)
-    #expect(effects.logs.contains { $0.event == "metadata_conflict" })
-    #expect(engine.broadcasts.contains(.conflict(T.address("app/x"))))
-    // A node that hears only the alert ends with the same conflict.
-    var (other, _) = try T.engine(3, peers: [0])
-    let alert = T.message(
-      from: 0, .conflictAlert(ConflictAlert(address: T.address("app/x"), versions: [va, vb])),
-      ttl: 5)
-    _ = other.receive([alert], from: T.addr(0), transport: .datagram, now: T.t0)
-    #expect(other.store.entry(T.address("app/x"))?.status == .conflicted)
-    // A write that has seen both versions resolves it.
-    let (resolved, _) = try engine.put(
-      T.address("app/x"), value: .string("merged"), now: T.t0 + .seconds(1))
-    #expect(
-      resolved.vectorClock.dominates(va.vectorClock)
-        && resolved.vectorClock.dominates(vb.vectorClock))
-    #expect(engine.store.entry(T.address("app/x"))?.versions == [resolved])
-  }
+    @Test func aRemoteUpdateIsMergedRelayedAndTimed() throws {
+        var (writer, _) = try T.engine(1, peers: [0])
+        let (version, _) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
+        var (engine, _) = try T.engine(0, peers: [1, 2])
+        let update = T.message(from: 1, .contextUpdate(version), ttl: 5)
+        let effects = engine.receive(
+            [update], from: T.addr(1), transport: .datagram, now: T.t0 + .milliseconds(30))
+        #expect(engine.store.entry(T.address("app/a"))?.versions == [version])
+        #expect(effects.metrics.contains(.metadataUpdated(origin: .remote)))
+        #expect(effects.metrics.contains(.disseminationLatency(.milliseconds(30))))
+        #expect(engine.broadcasts.contains(.version(T.address("app/a"), version.vectorClock)))
+        // The same version again changes nothing and is not relayed again.
+        var again = engine
+        again.broadcasts = BroadcastQueue(capacity: 10)
+        _ = again.receive([update], from: T.addr(1), transport: .datagram, now: T.t0 + .seconds(1))
+        #expect(again.broadcasts.isEmpty)
+    }
 
-  @Test func aTamperedVersionIsRejectedAndCounted() throws {
-    var (writer, _) = try T.engine(1, peers: [0])
-    var (version, _) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
-    version.value = .string("tampered")
-    var (engine, _) = try T.engine(0, peers: [1])
-    let effects = engine.receive(
-      [T.message(from: 1, .contextUpdate(version), ttl: 5)], from: T.addr(1), transport: .datagram,
-      now: T.t0)
-    #expect(engine.store.entry(T.address("app/a")) == nil)
-    #expect(effects.metrics.contains(.protocolError))
-    #expect(
-      effects.metrics.contains(.messageDropped(type: .contextUpdate, reason: .invalidPayload)))
-  }
+    @Test func concurrentWritesRaiseOneConflictAlertCarryingBothVersions() throws {
+        var (a, _) = try T.engine(1, peers: [0])
+        var (b, _) = try T.engine(2, peers: [0])
+        let (va, _) = try a.put(T.address("app/x"), value: .string("a"), now: T.t0)
+        let (vb, _) = try b.put(T.address("app/x"), value: .string("b"), now: T.t0)
+        var (engine, _) = try T.engine(0, peers: [1, 2, 3])
+        _ = engine.receive(
+            [T.message(from: 1, .contextUpdate(va), ttl: 5)], from: T.addr(1), transport: .datagram,
+            now: T.t0)
+        let effects = engine.receive(
+            [T.message(from: 2, .contextUpdate(vb), ttl: 5)], from: T.addr(2), transport: .datagram,
+            now: T.t0)
+        let entry = engine.store.entry(T.address("app/x"))!
+        #expect(entry.status == .conflicted)
+        #expect(Set(entry.versions) == [va, vb])
+        #expect(effects.metrics.filter { $0 == .metadataConflict }.count == 1)
+        #expect(effects.logs.contains { $0.event == "metadata_conflict" })
+        #expect(engine.broadcasts.contains(.conflict(T.address("app/x"))))
+        // A node that hears only the alert ends with the same conflict.
+        var (other, _) = try T.engine(3, peers: [0])
+        let alert = T.message(
+            from: 0, .conflictAlert(ConflictAlert(address: T.address("app/x"), versions: [va, vb])),
+            ttl: 5)
+        _ = other.receive([alert], from: T.addr(0), transport: .datagram, now: T.t0)
+        #expect(other.store.entry(T.address("app/x"))?.status == .conflicted)
+        // A write that has seen both versions resolves it.
+        let (resolved, _) = try engine.put(
+            T.address("app/x"), value: .string("merged"), now: T.t0 + .seconds(1))
+        #expect(
+            resolved.vectorClock.dominates(va.vectorClock)
+                && resolved.vectorClock.dominates(vb.vectorClock))
+        #expect(engine.store.entry(T.address("app/x"))?.versions == [resolved])
+    }
+
+    @Test func aTamperedVersionIsRejectedAndCounted() throws {
+        var (writer, _) = try T.engine(1, peers: [0])
+        var (version, _) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
+        version.value = .string("tampered")
+        var (engine, _) = try T.engine(0, peers: [1])
+        let effects = engine.receive(
+            [T.message(from: 1, .contextUpdate(version), ttl: 5)], from: T.addr(1), transport: .datagram,
+            now: T.t0)
+        #expect(engine.store.entry(T.address("app/a")) == nil)
+        #expect(effects.metrics.contains(.protocolError))
+        #expect(
+            effects.metrics.contains(.messageDropped(type: .contextUpdate, reason: .invalidPayload)))
+    }
 }

@@ -24,7 +24,9 @@ extension Duration {
     /// The duration in the largest whole unit that states it exactly: `1h`, `30s`, `500ms`.
     public var text: String {
         let ns = nanoseconds
-        for (suffix, unit) in [("h", Int64(3600e9)), ("m", Int64(60e9)), ("s", Int64(1e9)), ("ms", Int64(1e6)), ("us", Int64(1e3))]
+        for (suffix, unit) in [
+            ("h", Int64(3600e9)), ("m", Int64(60e9)), ("s", Int64(1e9)), ("ms", Int64(1e6)), ("us", Int64(1e3)),
+        ]
         where ns != 0 && ns % unit == 0 {
             return "\(ns / unit)\(suffix)"
         }

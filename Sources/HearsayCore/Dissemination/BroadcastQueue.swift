@@ -6,220 +6,219 @@
 /// each datagram, so a burst of one can never starve the other (large memberlist
 /// clusters lose user broadcasts to system messages this way).
 public struct BroadcastQueue: Sendable {
-  /// The two classes that share the datagram budget.
-  public enum Kind: Int, Sendable, CaseIterable {
-    case membership, metadata
-  }
-
-  /// Identifies what a broadcast is about, so that a newer one can replace it.
-  public enum Key: Hashable, Sendable {
-    /// A rumor about a member; the newest replaces older ones.
-    case member(NodeID)
-    /// One version of an entry; a dominating version replaces it.
-    case version(MetadataAddress, VectorClock)
-    /// A conflict alert; the newest replaces older ones.
-    case conflict(MetadataAddress)
-  }
-
-  struct Item: Sendable {
-    var message: GossipMessage
-    var key: Key
-    var kind: Kind
-    var size: Int
-    var transmits: Int
-    var order: UInt64
-  }
-
-  /// A place in a send-order list; stale once its slot holds another broadcast
-  /// (a different `order`) or the broadcast was sent again (it moved a level up).
-  private struct Ref: Sendable {
-    var slot: Int
-    var order: UInt64
-  }
-
-  // Broadcasts live in slots so that the lists below hold small refs, not messages:
-  // taking a datagram's worth walks those lists without copying a single message.
-  private var slots: [Item?] = []
-  private var freeSlots: [Int] = []
-  private var index: [Key: Int] = [:]
-  /// Queued version clocks by entry, so a dominating version finds what it replaces.
-  private var versionClocks: [MetadataAddress: [VectorClock]] = [:]
-  /// Per kind, per transmit count, refs in ascending order (newest last).
-  private var levels: [[[Ref]]] = Kind.allCases.map { _ in [[]] }
-  private var staleRefs = 0
-  /// Slots whose broadcast may not fit any datagram (larger than the smallest budget).
-  private var largeSlots: Set<Int> = []
-  private var nextOrder: UInt64 = 0
-  /// The most broadcasts held at once.
-  public let capacity: Int
-
-  /// Creates an empty queue holding at most `capacity` broadcasts.
-  public init(capacity: Int) {
-    self.capacity = capacity
-  }
-
-  /// Broadcasts waiting.
-  public var count: Int { index.count }
-
-  /// Whether nothing waits.
-  public var isEmpty: Bool { index.isEmpty }
-
-  /// Whether a broadcast with `key` waits.
-  public func contains(_ key: Key) -> Bool { index[key] != nil }
-
-  /// Queues `message`. A broadcast with the same key is replaced; for a version, so is
-  /// every queued version of the same entry that it dominates. When the queue is full
-  /// a new broadcast is refused (false) unless `essential`, which evicts the most-sent
-  /// one instead: a node's refutation of its own suspicion must always get out.
-  @discardableResult
-  public mutating func enqueue(
-    _ message: GossipMessage, key: Key, kind: Kind, essential: Bool = false
-  ) -> Bool {
-    if case .version(let address, let clock) = key, let queued = versionClocks[address] {
-      for old in queued where old != clock && clock.dominates(old) {
-        remove(.version(address, old))
-      }
+    /// The two classes that share the datagram budget.
+    public enum Kind: Int, Sendable, CaseIterable {
+        case membership, metadata
     }
-    if index[key] == nil, index.count >= capacity {
-      guard essential,
-        let victim = slots.lazy.compactMap({ $0 }).max(by: { $0.transmits < $1.transmits })?.key
-      else { return false }
-      remove(victim)
-    }
-    remove(key)
-    nextOrder += 1
-    let item = Item(
-      message: message, key: key, kind: kind, size: message.wireSize, transmits: 0, order: nextOrder
-    )
-    let slot: Int
-    if let reused = freeSlots.popLast() {
-      slot = reused
-      slots[slot] = item
-    } else {
-      slot = slots.count
-      slots.append(item)
-    }
-    index[key] = slot
-    if case .version(let address, let clock) = key {
-      versionClocks[address, default: []].append(clock)
-    }
-    if item.size > Self.smallestBudget { largeSlots.insert(slot) }
-    levels[kind.rawValue][0].append(Ref(slot: slot, order: item.order))
-    return true
-  }
 
-  /// Takes broadcasts for one datagram of at most `budget` bytes, alternating between
-  /// the classes, least-sent and then newest first. Each one taken counts as one
-  /// transmission and leaves the queue after `limit` of them.
-  public mutating func take(budget: Int, limit: Int) -> [GossipMessage] {
-    guard !index.isEmpty, budget > 0 else { return [] }
-    var cursors = Kind.allCases.map { kind in
-      (level: 0, position: levels[kind.rawValue][0].count - 1)
+    /// Identifies what a broadcast is about, so that a newer one can replace it.
+    public enum Key: Hashable, Sendable {
+        /// A rumor about a member; the newest replaces older ones.
+        case member(NodeID)
+        /// One version of an entry; a dominating version replaces it.
+        case version(MetadataAddress, VectorClock)
+        /// A conflict alert; the newest replaces older ones.
+        case conflict(MetadataAddress)
     }
-    var remaining = budget
-    var picked: [Int] = []
-    var exhausted = 0
-    while exhausted < cursors.count {
-      exhausted = 0
-      for lane in cursors.indices {
-        if let slot = next(lane: lane, cursor: &cursors[lane], fitting: remaining) {
-          picked.append(slot)
-          remaining -= slots[slot]!.size
+
+    struct Item: Sendable {
+        var message: GossipMessage
+        var key: Key
+        var kind: Kind
+        var size: Int
+        var transmits: Int
+        var order: UInt64
+    }
+
+    /// A place in a send-order list; stale once its slot holds another broadcast
+    /// (a different `order`) or the broadcast was sent again (it moved a level up).
+    private struct Ref: Sendable {
+        var slot: Int
+        var order: UInt64
+    }
+
+    // Broadcasts live in slots so that the lists below hold small refs, not messages:
+    // taking a datagram's worth walks those lists without copying a single message.
+    private var slots: [Item?] = []
+    private var freeSlots: [Int] = []
+    private var index: [Key: Int] = [:]
+    /// Queued version clocks by entry, so a dominating version finds what it replaces.
+    private var versionClocks: [MetadataAddress: [VectorClock]] = [:]
+    /// Per kind, per transmit count, refs in ascending order (newest last).
+    private var levels: [[[Ref]]] = Kind.allCases.map { _ in [[]] }
+    private var staleRefs = 0
+    /// Slots whose broadcast may not fit any datagram (larger than the smallest budget).
+    private var largeSlots: Set<Int> = []
+    private var nextOrder: UInt64 = 0
+    /// The most broadcasts held at once.
+    public let capacity: Int
+
+    /// Creates an empty queue holding at most `capacity` broadcasts.
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Broadcasts waiting.
+    public var count: Int { index.count }
+
+    /// Whether nothing waits.
+    public var isEmpty: Bool { index.isEmpty }
+
+    /// Whether a broadcast with `key` waits.
+    public func contains(_ key: Key) -> Bool { index[key] != nil }
+
+    /// Queues `message`. A broadcast with the same key is replaced; for a version, so is
+    /// every queued version of the same entry that it dominates. When the queue is full
+    /// a new broadcast is refused (false) unless `essential`, which evicts the most-sent
+    /// one instead: a node's refutation of its own suspicion must always get out.
+    @discardableResult
+    public mutating func enqueue(
+        _ message: GossipMessage, key: Key, kind: Kind, essential: Bool = false
+    ) -> Bool {
+        if case .version(let address, let clock) = key, let queued = versionClocks[address] {
+            for old in queued where old != clock && clock.dominates(old) {
+                remove(.version(address, old))
+            }
+        }
+        if index[key] == nil, index.count >= capacity {
+            guard essential,
+                let victim = slots.lazy.compactMap({ $0 }).max(by: { $0.transmits < $1.transmits })?.key
+            else { return false }
+            remove(victim)
+        }
+        remove(key)
+        nextOrder += 1
+        let item = Item(
+            message: message, key: key, kind: kind, size: message.wireSize, transmits: 0, order: nextOrder
+        )
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[slot] = item
         } else {
-          exhausted += 1
+            slot = slots.count
+            slots.append(item)
         }
-      }
-    }
-    return picked.map { transmit(slot: $0, limit: limit) }
-  }
-
-  /// Takes the broadcasts too large for any datagram, to send on a stream; each one
-  /// taken counts as one transmission.
-  public mutating func takeOversized(budget: Int, limit: Int) -> [GossipMessage] {
-    let oversized = largeSlots.filter { slots[$0]!.size > budget }.sorted {
-      slots[$0]!.order > slots[$1]!.order
-    }
-    return oversized.map { transmit(slot: $0, limit: limit) }
-  }
-
-  /// The least-sent, newest broadcast of `lane` at or after `cursor` that fits `room`.
-  private func next(lane: Int, cursor: inout (level: Int, position: Int), fitting room: Int) -> Int?
-  {
-    let lists = levels[lane]
-    while cursor.level < lists.count {
-      let list = lists[cursor.level]
-      while cursor.position >= 0 {
-        let ref = list[cursor.position]
-        cursor.position -= 1
-        if let item = slots[ref.slot], item.order == ref.order, item.transmits == cursor.level,
-          item.size <= room
-        {
-          return ref.slot
+        index[key] = slot
+        if case .version(let address, let clock) = key {
+            versionClocks[address, default: []].append(clock)
         }
-      }
-      cursor.level += 1
-      if cursor.level < lists.count { cursor.position = lists[cursor.level].count - 1 }
+        if item.size > Self.smallestBudget { largeSlots.insert(slot) }
+        levels[kind.rawValue][0].append(Ref(slot: slot, order: item.order))
+        return true
     }
-    return nil
-  }
 
-  private mutating func transmit(slot: Int, limit: Int) -> GossipMessage {
-    var item = slots[slot]!
-    item.transmits += 1
-    staleRefs += 1
-    if item.transmits >= limit {
-      remove(item.key)
-      return item.message
-    }
-    slots[slot] = item
-    let lane = item.kind.rawValue
-    while levels[lane].count <= item.transmits { levels[lane].append([]) }
-    // Keep each level in ascending order so that newest-first stays true.
-    var list = levels[lane][item.transmits]
-    levels[lane][item.transmits] = []
-    var low = list.count
-    while low > 0, list[low - 1].order > item.order { low -= 1 }
-    list.insert(Ref(slot: slot, order: item.order), at: low)
-    levels[lane][item.transmits] = list
-    compactIfStale()
-    return item.message
-  }
-
-  private mutating func remove(_ key: Key) {
-    guard let slot = index.removeValue(forKey: key) else { return }
-    slots[slot] = nil
-    freeSlots.append(slot)
-    largeSlots.remove(slot)
-    staleRefs += 1
-    if case .version(let address, let clock) = key {
-      versionClocks[address]?.removeAll { $0 == clock }
-      if versionClocks[address]?.isEmpty == true { versionClocks[address] = nil }
-    }
-    compactIfStale()
-  }
-
-  /// Drops refs that no longer point at a waiting broadcast once they outnumber the
-  /// live ones, so the walk in `take` stays proportional to the queue.
-  private mutating func compactIfStale() {
-    guard staleRefs > 2 * index.count + 64 else { return }
-    levels = levels.map { lists in
-      lists.enumerated().map { level, list in
-        list.filter { ref in
-          guard let item = slots[ref.slot] else { return false }
-          return item.order == ref.order && item.transmits == level
+    /// Takes broadcasts for one datagram of at most `budget` bytes, alternating between
+    /// the classes, least-sent and then newest first. Each one taken counts as one
+    /// transmission and leaves the queue after `limit` of them.
+    public mutating func take(budget: Int, limit: Int) -> [GossipMessage] {
+        guard !index.isEmpty, budget > 0 else { return [] }
+        var cursors = Kind.allCases.map { kind in
+            (level: 0, position: levels[kind.rawValue][0].count - 1)
         }
-      }
+        var remaining = budget
+        var picked: [Int] = []
+        var exhausted = 0
+        while exhausted < cursors.count {
+            exhausted = 0
+            for lane in cursors.indices {
+                if let slot = next(lane: lane, cursor: &cursors[lane], fitting: remaining) {
+                    picked.append(slot)
+                    remaining -= slots[slot]!.size
+                } else {
+                    exhausted += 1
+                }
+            }
+        }
+        return picked.map { transmit(slot: $0, limit: limit) }
     }
-    staleRefs = 0
-  }
 
-  /// No datagram budget is smaller than this (the smallest datagram less the largest
-  /// frame overhead), so a broadcast at most this large always fits one.
-  private static let smallestBudget = 512 - 256 - 10
+    /// Takes the broadcasts too large for any datagram, to send on a stream; each one
+    /// taken counts as one transmission.
+    public mutating func takeOversized(budget: Int, limit: Int) -> [GossipMessage] {
+        let oversized = largeSlots.filter { slots[$0]!.size > budget }.sorted {
+            slots[$0]!.order > slots[$1]!.order
+        }
+        return oversized.map { transmit(slot: $0, limit: limit) }
+    }
 
-  /// How many times a broadcast is sent in a cluster of `members`:
-  /// multiplier x ceil(log10(members + 1)).
-  public static func retransmitLimit(multiplier: Int, members: Int) -> Int {
-    multiplier * max(1, Math.ceilLog(members + 1, base: 10))
-  }
+    /// The least-sent, newest broadcast of `lane` at or after `cursor` that fits `room`.
+    private func next(lane: Int, cursor: inout (level: Int, position: Int), fitting room: Int) -> Int? {
+        let lists = levels[lane]
+        while cursor.level < lists.count {
+            let list = lists[cursor.level]
+            while cursor.position >= 0 {
+                let ref = list[cursor.position]
+                cursor.position -= 1
+                if let item = slots[ref.slot], item.order == ref.order, item.transmits == cursor.level,
+                    item.size <= room
+                {
+                    return ref.slot
+                }
+            }
+            cursor.level += 1
+            if cursor.level < lists.count { cursor.position = lists[cursor.level].count - 1 }
+        }
+        return nil
+    }
+
+    private mutating func transmit(slot: Int, limit: Int) -> GossipMessage {
+        var item = slots[slot]!
+        item.transmits += 1
+        staleRefs += 1
+        if item.transmits >= limit {
+            remove(item.key)
+            return item.message
+        }
+        slots[slot] = item
+        let lane = item.kind.rawValue
+        while levels[lane].count <= item.transmits { levels[lane].append([]) }
+        // Keep each level in ascending order so that newest-first stays true.
+        var list = levels[lane][item.transmits]
+        levels[lane][item.transmits] = []
+        var low = list.count
+        while low > 0, list[low - 1].order > item.order { low -= 1 }
+        list.insert(Ref(slot: slot, order: item.order), at: low)
+        levels[lane][item.transmits] = list
+        compactIfStale()
+        return item.message
+    }
+
+    private mutating func remove(_ key: Key) {
+        guard let slot = index.removeValue(forKey: key) else { return }
+        slots[slot] = nil
+        freeSlots.append(slot)
+        largeSlots.remove(slot)
+        staleRefs += 1
+        if case .version(let address, let clock) = key {
+            versionClocks[address]?.removeAll { $0 == clock }
+            if versionClocks[address]?.isEmpty == true { versionClocks[address] = nil }
+        }
+        compactIfStale()
+    }
+
+    /// Drops refs that no longer point at a waiting broadcast once they outnumber the
+    /// live ones, so the walk in `take` stays proportional to the queue.
+    private mutating func compactIfStale() {
+        guard staleRefs > 2 * index.count + 64 else { return }
+        levels = levels.map { lists in
+            lists.enumerated().map { level, list in
+                list.filter { ref in
+                    guard let item = slots[ref.slot] else { return false }
+                    return item.order == ref.order && item.transmits == level
+                }
+            }
+        }
+        staleRefs = 0
+    }
+
+    /// No datagram budget is smaller than this (the smallest datagram less the largest
+    /// frame overhead), so a broadcast at most this large always fits one.
+    private static let smallestBudget = 512 - 256 - 10
+
+    /// How many times a broadcast is sent in a cluster of `members`:
+    /// multiplier x ceil(log10(members + 1)).
+    public static func retransmitLimit(multiplier: Int, members: Int) -> Int {
+        multiplier * max(1, Math.ceilLog(members + 1, base: 10))
+    }
 }

@@ -2,158 +2,158 @@
 /// up to `maxGossipPeers` random members, exchanges member lists with one of them,
 /// and tries to reconnect to one failed member so that healed partitions merge.
 extension Engine {
-  mutating func startRound() {
-    if let unfinished = round { finishRound(unfinished, timedOut: true) }
-    arm(.gossipRound, at: now + config.gossipInterval)
-    nextRoundTime = now + config.gossipInterval
-    guard lifecycle == .running else { return }
-    currentRound += 1
-    statisticsStorage.gossipRounds += 1
-    statisticsStorage.lastGossipTime = now
-    var current = RoundInFlight(number: currentRound, start: now, pending: [])
-    let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive }
-    for peer in peers {
-      let session = makeSequence()
-      sessions[session] = SyncSession(peer: peer.id, round: current.number)
-      current.pending.insert(session)
-      let root = SyncStep.root(digest: store.digest, entryCount: store.count)
-      send(
-        [message(.metadataSync(SyncMessage(session: session, step: root)))], to: peer.address,
-        via: .stream)
+    mutating func startRound() {
+        if let unfinished = round { finishRound(unfinished, timedOut: true) }
+        arm(.gossipRound, at: now + config.gossipInterval)
+        nextRoundTime = now + config.gossipInterval
+        guard lifecycle == .running else { return }
+        currentRound += 1
+        statisticsStorage.gossipRounds += 1
+        statisticsStorage.lastGossipTime = now
+        var current = RoundInFlight(number: currentRound, start: now, pending: [])
+        let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive }
+        for peer in peers {
+            let session = makeSequence()
+            sessions[session] = SyncSession(peer: peer.id, round: current.number)
+            current.pending.insert(session)
+            let root = SyncStep.root(digest: store.digest, entryCount: store.count)
+            send(
+                [message(.metadataSync(SyncMessage(session: session, step: root)))], to: peer.address,
+                via: .stream)
+        }
+        // A member list grows with the cluster, so large clusters exchange them less
+        // often (memberlist scales its push-pull interval the same way).
+        if let first = peers.first, Int.random(in: 0..<pushPullScale, using: &random) == 0 {
+            send(
+                [message(.peerDiscovery(.request(members: memberRecords())))], to: first.address,
+                via: .stream)
+        }
+        // serf's reconnect: a failed member may be on the far side of a healed partition.
+        if let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
+            send(
+                [message(.peerDiscovery(.request(members: memberRecords())))], to: lost.address,
+                via: .stream)
+        }
+        if current.pending.isEmpty {
+            finishRound(current, timedOut: false)
+        } else {
+            round = current
+            arm(
+                .roundTimeout(round: current.number),
+                at: now + min(config.syncTimeout, config.gossipInterval))
+        }
     }
-    // A member list grows with the cluster, so large clusters exchange them less
-    // often (memberlist scales its push-pull interval the same way).
-    if let first = peers.first, Int.random(in: 0..<pushPullScale, using: &random) == 0 {
-      send(
-        [message(.peerDiscovery(.request(members: memberRecords())))], to: first.address,
-        via: .stream)
-    }
-    // serf's reconnect: a failed member may be on the far side of a healed partition.
-    if let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
-      send(
-        [message(.peerDiscovery(.request(members: memberRecords())))], to: lost.address,
-        via: .stream)
-    }
-    if current.pending.isEmpty {
-      finishRound(current, timedOut: false)
-    } else {
-      round = current
-      arm(
-        .roundTimeout(round: current.number),
-        at: now + min(config.syncTimeout, config.gossipInterval))
-    }
-  }
 
-  /// One member-list exchange every this many rounds on average: 1 up to 32 members,
-  /// then one more for every doubling.
-  var pushPullScale: Int {
-    let n = members.liveCount
-    guard n > 32 else { return 1 }
-    return Math.ceilLog(n, base: 2) - 5 + 1
-  }
-
-  mutating func roundTimedOut(_ number: UInt64) {
-    guard let current = round, current.number == number else { return }
-    finishRound(current, timedOut: true)
-  }
-
-  private mutating func finishRound(_ finished: RoundInFlight, timedOut: Bool) {
-    round = nil
-    for session in finished.pending {
-      sessions[session] = nil
-      networkError()
+    /// One member-list exchange every this many rounds on average: 1 up to 32 members,
+    /// then one more for every doubling.
+    var pushPullScale: Int {
+        let n = members.liveCount
+        guard n > 32 else { return 1 }
+        return Math.ceilLog(n, base: 2) - 5 + 1
     }
-    let duration = now - finished.start
-    lastRoundDuration = duration
-    statisticsStorage.completedRounds += 1
-    statisticsStorage.totalRoundTime += duration
-    metric(.gossipRound(duration: duration))
-    if timedOut {
-      log(
-        .warning, "round_timeout", "gossip round ended with exchanges unanswered",
-        [
-          LogField("round", "\(finished.number)"),
-          LogField("unanswered", "\(finished.pending.count)"),
-        ])
-    }
-  }
 
-  private mutating func sessionDone(_ session: UInt64) {
-    guard let done = sessions.removeValue(forKey: session), var current = round,
-      current.number == done.round
-    else { return }
-    current.pending.remove(session)
-    if current.pending.isEmpty {
-      finishRound(current, timedOut: false)
-    } else {
-      round = current
+    mutating func roundTimedOut(_ number: UInt64) {
+        guard let current = round, current.number == number else { return }
+        finishRound(current, timedOut: true)
     }
-  }
 
-  mutating func handleSync(_ sync: SyncMessage, sender: NodeID, from: PeerAddress) {
-    let reply = replyAddress(sender, from)
-    func answer(_ step: SyncStep) -> GossipMessage {
-      message(.metadataSync(SyncMessage(session: sync.session, step: step)))
+    private mutating func finishRound(_ finished: RoundInFlight, timedOut: Bool) {
+        round = nil
+        for session in finished.pending {
+            sessions[session] = nil
+            networkError()
+        }
+        let duration = now - finished.start
+        lastRoundDuration = duration
+        statisticsStorage.completedRounds += 1
+        statisticsStorage.totalRoundTime += duration
+        metric(.gossipRound(duration: duration))
+        if timedOut {
+            log(
+                .warning, "round_timeout", "gossip round ended with exchanges unanswered",
+                [
+                    LogField("round", "\(finished.number)"),
+                    LogField("unanswered", "\(finished.pending.count)"),
+                ])
+        }
     }
-    switch sync.step {
-    // Responder side: stateless, every answer follows from the message alone.
-    case .root(let digest, let count):
-      if digest == store.digest {
-        send([answer(.inSync)], to: reply, via: .stream)
-      } else {
-        let bits = MetadataStore.bucketBits(forEntryCount: max(count, store.count))
-        send([answer(.buckets(store.bucketDigest(bits: bits)))], to: reply, via: .stream)
-      }
-    case .summaries(let bits, let buckets, let summaries):
-      guard (0...16).contains(bits), buckets.allSatisfy({ $0 >= 0 && $0 < 1 << bits }) else {
-        protocolViolation(.metadataSync, "bucket out of range")
-        return
-      }
-      let (versions, request) = store.reconcile(remote: summaries, buckets: buckets, bits: bits)
-      send([answer(.push(versions: versions, request: request))], to: reply, via: .stream)
-    case .entries(let versions):
-      for version in versions {
-        guard applyRemote(version, type: .metadataSync) != nil else { return }
-      }
-    // Initiator side: only for sessions this node opened.
-    case .inSync:
-      sessionDone(sync.session)
-    case .buckets(let digest):
-      guard sessions[sync.session] != nil else { return unknownSession() }
-      guard (0...16).contains(digest.bits), digest.hashes.count == 1 << digest.bits else {
-        protocolViolation(.metadataSync, "malformed bucket digest")
-        return
-      }
-      let differing = store.differingBuckets(from: digest)
-      if differing.isEmpty {
-        sessionDone(sync.session)
-      } else {
-        let summaries = store.summaries(inBuckets: differing, bits: digest.bits)
-        send(
-          [answer(.summaries(bits: digest.bits, buckets: differing, summaries: summaries))],
-          to: reply,
-          via: .stream)
-      }
-    case .push(let versions, let request):
-      guard sessions[sync.session] != nil else { return unknownSession() }
-      for version in versions {
-        guard applyRemote(version, type: .metadataSync) != nil else { return }
-      }
-      if !request.isEmpty {
-        send([answer(.entries(store.versions(for: request)))], to: reply, via: .stream)
-      }
-      sessionDone(sync.session)
+
+    private mutating func sessionDone(_ session: UInt64) {
+        guard let done = sessions.removeValue(forKey: session), var current = round,
+            current.number == done.round
+        else { return }
+        current.pending.remove(session)
+        if current.pending.isEmpty {
+            finishRound(current, timedOut: false)
+        } else {
+            round = current
+        }
     }
-  }
 
-  private mutating func unknownSession() {
-    // A late answer to a session that timed out: harmless, but worth counting.
-    drop(.metadataSync, .invalidPayload)
-  }
+    mutating func handleSync(_ sync: SyncMessage, sender: NodeID, from: PeerAddress) {
+        let reply = replyAddress(sender, from)
+        func answer(_ step: SyncStep) -> GossipMessage {
+            message(.metadataSync(SyncMessage(session: sync.session, step: step)))
+        }
+        switch sync.step {
+        // Responder side: stateless, every answer follows from the message alone.
+        case .root(let digest, let count):
+            if digest == store.digest {
+                send([answer(.inSync)], to: reply, via: .stream)
+            } else {
+                let bits = MetadataStore.bucketBits(forEntryCount: max(count, store.count))
+                send([answer(.buckets(store.bucketDigest(bits: bits)))], to: reply, via: .stream)
+            }
+        case .summaries(let bits, let buckets, let summaries):
+            guard (0...16).contains(bits), buckets.allSatisfy({ $0 >= 0 && $0 < 1 << bits }) else {
+                protocolViolation(.metadataSync, "bucket out of range")
+                return
+            }
+            let (versions, request) = store.reconcile(remote: summaries, buckets: buckets, bits: bits)
+            send([answer(.push(versions: versions, request: request))], to: reply, via: .stream)
+        case .entries(let versions):
+            for version in versions {
+                guard applyRemote(version, type: .metadataSync) != nil else { return }
+            }
+        // Initiator side: only for sessions this node opened.
+        case .inSync:
+            sessionDone(sync.session)
+        case .buckets(let digest):
+            guard sessions[sync.session] != nil else { return unknownSession() }
+            guard (0...16).contains(digest.bits), digest.hashes.count == 1 << digest.bits else {
+                protocolViolation(.metadataSync, "malformed bucket digest")
+                return
+            }
+            let differing = store.differingBuckets(from: digest)
+            if differing.isEmpty {
+                sessionDone(sync.session)
+            } else {
+                let summaries = store.summaries(inBuckets: differing, bits: digest.bits)
+                send(
+                    [answer(.summaries(bits: digest.bits, buckets: differing, summaries: summaries))],
+                    to: reply,
+                    via: .stream)
+            }
+        case .push(let versions, let request):
+            guard sessions[sync.session] != nil else { return unknownSession() }
+            for version in versions {
+                guard applyRemote(version, type: .metadataSync) != nil else { return }
+            }
+            if !request.isEmpty {
+                send([answer(.entries(store.versions(for: request)))], to: reply, via: .stream)
+            }
+            sessionDone(sync.session)
+        }
+    }
 
-  /// Where to answer `sender`: the address it advertises as a member, else where
-  /// the frame came from (a stream's source port is not its listening port).
-  func replyAddress(_ sender: NodeID, _ from: PeerAddress) -> PeerAddress {
-    members[sender]?.address ?? from
-  }
+    private mutating func unknownSession() {
+        // A late answer to a session that timed out: harmless, but worth counting.
+        drop(.metadataSync, .invalidPayload)
+    }
+
+    /// Where to answer `sender`: the address it advertises as a member, else where
+    /// the frame came from (a stream's source port is not its listening port).
+    func replyAddress(_ sender: NodeID, _ from: PeerAddress) -> PeerAddress {
+        members[sender]?.address ?? from
+    }
 }

@@ -1,123 +1,123 @@
 /// Joining through seed addresses, member list exchange (the seed's peer_discovery),
 /// graceful leave, and purging tombstones.
 extension Engine {
-  /// Asks each seed address for its member list. The host retries with fresh DNS
-  /// answers while `state.joined` is false after the join timeout.
-  public mutating func join(seeds: [PeerAddress], now: Instant) throws(EngineError) -> [Effect] {
-    self.now = now
-    guard isRunning else { throw .notRunning }
-    let targets = seeds.filter { $0 != config.address }
-    guard !targets.isEmpty else { return [] }
-    joined = false
-    joinAttempt += 1
-    for seed in targets {
-      send([message(.peerDiscovery(.request(members: memberRecords())))], to: seed, via: .stream)
+    /// Asks each seed address for its member list. The host retries with fresh DNS
+    /// answers while `state.joined` is false after the join timeout.
+    public mutating func join(seeds: [PeerAddress], now: Instant) throws(EngineError) -> [Effect] {
+        self.now = now
+        guard isRunning else { throw .notRunning }
+        let targets = seeds.filter { $0 != config.address }
+        guard !targets.isEmpty else { return [] }
+        joined = false
+        joinAttempt += 1
+        for seed in targets {
+            send([message(.peerDiscovery(.request(members: memberRecords())))], to: seed, via: .stream)
+        }
+        arm(.joinTimeout(attempt: joinAttempt), at: now + config.joinTimeout)
+        log(
+            .info, "join_started", "joining the cluster",
+            [LogField("seeds", targets.map(\.rawValue).joined(separator: ","))])
+        return takeEffects()
     }
-    arm(.joinTimeout(attempt: joinAttempt), at: now + config.joinTimeout)
-    log(
-      .info, "join_started", "joining the cluster",
-      [LogField("seeds", targets.map(\.rawValue).joined(separator: ","))])
-    return takeEffects()
-  }
 
-  mutating func joinTimedOut(_ attempt: UInt64) {
-    guard attempt == joinAttempt, !joined else { return }
-    networkError()
-    log(.warning, "join_timeout", "no seed answered the join", [LogField("attempt", "\(attempt)")])
-  }
+    mutating func joinTimedOut(_ attempt: UInt64) {
+        guard attempt == joinAttempt, !joined else { return }
+        networkError()
+        log(.warning, "join_timeout", "no seed answered the join", [LogField("attempt", "\(attempt)")])
+    }
 
-  mutating func handleDiscovery(_ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress) {
-    for record in discovery.members {
-      merge(record, from: sender)
+    mutating func handleDiscovery(_ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress) {
+        for record in discovery.members {
+            merge(record, from: sender)
+        }
+        switch discovery {
+        case .request:
+            send(
+                [message(.peerDiscovery(.response(members: memberRecords())))],
+                to: replyAddress(sender, from),
+                via: .stream)
+        case .response:
+            if !joined {
+                joined = true
+                log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
+            }
+        }
     }
-    switch discovery {
-    case .request:
-      send(
-        [message(.peerDiscovery(.response(members: memberRecords())))],
-        to: replyAddress(sender, from),
-        via: .stream)
-    case .response:
-      if !joined {
-        joined = true
-        log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
-      }
-    }
-  }
 
-  /// Merges one record of a peer's member list. A peer's "failed" is taken only as a
-  /// suspicion, as memberlist does: its list may be old, and the member gets the
-  /// chance to refute.
-  ///
-  ///
-  /// Alive records are gossiped on only when the sender speaks of itself: that is how
-  /// a joining node is announced, while the rest is what the cluster already knows and
-  /// rebroadcasting thousands of members on every join would flood the buffer.
-  /// Suspicions and leaves that change this node's view are gossiped on, so that a
-  /// suspected member hears of it and refutes (after a partition heals, this is how
-  /// each side learns the other is alive).
-  private mutating func merge(_ record: MemberRumor, from sender: NodeID) {
-    var rumor = record
-    if rumor.status == .failed || rumor.status == .suspect {
-      rumor.status = .suspect
-      rumor.reporter = sender
+    /// Merges one record of a peer's member list. A peer's "failed" is taken only as a
+    /// suspicion, as memberlist does: its list may be old, and the member gets the
+    /// chance to refute.
+    ///
+    ///
+    /// Alive records are gossiped on only when the sender speaks of itself: that is how
+    /// a joining node is announced, while the rest is what the cluster already knows and
+    /// rebroadcasting thousands of members on every join would flood the buffer.
+    /// Suspicions and leaves that change this node's view are gossiped on, so that a
+    /// suspected member hears of it and refutes (after a partition heals, this is how
+    /// each side learns the other is alive).
+    private mutating func merge(_ record: MemberRumor, from sender: NodeID) {
+        var rumor = record
+        if rumor.status == .failed || rumor.status == .suspect {
+            rumor.status = .suspect
+            rumor.reporter = sender
+        }
+        applyRumor(rumor, ttl: rumor.status == .alive && rumor.subject != sender ? 1 : .max)
     }
-    applyRumor(rumor, ttl: rumor.status == .alive && rumor.subject != sender ? 1 : .max)
-  }
 
-  /// This node's whole member list, as rumors.
-  func memberRecords() -> [MemberRumor] {
-    members.all.map { member in
-      member.id == config.nodeID
-        ? selfRumor(status: lifecycle == .leaving || lifecycle == .left ? .left : .alive)
-        : MemberRumor(
-          subject: member.id, address: member.address, incarnation: member.incarnation,
-          status: member.status, heartbeat: heartbeats[member.id])
+    /// This node's whole member list, as rumors.
+    func memberRecords() -> [MemberRumor] {
+        members.all.map { member in
+            member.id == config.nodeID
+                ? selfRumor(status: lifecycle == .leaving || lifecycle == .left ? .left : .alive)
+                : MemberRumor(
+                    subject: member.id, address: member.address, incarnation: member.incarnation,
+                    status: member.status, heartbeat: heartbeats[member.id])
+        }
     }
-  }
 
-  /// Announces a graceful leave. Peers mark this node `left`, never `failed`. The
-  /// engine emits `.leaveCompleted` once the announcement has been sent its full
-  /// number of times, or after the leave timeout; then the host stops it.
-  public mutating func leave(now: Instant) throws(EngineError) -> [Effect] {
-    self.now = now
-    guard isRunning else { throw .notRunning }
-    guard lifecycle == .running else { throw .alreadyLeaving }
-    lifecycle = .leaving
-    probe = nil
-    members.update(config.nodeID) {
-      $0.status = .left
-      $0.statusChangedAt = now
+    /// Announces a graceful leave. Peers mark this node `left`, never `failed`. The
+    /// engine emits `.leaveCompleted` once the announcement has been sent its full
+    /// number of times, or after the leave timeout; then the host stops it.
+    public mutating func leave(now: Instant) throws(EngineError) -> [Effect] {
+        self.now = now
+        guard isRunning else { throw .notRunning }
+        guard lifecycle == .running else { throw .alreadyLeaving }
+        lifecycle = .leaving
+        probe = nil
+        members.update(config.nodeID) {
+            $0.status = .left
+            $0.statusChangedAt = now
+        }
+        enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL, essential: true)
+        gossipBroadcasts()
+        arm(.leave, at: now + config.leaveTimeout)
+        log(.info, "leaving", "leaving the cluster")
+        return takeEffects()
     }
-    enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL, essential: true)
-    gossipBroadcasts()
-    arm(.leave, at: now + config.leaveTimeout)
-    log(.info, "leaving", "leaving the cluster")
-    return takeEffects()
-  }
 
-  mutating func finishLeave() {
-    guard lifecycle == .leaving, !leaveCompleted else { return }
-    leaveCompleted = true
-    effects.append(.leaveCompleted)
-    log(.info, "left", "left the cluster")
-  }
+    mutating func finishLeave() {
+        guard lifecycle == .leaving, !leaveCompleted else { return }
+        leaveCompleted = true
+        effects.append(.leaveCompleted)
+        log(.info, "left", "left the cluster")
+    }
 
-  /// Forgets failed and left members and deleted entries past the grace period.
-  mutating func reapTombstones() {
-    let cutoff = now - config.tombstoneGrace
-    let expired = members.all.filter {
-      !$0.status.isLive && $0.id != config.nodeID && $0.statusChangedAt < cutoff
+    /// Forgets failed and left members and deleted entries past the grace period.
+    mutating func reapTombstones() {
+        let cutoff = now - config.tombstoneGrace
+        let expired = members.all.filter {
+            !$0.status.isLive && $0.id != config.nodeID && $0.statusChangedAt < cutoff
+        }
+        for member in expired {
+            members.remove(member.id)
+            heartbeats[member.id] = nil
+            unrelayed.remove(member.id)
+        }
+        let purged = store.purgeTombstones(olderThan: cutoff)
+        if !expired.isEmpty || purged > 0 {
+            log(
+                .info, "tombstones_purged", "purged tombstones past the grace period",
+                [LogField("members", "\(expired.count)"), LogField("entries", "\(purged)")])
+        }
     }
-    for member in expired {
-      members.remove(member.id)
-      heartbeats[member.id] = nil
-      unrelayed.remove(member.id)
-    }
-    let purged = store.purgeTombstones(olderThan: cutoff)
-    if !expired.isEmpty || purged > 0 {
-      log(
-        .info, "tombstones_purged", "purged tombstones past the grace period",
-        [LogField("members", "\(expired.count)"), LogField("entries", "\(purged)")])
-    }
-  }
 }

@@ -1,80 +1,79 @@
 /// Dissemination: immediate pushes, periodic gossip of queued broadcasts, and
 /// piggybacking on every probe datagram, all within the datagram budget.
 extension Engine {
-  /// Sends queued broadcasts to `gossipNodes` random members: on every gossip tick,
-  /// and at once when this node has news of its own.
-  mutating func gossipBroadcasts() {
-    guard !broadcasts.isEmpty else { return }
-    let limit = retransmitLimit
-    let deadline = now - config.gossipToTheDead
-    // Recently failed members get gossip too, so they learn of it and refute.
-    let targets = randomMembers(count: config.gossipNodes) {
-      $0.status.isLive || ($0.status == .failed && $0.statusChangedAt > deadline)
+    /// Sends queued broadcasts to `gossipNodes` random members: on every gossip tick,
+    /// and at once when this node has news of its own.
+    mutating func gossipBroadcasts() {
+        guard !broadcasts.isEmpty else { return }
+        let limit = retransmitLimit
+        let deadline = now - config.gossipToTheDead
+        // Recently failed members get gossip too, so they learn of it and refute.
+        let targets = randomMembers(count: config.gossipNodes) {
+            $0.status.isLive || ($0.status == .failed && $0.statusChangedAt > deadline)
+        }
+        for target in targets {
+            let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
+            send(batch, to: target.address, via: .datagram)
+            let oversized = broadcasts.takeOversized(budget: config.datagramBudget, limit: limit)
+            send(oversized, to: target.address, via: .stream)
+            if broadcasts.isEmpty { break }
+        }
     }
-    for target in targets {
-      let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
-      send(batch, to: target.address, via: .datagram)
-      let oversized = broadcasts.takeOversized(budget: config.datagramBudget, limit: limit)
-      send(oversized, to: target.address, via: .stream)
-      if broadcasts.isEmpty { break }
-    }
-  }
 
-  /// Sends `primary` to `address` in one datagram, filling the rest of the budget with
-  /// queued broadcasts.
-  mutating func sendDatagram(_ primary: GossipMessage, to address: PeerAddress) {
-    var messages = [primary]
-    // Room for the message count varint of the frame, whatever it ends up being.
-    let room = config.datagramBudget - primary.wireSize - WireSize.varint(64)
-    if !broadcasts.isEmpty {
-      messages += broadcasts.take(budget: room, limit: retransmitLimit)
+    /// Sends `primary` to `address` in one datagram, filling the rest of the budget with
+    /// queued broadcasts.
+    mutating func sendDatagram(_ primary: GossipMessage, to address: PeerAddress) {
+        var messages = [primary]
+        // Room for the message count varint of the frame, whatever it ends up being.
+        let room = config.datagramBudget - primary.wireSize - WireSize.varint(64)
+        if !broadcasts.isEmpty {
+            messages += broadcasts.take(budget: room, limit: retransmitLimit)
+        }
+        send(messages, to: address, via: .datagram)
     }
-    send(messages, to: address, via: .datagram)
-  }
 
-  /// Queues a received broadcast to pass on, one hop fewer, if it has hops left.
-  mutating func relay(_ received: GossipMessage, key: BroadcastQueue.Key, kind: BroadcastQueue.Kind)
-  {
-    guard received.ttl > 1 else { return }
-    var forward = received
-    forward.ttl = min(config.broadcastTTL, received.ttl - 1)
-    if !broadcasts.enqueue(forward, key: key, kind: kind) {
-      drop(received.type, .bufferFull)
+    /// Queues a received broadcast to pass on, one hop fewer, if it has hops left.
+    mutating func relay(_ received: GossipMessage, key: BroadcastQueue.Key, kind: BroadcastQueue.Kind) {
+        guard received.ttl > 1 else { return }
+        var forward = received
+        forward.ttl = min(config.broadcastTTL, received.ttl - 1)
+        if !broadcasts.enqueue(forward, key: key, kind: kind) {
+            drop(received.type, .bufferFull)
+        }
     }
-  }
 
-  var retransmitLimit: Int {
-    BroadcastQueue.retransmitLimit(
-      multiplier: config.retransmitMultiplier, members: members.liveCount)
-  }
+    var retransmitLimit: Int {
+        BroadcastQueue.retransmitLimit(
+            multiplier: config.retransmitMultiplier, members: members.liveCount)
+    }
 
-  /// Up to `count` distinct random members other than this node that satisfy `accept`.
-  mutating func randomMembers(count: Int, where accept: (Member) -> Bool) -> [Member] {
-    let n = members.count
-    guard count > 0, n > 1 else { return [] }
-    var chosen: [Member] = []
-    var seen = Set<Int>()
-    // In a large, mostly healthy table, sampling finds members in a few draws; in a
-    // small or mostly dead one, fall back to scanning it.
-    if n > 4 * count {
-      for _ in 0..<(count * 8) where chosen.count < count {
-        let i = Int.random(in: 0..<n, using: &random)
-        guard seen.insert(i).inserted else { continue }
-        let member = members[position: i]
-        if member.id != config.nodeID && accept(member) { chosen.append(member) }
-      }
-      if chosen.count == count { return chosen }
+    /// Up to `count` distinct random members other than this node that satisfy `accept`.
+    mutating func randomMembers(count: Int, where accept: (Member) -> Bool) -> [Member] {
+        let n = members.count
+        guard count > 0, n > 1 else { return [] }
+        var chosen: [Member] = []
+        var seen = Set<Int>()
+        // In a large, mostly healthy table, sampling finds members in a few draws; in a
+        // small or mostly dead one, fall back to scanning it.
+        if n > 4 * count {
+            for _ in 0..<(count * 8) where chosen.count < count {
+                let i = Int.random(in: 0..<n, using: &random)
+                guard seen.insert(i).inserted else { continue }
+                let member = members[position: i]
+                if member.id != config.nodeID && accept(member) { chosen.append(member) }
+            }
+            if chosen.count == count { return chosen }
+        }
+        var candidates = members.all.indices.filter { i in
+            let member = members[position: i]
+            return !seen.contains(i) && member.id != config.nodeID && accept(member)
+        }
+        while chosen.count < count, !candidates.isEmpty {
+            let pick = Int.random(in: 0..<candidates.count, using: &random)
+            chosen.append(members[position: candidates[pick]])
+            candidates.swapAt(pick, candidates.count - 1)
+            candidates.removeLast()
+        }
+        return chosen
     }
-    var candidates = members.all.indices.filter { i in
-      let member = members[position: i]
-      return !seen.contains(i) && member.id != config.nodeID && accept(member)
-    }
-    while chosen.count < count, !candidates.isEmpty {
-      let pick = Int.random(in: 0..<candidates.count, using: &random)
-      chosen.append(members[position: candidates[pick]])
-      candidates.swapAt(pick, candidates.count - 1)
-      candidates.removeLast()
-    }
-    return chosen
-  }
 }

@@ -1,109 +1,109 @@
 /// Metadata writes, their dissemination, merges from peers and conflict alerts.
 extension Engine {
-  /// Writes an entry on this node and starts spreading it: pushed at once to a few
-  /// members, then gossiped and piggybacked. A write that has seen every sibling of a
-  /// conflicted entry resolves the conflict.
-  public mutating func put(
-    _ address: MetadataAddress, value: JSONValue?, status: MetadataStatus = .active,
-    roles: [String] = [],
-    replicationNodes: [String] = [], now: Instant
-  ) throws(EngineError) -> (version: ContextMetadata, effects: [Effect]) {
-    self.now = now
-    guard isRunning else { throw .notRunning }
-    let version: ContextMetadata
-    do {
-      version = try store.write(
-        address: address, value: value, status: status, roles: roles,
-        replicationNodes: replicationNodes,
-        by: config.nodeID, at: now)
-    } catch {
-      throw .metadata(error)
+    /// Writes an entry on this node and starts spreading it: pushed at once to a few
+    /// members, then gossiped and piggybacked. A write that has seen every sibling of a
+    /// conflicted entry resolves the conflict.
+    public mutating func put(
+        _ address: MetadataAddress, value: JSONValue?, status: MetadataStatus = .active,
+        roles: [String] = [],
+        replicationNodes: [String] = [], now: Instant
+    ) throws(EngineError) -> (version: ContextMetadata, effects: [Effect]) {
+        self.now = now
+        guard isRunning else { throw .notRunning }
+        let version: ContextMetadata
+        do {
+            version = try store.write(
+                address: address, value: value, status: status, roles: roles,
+                replicationNodes: replicationNodes,
+                by: config.nodeID, at: now)
+        } catch {
+            throw .metadata(error)
+        }
+        statisticsStorage.localUpdates += 1
+        metric(.metadataUpdated(origin: .local))
+        let update = message(
+            .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
+        if !broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata) {
+            // Anti-entropy will still carry it; the write itself is kept.
+            drop(.contextUpdate, .bufferFull)
+        }
+        gossipBroadcasts()
+        return (version, takeEffects())
     }
-    statisticsStorage.localUpdates += 1
-    metric(.metadataUpdated(origin: .local))
-    let update = message(
-      .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
-    if !broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata) {
-      // Anti-entropy will still carry it; the write itself is kept.
-      drop(.contextUpdate, .bufferFull)
-    }
-    gossipBroadcasts()
-    return (version, takeEffects())
-  }
 
-  /// Deletes an entry: a tombstone that spreads like any write and is purged after
-  /// the grace period.
-  public mutating func delete(_ address: MetadataAddress, now: Instant) throws(EngineError) -> (
-    version: ContextMetadata, effects: [Effect]
-  ) {
-    try put(address, value: nil, status: .deleted, now: now)
-  }
-
-  /// Merges a version from a peer. Returns nil when it was rejected.
-  mutating func applyRemote(_ version: ContextMetadata, type: GossipMessageType) -> MergeOutcome? {
-    let outcome = store.apply(version)
-    switch outcome {
-    case .stale:
-      break
-    case .applied:
-      recordRemoteUpdate(version)
-    case .conflict(_, let isNew):
-      recordRemoteUpdate(version)
-      if isNew { conflictFound(version.address) }
-    case .rejected(let reason):
-      protocolViolation(type, "\(reason)")
-      return nil
+    /// Deletes an entry: a tombstone that spreads like any write and is purged after
+    /// the grace period.
+    public mutating func delete(_ address: MetadataAddress, now: Instant) throws(EngineError) -> (
+        version: ContextMetadata, effects: [Effect]
+    ) {
+        try put(address, value: nil, status: .deleted, now: now)
     }
-    return outcome
-  }
 
-  private mutating func recordRemoteUpdate(_ version: ContextMetadata) {
-    statisticsStorage.remoteUpdates += 1
-    metric(.metadataUpdated(origin: .remote))
-    let latency = now - version.lastUpdated
-    if latency >= .zero { metric(.disseminationLatency(latency)) }
-  }
+    /// Merges a version from a peer. Returns nil when it was rejected.
+    mutating func applyRemote(_ version: ContextMetadata, type: GossipMessageType) -> MergeOutcome? {
+        let outcome = store.apply(version)
+        switch outcome {
+        case .stale:
+            break
+        case .applied:
+            recordRemoteUpdate(version)
+        case .conflict(_, let isNew):
+            recordRemoteUpdate(version)
+            if isNew { conflictFound(version.address) }
+        case .rejected(let reason):
+            protocolViolation(type, "\(reason)")
+            return nil
+        }
+        return outcome
+    }
 
-  /// Counts and logs a conflict this node just saw, and alerts the cluster with every
-  /// sibling so that all nodes hold the same conflict.
-  private mutating func conflictFound(_ address: MetadataAddress) {
-    guard let entry = store.entry(address) else { return }
-    statisticsStorage.conflicts += 1
-    metric(.metadataConflict)
-    log(
-      .warning, "metadata_conflict", "concurrent writes to one entry; both versions kept",
-      [
-        LogField("address", address.rawValue), LogField("siblings", "\(entry.versions.count)"),
-        LogField("writers", entry.versions.map(\.updatedBy.rawValue).joined(separator: ",")),
-      ])
-    let alert = message(
-      .conflictAlert(ConflictAlert(address: address, versions: entry.versions)),
-      ttl: config.broadcastTTL,
-      clock: entry.mergedClock)
-    if !broadcasts.enqueue(alert, key: .conflict(address), kind: .metadata) {
-      drop(.conflictAlert, .bufferFull)
+    private mutating func recordRemoteUpdate(_ version: ContextMetadata) {
+        statisticsStorage.remoteUpdates += 1
+        metric(.metadataUpdated(origin: .remote))
+        let latency = now - version.lastUpdated
+        if latency >= .zero { metric(.disseminationLatency(latency)) }
     }
-  }
 
-  mutating func handleConflictAlert(_ alert: ConflictAlert, message received: GossipMessage) {
-    var changed = false
-    for version in alert.versions where version.address == alert.address {
-      guard let outcome = applyRemote(version, type: .conflictAlert) else { return }
-      changed = changed || outcome.changed
+    /// Counts and logs a conflict this node just saw, and alerts the cluster with every
+    /// sibling so that all nodes hold the same conflict.
+    private mutating func conflictFound(_ address: MetadataAddress) {
+        guard let entry = store.entry(address) else { return }
+        statisticsStorage.conflicts += 1
+        metric(.metadataConflict)
+        log(
+            .warning, "metadata_conflict", "concurrent writes to one entry; both versions kept",
+            [
+                LogField("address", address.rawValue), LogField("siblings", "\(entry.versions.count)"),
+                LogField("writers", entry.versions.map(\.updatedBy.rawValue).joined(separator: ",")),
+            ])
+        let alert = message(
+            .conflictAlert(ConflictAlert(address: address, versions: entry.versions)),
+            ttl: config.broadcastTTL,
+            clock: entry.mergedClock)
+        if !broadcasts.enqueue(alert, key: .conflict(address), kind: .metadata) {
+            drop(.conflictAlert, .bufferFull)
+        }
     }
-    // Pass the alert on only while it still teaches someone something.
-    if changed {
-      relay(received, key: .conflict(alert.address), kind: .metadata)
+
+    mutating func handleConflictAlert(_ alert: ConflictAlert, message received: GossipMessage) {
+        var changed = false
+        for version in alert.versions where version.address == alert.address {
+            guard let outcome = applyRemote(version, type: .conflictAlert) else { return }
+            changed = changed || outcome.changed
+        }
+        // Pass the alert on only while it still teaches someone something.
+        if changed {
+            relay(received, key: .conflict(alert.address), kind: .metadata)
+        }
     }
-  }
 }
 
 extension MergeOutcome {
-  /// Whether the merge changed the store.
-  var changed: Bool {
-    switch self {
-    case .applied, .conflict: true
-    case .stale, .rejected: false
+    /// Whether the merge changed the store.
+    var changed: Bool {
+        switch self {
+        case .applied, .conflict: true
+        case .stale, .rejected: false
+        }
     }
-  }
 }

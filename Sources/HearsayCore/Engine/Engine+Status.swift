@@ -1,33 +1,33 @@
 extension Engine {
-  /// The seed's `GossipState`, now.
-  public var state: GossipState {
-    GossipState(
-      running: isRunning, currentRound: currentRound, roundStartTime: round?.start,
-      roundDuration: lastRoundDuration, activeConnections: max(0, members.liveCount - 1),
-      pendingMessages: broadcasts.count, messageBufferCapacity: broadcasts.capacity,
-      nextRoundTime: nextRoundTime, protocolVersion: "1", state: lifecycle.rawValue,
-      incarnation: incarnation, localHealthScore: localHealth.score, joined: joined)
-  }
+    /// The seed's `GossipState`, now.
+    public var state: GossipState {
+        GossipState(
+            running: isRunning, currentRound: currentRound, roundStartTime: round?.start,
+            roundDuration: lastRoundDuration, activeConnections: max(0, members.liveCount - 1),
+            pendingMessages: broadcasts.count, messageBufferCapacity: broadcasts.capacity,
+            nextRoundTime: nextRoundTime, protocolVersion: "1", state: lifecycle.rawValue,
+            incarnation: incarnation, localHealthScore: localHealth.score, joined: joined)
+    }
 
-  /// The seed's `GossipStatistics`, read at `now`.
-  public func statistics(now: Instant) -> GossipStatistics {
-    var stats = statisticsStorage
-    stats.activePeers = max(0, members.liveCount - 1)
-    stats.lastUpdated = now
-    return stats
-  }
+    /// The seed's `GossipStatistics`, read at `now`.
+    public func statistics(now: Instant) -> GossipStatistics {
+        var stats = statisticsStorage
+        stats.activePeers = max(0, members.liveCount - 1)
+        stats.lastUpdated = now
+        return stats
+    }
 
-  /// This node's view of `id`'s heartbeat payload; its own is built fresh.
-  public func heartbeat(of id: NodeID) -> NodeHeartbeat? {
-    id == config.nodeID ? ownHeartbeat : heartbeats[id]
-  }
+    /// This node's view of `id`'s heartbeat payload; its own is built fresh.
+    public func heartbeat(of id: NodeID) -> NodeHeartbeat? {
+        id == config.nodeID ? ownHeartbeat : heartbeats[id]
+    }
 
-  var ownHeartbeat: NodeHeartbeat {
-    NodeHeartbeat(
-      sequence: heartbeatSequence, load: load, version: config.version,
-      capabilities: config.capabilities)
-  }
+    var ownHeartbeat: NodeHeartbeat {
+        NodeHeartbeat(
+            sequence: heartbeatSequence, load: load, version: config.version,
+            capabilities: config.capabilities)
+    }
 
-  /// Live members other than this node.
-  var livePeerCount: Int { max(0, members.liveCount - 1) }
+    /// Live members other than this node.
+    var livePeerCount: Int { max(0, members.liveCount - 1) }
 }

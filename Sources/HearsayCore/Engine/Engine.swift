@@ -6,331 +6,330 @@
 /// timers, the simulator on a virtual network. So every protocol rule is testable
 /// deterministically, and the same code runs in production.
 public struct Engine: Sendable {
-  /// The configuration it was created with.
-  public let config: EngineConfig
-  /// Every member this node knows, itself included.
-  public internal(set) var members: MemberTable
-  /// The latest heartbeat payload heard from each member.
-  public internal(set) var heartbeats: [NodeID: NodeHeartbeat] = [:]
-  /// Members whose alive record this node learned quietly, from a member list, and has
-  /// not passed on yet.
-  var unrelayed: Set<NodeID> = []
-  /// The metadata store.
-  public internal(set) var store: MetadataStore
-  /// Lifeguard's local health.
-  public internal(set) var localHealth: LocalHealth
-  /// This node's incarnation; raised to refute rumors about it.
-  public internal(set) var incarnation: UInt64
+    /// The configuration it was created with.
+    public let config: EngineConfig
+    /// Every member this node knows, itself included.
+    public internal(set) var members: MemberTable
+    /// The latest heartbeat payload heard from each member.
+    public internal(set) var heartbeats: [NodeID: NodeHeartbeat] = [:]
+    /// Members whose alive record this node learned quietly, from a member list, and has
+    /// not passed on yet.
+    var unrelayed: Set<NodeID> = []
+    /// The metadata store.
+    public internal(set) var store: MetadataStore
+    /// Lifeguard's local health.
+    public internal(set) var localHealth: LocalHealth
+    /// This node's incarnation; raised to refute rumors about it.
+    public internal(set) var incarnation: UInt64
 
-  var statisticsStorage = GossipStatistics()
-  var lifecycle: Lifecycle = .stopped
-  var epoch: UInt64 = 0
-  var random: SeededGenerator
-  var broadcasts: BroadcastQueue
-  var schedule = ProbeSchedule()
-  var probeSuspectNext = false
-  var probe: ProbeInFlight?
-  var relays: [UInt64: Relay] = [:]
-  var suspicions: [NodeID: Suspicion] = [:]
-  var round: RoundInFlight?
-  var currentRound: UInt64 = 0
-  var lastRoundDuration: Duration = .zero
-  var nextRoundTime: Instant?
-  var sessions: [UInt64: SyncSession] = [:]
-  var heartbeatSequence: UInt64 = 0
-  var load: Double = 0
-  var nextSequence: UInt64
-  var joinAttempt: UInt64 = 0
-  var joined = true
-  var leaveCompleted = false
-  var lastDropLog: [DropReason: Instant] = [:]
-  var now: Instant
-  var effects: [Effect] = []
+    var statisticsStorage = GossipStatistics()
+    var lifecycle: Lifecycle = .stopped
+    var epoch: UInt64 = 0
+    var random: SeededGenerator
+    var broadcasts: BroadcastQueue
+    var schedule = ProbeSchedule()
+    var probeSuspectNext = false
+    var probe: ProbeInFlight?
+    var relays: [UInt64: Relay] = [:]
+    var suspicions: [NodeID: Suspicion] = [:]
+    var round: RoundInFlight?
+    var currentRound: UInt64 = 0
+    var lastRoundDuration: Duration = .zero
+    var nextRoundTime: Instant?
+    var sessions: [UInt64: SyncSession] = [:]
+    var heartbeatSequence: UInt64 = 0
+    var load: Double = 0
+    var nextSequence: UInt64
+    var joinAttempt: UInt64 = 0
+    var joined = true
+    var leaveCompleted = false
+    var lastDropLog: [DropReason: Instant] = [:]
+    var now: Instant
+    var effects: [Effect] = []
 
-  enum Lifecycle: String, Sendable {
-    case stopped, running, leaving, left
-  }
-
-  /// Creates an engine.
-  ///
-  /// - Parameters:
-  ///   - config: validated settings; an invalid one throws.
-  ///   - incarnation: the incarnation to start at; a restarted node passes its
-  ///     persisted incarnation plus one so that its new life wins over the old.
-  ///   - store: a persisted store to start from.
-  ///   - members: a member list to start from (the simulator hands thousands of
-  ///     engines one shared table); this node is added as alive.
-  ///   - seed: the seed of all the engine's randomness.
-  ///   - now: the current time.
-  public init(
-    config: EngineConfig, incarnation: UInt64 = 0, store: MetadataStore? = nil,
-    members: MemberTable = MemberTable(), seed: UInt64, now: Instant
-  ) throws(EngineError) {
-    do {
-      try config.validate()
-    } catch {
-      throw .invalidConfig(error)
+    enum Lifecycle: String, Sendable {
+        case stopped, running, leaving, left
     }
-    self.config = config
-    self.incarnation = incarnation
-    self.store = store ?? MetadataStore(limits: config.metadataLimits)
-    self.localHealth = LocalHealth(maximum: config.localHealthMaximum)
-    self.random = SeededGenerator(seed: seed)
-    self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize)
-    self.now = now
-    // Message ids start at the clock in microseconds so they keep growing across
-    // restarts, which the receivers' replay windows rely on.
-    self.nextSequence = UInt64(max(0, now.nanoseconds / 1000))
-    self.members = members
-    let me = Member(
-      id: config.nodeID, address: config.address, incarnation: incarnation, status: .alive,
-      statusChangedAt: now)
-    if self.members[config.nodeID] != me {
-      self.members.upsert(me)
+
+    /// Creates an engine.
+    ///
+    /// - Parameters:
+    ///   - config: validated settings; an invalid one throws.
+    ///   - incarnation: the incarnation to start at; a restarted node passes its
+    ///     persisted incarnation plus one so that its new life wins over the old.
+    ///   - store: a persisted store to start from.
+    ///   - members: a member list to start from (the simulator hands thousands of
+    ///     engines one shared table); this node is added as alive.
+    ///   - seed: the seed of all the engine's randomness.
+    ///   - now: the current time.
+    public init(
+        config: EngineConfig, incarnation: UInt64 = 0, store: MetadataStore? = nil,
+        members: MemberTable = MemberTable(), seed: UInt64, now: Instant
+    ) throws(EngineError) {
+        do {
+            try config.validate()
+        } catch {
+            throw .invalidConfig(error)
+        }
+        self.config = config
+        self.incarnation = incarnation
+        self.store = store ?? MetadataStore(limits: config.metadataLimits)
+        self.localHealth = LocalHealth(maximum: config.localHealthMaximum)
+        self.random = SeededGenerator(seed: seed)
+        self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize)
+        self.now = now
+        // Message ids start at the clock in microseconds so they keep growing across
+        // restarts, which the receivers' replay windows rely on.
+        self.nextSequence = UInt64(max(0, now.nanoseconds / 1000))
+        self.members = members
+        let me = Member(
+            id: config.nodeID, address: config.address, incarnation: incarnation, status: .alive,
+            statusChangedAt: now)
+        if self.members[config.nodeID] != me {
+            self.members.upsert(me)
+        }
     }
-  }
 
-  // MARK: Lifecycle
+    // MARK: Lifecycle
 
-  /// Starts probing, gossiping and the seed's gossip rounds. Starting twice is an error.
-  public mutating func start(now: Instant) throws(EngineError) -> [Effect] {
-    self.now = now
-    guard lifecycle == .stopped || lifecycle == .left else { throw .alreadyRunning }
-    if lifecycle == .left {
-      // Back after a leave: a new life must outrank the `left` everyone holds.
-      incarnation += 1
-      members.update(config.nodeID) {
-        $0.incarnation = incarnation
-        $0.status = .alive
-        $0.statusChangedAt = now
-      }
+    /// Starts probing, gossiping and the seed's gossip rounds. Starting twice is an error.
+    public mutating func start(now: Instant) throws(EngineError) -> [Effect] {
+        self.now = now
+        guard lifecycle == .stopped || lifecycle == .left else { throw .alreadyRunning }
+        if lifecycle == .left {
+            // Back after a leave: a new life must outrank the `left` everyone holds.
+            incarnation += 1
+            members.update(config.nodeID) {
+                $0.incarnation = incarnation
+                $0.status = .alive
+                $0.statusChangedAt = now
+            }
+        }
+        lifecycle = .running
+        leaveCompleted = false
+        epoch += 1
+        // Spread the first timers over their intervals so that nodes started together
+        // do not probe and gossip in lockstep.
+        arm(.probe, at: now + jitter(config.probeInterval))
+        arm(.gossip, at: now + jitter(config.gossipTick))
+        let firstRound = now + jitter(config.gossipInterval)
+        nextRoundTime = firstRound
+        arm(.gossipRound, at: firstRound)
+        arm(.heartbeat, at: now + jitter(config.heartbeatInterval))
+        arm(.reap, at: now + config.reapInterval)
+        log(.info, "started", "gossip protocol started", [LogField("incarnation", "\(incarnation)")])
+        return takeEffects()
     }
-    lifecycle = .running
-    leaveCompleted = false
-    epoch += 1
-    // Spread the first timers over their intervals so that nodes started together
-    // do not probe and gossip in lockstep.
-    arm(.probe, at: now + jitter(config.probeInterval))
-    arm(.gossip, at: now + jitter(config.gossipTick))
-    let firstRound = now + jitter(config.gossipInterval)
-    nextRoundTime = firstRound
-    arm(.gossipRound, at: firstRound)
-    arm(.heartbeat, at: now + jitter(config.heartbeatInterval))
-    arm(.reap, at: now + config.reapInterval)
-    log(.info, "started", "gossip protocol started", [LogField("incarnation", "\(incarnation)")])
-    return takeEffects()
-  }
 
-  /// Stops everything at once, without telling anyone (see `leave` for that).
-  /// Stopping twice is an error.
-  public mutating func stop(now: Instant) throws(EngineError) -> [Effect] {
-    self.now = now
-    guard lifecycle == .running || lifecycle == .leaving else { throw .notRunning }
-    lifecycle = lifecycle == .leaving ? .left : .stopped
-    probe = nil
-    relays.removeAll()
-    sessions.removeAll()
-    round = nil
-    nextRoundTime = nil
-    log(.info, "stopped", "gossip protocol stopped")
-    return takeEffects()
-  }
-
-  /// Whether the engine is started (running or leaving).
-  public var isRunning: Bool { lifecycle == .running || lifecycle == .leaving }
-
-  /// Sets the load announced in the next heartbeats.
-  public mutating func setLoad(_ load: Double) {
-    self.load = load.isFinite ? load : 0
-  }
-
-  // MARK: Events
-
-  /// Handles the messages of one frame that arrived from `from` (already verified and
-  /// decoded by the wire layer).
-  public mutating func receive(
-    _ messages: [GossipMessage], from: PeerAddress, transport: Transport, now: Instant
-  ) -> [Effect] {
-    self.now = now
-    for message in messages {
-      guard isRunning else {
-        drop(message.type, .notRunning)
-        continue
-      }
-      statisticsStorage.messagesReceived += 1
-      handle(message, from: from, transport: transport)
+    /// Stops everything at once, without telling anyone (see `leave` for that).
+    /// Stopping twice is an error.
+    public mutating func stop(now: Instant) throws(EngineError) -> [Effect] {
+        self.now = now
+        guard lifecycle == .running || lifecycle == .leaving else { throw .notRunning }
+        lifecycle = lifecycle == .leaving ? .left : .stopped
+        probe = nil
+        relays.removeAll()
+        sessions.removeAll()
+        round = nil
+        nextRoundTime = nil
+        log(.info, "stopped", "gossip protocol stopped")
+        return takeEffects()
     }
-    return takeEffects()
-  }
 
-  /// Handles a timer the engine armed earlier.
-  public mutating func timerFired(_ timer: Timer, now: Instant) -> [Effect] {
-    self.now = now
-    guard timer.epoch == epoch, isRunning else { return [] }
-    switch timer.key {
-    case .probe: probeTick()
-    case .probeTimeout(let sequence): probeTimedOut(sequence)
-    case .relayTimeout(let sequence): relayTimedOut(sequence)
-    case .suspicion(let id): suspicionMayHaveExpired(id)
-    case .gossip:
-      gossipBroadcasts()
-      if lifecycle == .leaving && !broadcasts.contains(.member(config.nodeID)) {
-        finishLeave()
-      }
-      arm(.gossip, at: now + config.gossipTick)
-    case .gossipRound: startRound()
-    case .roundTimeout(let number): roundTimedOut(number)
-    case .heartbeat:
-      announceHeartbeat()
-      arm(.heartbeat, at: now + config.heartbeatInterval)
-    case .reap:
-      reapTombstones()
-      arm(.reap, at: now + config.reapInterval)
-    case .joinTimeout(let attempt): joinTimedOut(attempt)
-    case .leave: finishLeave()
+    /// Whether the engine is started (running or leaving).
+    public var isRunning: Bool { lifecycle == .running || lifecycle == .leaving }
+
+    /// Sets the load announced in the next heartbeats.
+    public mutating func setLoad(_ load: Double) {
+        self.load = load.isFinite ? load : 0
     }
-    return takeEffects()
-  }
 
-  /// Counts a frame the host dropped before decoding it (bad signature, replay...).
-  public mutating func recordDrop(type: GossipMessageType?, reason: DropReason, now: Instant)
-    -> [Effect]
-  {
-    self.now = now
-    drop(type, reason)
-    return takeEffects()
-  }
+    // MARK: Events
 
-  private mutating func handle(_ message: GossipMessage, from: PeerAddress, transport: Transport) {
-    switch message.payload {
-    case .healthCheck(let check):
-      handleHealthCheck(check, from: from, sender: message.sender, transport: transport)
-    case .heartbeat(let rumor):
-      if rumor.status == .alive || rumor.reporter != nil {
-        applyRumor(rumor, ttl: message.ttl)
-      } else {
-        // Suspect and failed rumors must name a reporter: Lifeguard counts them.
-        protocolViolation(message.type, "rumor without reporter")
-      }
-    case .contextUpdate(let version):
-      if let outcome = applyRemote(version, type: .contextUpdate), outcome.changed {
-        relay(message, key: .version(version.address, version.vectorClock), kind: .metadata)
-      }
-    case .conflictAlert(let alert):
-      handleConflictAlert(alert, message: message)
-    case .peerDiscovery(let discovery):
-      handleDiscovery(discovery, sender: message.sender, from: from)
-    case .metadataSync(let sync):
-      handleSync(sync, sender: message.sender, from: from)
+    /// Handles the messages of one frame that arrived from `from` (already verified and
+    /// decoded by the wire layer).
+    public mutating func receive(
+        _ messages: [GossipMessage], from: PeerAddress, transport: Transport, now: Instant
+    ) -> [Effect] {
+        self.now = now
+        for message in messages {
+            guard isRunning else {
+                drop(message.type, .notRunning)
+                continue
+            }
+            statisticsStorage.messagesReceived += 1
+            handle(message, from: from, transport: transport)
+        }
+        return takeEffects()
     }
-  }
 
-  // MARK: Effects and helpers shared by the protocol parts
-
-  mutating func takeEffects() -> [Effect] {
-    defer { effects.removeAll(keepingCapacity: true) }
-    return effects
-  }
-
-  mutating func arm(_ key: TimerKey, at instant: Instant) {
-    effects.append(.armTimer(Timer(key: key, epoch: epoch), at: instant))
-  }
-
-  mutating func metric(_ event: MetricEvent) {
-    effects.append(.metric(event))
-  }
-
-  mutating func log(
-    _ level: LogLevel, _ event: String, _ message: String, _ fields: [LogField] = []
-  ) {
-    effects.append(.log(LogRecord(level: level, event: event, message: message, fields: fields)))
-  }
-
-  /// Counts a dropped message; logs each reason at most once per 10 s so a flood of
-  /// bad frames cannot flood the log.
-  mutating func drop(_ type: GossipMessageType?, _ reason: DropReason) {
-    statisticsStorage.messagesDropped += 1
-    metric(.messageDropped(type: type, reason: reason))
-    if let last = lastDropLog[reason], now - last < .seconds(10) { return }
-    lastDropLog[reason] = now
-    log(
-      .warning, "message_dropped", "dropped a message",
-      [LogField("type", type?.rawValue ?? "unknown"), LogField("reason", reason.rawValue)])
-  }
-
-  mutating func protocolViolation(_ type: GossipMessageType, _ detail: String) {
-    statisticsStorage.protocolErrors += 1
-    metric(.protocolError)
-    drop(type, .invalidPayload)
-  }
-
-  mutating func networkError() {
-    statisticsStorage.networkErrors += 1
-    metric(.networkError)
-  }
-
-  mutating func makeSequence() -> UInt64 {
-    nextSequence += 1
-    return nextSequence
-  }
-
-  /// Wraps a payload in the seed's envelope with this node as sender.
-  mutating func message(_ payload: Payload, ttl: UInt8 = 1, clock: VectorClock = VectorClock())
-    -> GossipMessage
-  {
-    let priority: Priority
-    let reliable: Bool
-    switch payload.type {
-    case .healthCheck, .heartbeat, .conflictAlert: priority = .high
-    case .contextUpdate, .metadataSync, .peerDiscovery: priority = .normal
+    /// Handles a timer the engine armed earlier.
+    public mutating func timerFired(_ timer: Timer, now: Instant) -> [Effect] {
+        self.now = now
+        guard timer.epoch == epoch, isRunning else { return [] }
+        switch timer.key {
+        case .probe: probeTick()
+        case .probeTimeout(let sequence): probeTimedOut(sequence)
+        case .relayTimeout(let sequence): relayTimedOut(sequence)
+        case .suspicion(let id): suspicionMayHaveExpired(id)
+        case .gossip:
+            gossipBroadcasts()
+            if lifecycle == .leaving && !broadcasts.contains(.member(config.nodeID)) {
+                finishLeave()
+            }
+            arm(.gossip, at: now + config.gossipTick)
+        case .gossipRound: startRound()
+        case .roundTimeout(let number): roundTimedOut(number)
+        case .heartbeat:
+            announceHeartbeat()
+            arm(.heartbeat, at: now + config.heartbeatInterval)
+        case .reap:
+            reapTombstones()
+            arm(.reap, at: now + config.reapInterval)
+        case .joinTimeout(let attempt): joinTimedOut(attempt)
+        case .leave: finishLeave()
+        }
+        return takeEffects()
     }
-    switch payload.type {
-    case .metadataSync, .peerDiscovery: reliable = true
-    default: reliable = false
+
+    /// Counts a frame the host dropped before decoding it (bad signature, replay...).
+    public mutating func recordDrop(type: GossipMessageType?, reason: DropReason, now: Instant)
+        -> [Effect]
+    {
+        self.now = now
+        drop(type, reason)
+        return takeEffects()
     }
-    return GossipMessage(
-      id: makeSequence(), sender: config.nodeID,
-      timestamp: Instant(nanoseconds: now.milliseconds * 1_000_000), ttl: ttl, vectorClock: clock,
-      payload: payload, metadata: MessageMetadata(priority: priority, reliability: reliable))
-  }
 
-  mutating func send(_ messages: [GossipMessage], to address: PeerAddress, via transport: Transport)
-  {
-    guard !messages.isEmpty else { return }
-    statisticsStorage.messagesSent += UInt64(messages.count)
-    effects.append(.send(Outbound(to: address, transport: transport, messages: messages)))
-  }
+    private mutating func handle(_ message: GossipMessage, from: PeerAddress, transport: Transport) {
+        switch message.payload {
+        case .healthCheck(let check):
+            handleHealthCheck(check, from: from, sender: message.sender, transport: transport)
+        case .heartbeat(let rumor):
+            if rumor.status == .alive || rumor.reporter != nil {
+                applyRumor(rumor, ttl: message.ttl)
+            } else {
+                // Suspect and failed rumors must name a reporter: Lifeguard counts them.
+                protocolViolation(message.type, "rumor without reporter")
+            }
+        case .contextUpdate(let version):
+            if let outcome = applyRemote(version, type: .contextUpdate), outcome.changed {
+                relay(message, key: .version(version.address, version.vectorClock), kind: .metadata)
+            }
+        case .conflictAlert(let alert):
+            handleConflictAlert(alert, message: message)
+        case .peerDiscovery(let discovery):
+            handleDiscovery(discovery, sender: message.sender, from: from)
+        case .metadataSync(let sync):
+            handleSync(sync, sender: message.sender, from: from)
+        }
+    }
 
-  /// A random duration in [0, interval), to desynchronise periodic work.
-  mutating func jitter(_ interval: Duration) -> Duration {
-    let n = interval.nanoseconds
-    guard n > 0 else { return .zero }
-    return .nanoseconds(Int64.random(in: 0..<n, using: &random))
-  }
+    // MARK: Effects and helpers shared by the protocol parts
+
+    mutating func takeEffects() -> [Effect] {
+        defer { effects.removeAll(keepingCapacity: true) }
+        return effects
+    }
+
+    mutating func arm(_ key: TimerKey, at instant: Instant) {
+        effects.append(.armTimer(Timer(key: key, epoch: epoch), at: instant))
+    }
+
+    mutating func metric(_ event: MetricEvent) {
+        effects.append(.metric(event))
+    }
+
+    mutating func log(
+        _ level: LogLevel, _ event: String, _ message: String, _ fields: [LogField] = []
+    ) {
+        effects.append(.log(LogRecord(level: level, event: event, message: message, fields: fields)))
+    }
+
+    /// Counts a dropped message; logs each reason at most once per 10 s so a flood of
+    /// bad frames cannot flood the log.
+    mutating func drop(_ type: GossipMessageType?, _ reason: DropReason) {
+        statisticsStorage.messagesDropped += 1
+        metric(.messageDropped(type: type, reason: reason))
+        if let last = lastDropLog[reason], now - last < .seconds(10) { return }
+        lastDropLog[reason] = now
+        log(
+            .warning, "message_dropped", "dropped a message",
+            [LogField("type", type?.rawValue ?? "unknown"), LogField("reason", reason.rawValue)])
+    }
+
+    mutating func protocolViolation(_ type: GossipMessageType, _ detail: String) {
+        statisticsStorage.protocolErrors += 1
+        metric(.protocolError)
+        drop(type, .invalidPayload)
+    }
+
+    mutating func networkError() {
+        statisticsStorage.networkErrors += 1
+        metric(.networkError)
+    }
+
+    mutating func makeSequence() -> UInt64 {
+        nextSequence += 1
+        return nextSequence
+    }
+
+    /// Wraps a payload in the seed's envelope with this node as sender.
+    mutating func message(_ payload: Payload, ttl: UInt8 = 1, clock: VectorClock = VectorClock())
+        -> GossipMessage
+    {
+        let priority: Priority
+        let reliable: Bool
+        switch payload.type {
+        case .healthCheck, .heartbeat, .conflictAlert: priority = .high
+        case .contextUpdate, .metadataSync, .peerDiscovery: priority = .normal
+        }
+        switch payload.type {
+        case .metadataSync, .peerDiscovery: reliable = true
+        default: reliable = false
+        }
+        return GossipMessage(
+            id: makeSequence(), sender: config.nodeID,
+            timestamp: Instant(nanoseconds: now.milliseconds * 1_000_000), ttl: ttl, vectorClock: clock,
+            payload: payload, metadata: MessageMetadata(priority: priority, reliability: reliable))
+    }
+
+    mutating func send(_ messages: [GossipMessage], to address: PeerAddress, via transport: Transport) {
+        guard !messages.isEmpty else { return }
+        statisticsStorage.messagesSent += UInt64(messages.count)
+        effects.append(.send(Outbound(to: address, transport: transport, messages: messages)))
+    }
+
+    /// A random duration in [0, interval), to desynchronise periodic work.
+    mutating func jitter(_ interval: Duration) -> Duration {
+        let n = interval.nanoseconds
+        guard n > 0 else { return .zero }
+        return .nanoseconds(Int64.random(in: 0..<n, using: &random))
+    }
 }
 
 struct ProbeInFlight: Sendable {
-  var sequence: UInt64
-  var target: NodeID
-  var incarnation: UInt64
-  var sentAt: Instant
-  var acked = false
-  var expectedNacks = 0
-  var nacks = 0
+    var sequence: UInt64
+    var target: NodeID
+    var incarnation: UInt64
+    var sentAt: Instant
+    var acked = false
+    var expectedNacks = 0
+    var nacks = 0
 }
 
 struct Relay: Sendable {
-  var requester: PeerAddress
-  var requesterSequence: UInt64
+    var requester: PeerAddress
+    var requesterSequence: UInt64
 }
 
 struct SyncSession: Sendable {
-  var peer: NodeID
-  var round: UInt64
+    var peer: NodeID
+    var round: UInt64
 }
 
 struct RoundInFlight: Sendable {
-  var number: UInt64
-  var start: Instant
-  var pending: Set<UInt64>
+    var number: UInt64
+    var start: Instant
+    var pending: Set<UInt64>
 }

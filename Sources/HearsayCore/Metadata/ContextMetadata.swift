@@ -3,111 +3,111 @@
 /// A version is immutable once written: `checksum` covers every field, so a version
 /// that was altered on the way (or by a bug) is refused by `MetadataStore.apply`.
 public struct ContextMetadata: Hashable, Sendable {
-  /// Which entry this is a version of.
-  public var address: MetadataAddress
-  /// When it was written, by the writer's clock, to the millisecond (the wire's unit).
-  /// Informational: merges follow `vectorClock`, never wall time.
-  public var lastUpdated: Instant
-  /// The node that wrote it.
-  public var updatedBy: NodeID
-  /// The seed's roles that may use the context.
-  public var roles: [String]
-  /// The seed's replication nodes.
-  public var replicationNodes: [String]
-  /// The writes this version has seen.
-  public var vectorClock: VectorClock
-  /// `active`, `deprecated` or `deleted`.
-  public var status: MetadataStatus
-  /// The entry's value; nil for a tombstone or an entry that carries only the seed's fields.
-  public var value: JSONValue?
-  /// Bytes of the value's canonical text (the seed's `size`), fixed when written.
-  public var size: Int
-  /// FNV-1a-based 64-bit hash of every other field, fixed when written.
-  public var checksum: UInt64
+    /// Which entry this is a version of.
+    public var address: MetadataAddress
+    /// When it was written, by the writer's clock, to the millisecond (the wire's unit).
+    /// Informational: merges follow `vectorClock`, never wall time.
+    public var lastUpdated: Instant
+    /// The node that wrote it.
+    public var updatedBy: NodeID
+    /// The seed's roles that may use the context.
+    public var roles: [String]
+    /// The seed's replication nodes.
+    public var replicationNodes: [String]
+    /// The writes this version has seen.
+    public var vectorClock: VectorClock
+    /// `active`, `deprecated` or `deleted`.
+    public var status: MetadataStatus
+    /// The entry's value; nil for a tombstone or an entry that carries only the seed's fields.
+    public var value: JSONValue?
+    /// Bytes of the value's canonical text (the seed's `size`), fixed when written.
+    public var size: Int
+    /// FNV-1a-based 64-bit hash of every other field, fixed when written.
+    public var checksum: UInt64
 
-  /// Creates a version and computes its size and checksum.
-  public init(
-    address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
-    replicationNodes: [String] = [], vectorClock: VectorClock, updatedBy: NodeID,
-    lastUpdated: Instant
-  ) {
-    self.address = address
-    self.value = value
-    self.status = status
-    self.roles = roles
-    self.replicationNodes = replicationNodes
-    self.vectorClock = vectorClock
-    self.updatedBy = updatedBy
-    self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
-    let text = value?.canonicalText
-    self.size = text?.utf8.count ?? 0
-    self.checksum = 0
-    self.checksum = computeChecksum(valueText: text)
-  }
-
-  /// Creates a version exactly as decoded, keeping the size and checksum it carried;
-  /// `hasValidChecksum` tells whether they match.
-  public init(
-    decodedAddress address: MetadataAddress, value: JSONValue?, status: MetadataStatus,
-    roles: [String],
-    replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID, lastUpdated: Instant,
-    size: Int,
-    checksum: UInt64
-  ) {
-    self.address = address
-    self.value = value
-    self.status = status
-    self.roles = roles
-    self.replicationNodes = replicationNodes
-    self.vectorClock = vectorClock
-    self.updatedBy = updatedBy
-    self.lastUpdated = lastUpdated
-    self.size = size
-    self.checksum = checksum
-  }
-
-  /// The seed's single version number: the total of the vector clock, which grows
-  /// with every write.
-  public var version: UInt64 { vectorClock.sum }
-
-  /// The checksum as the seed's string field: `fnv1a64:` and 16 hex digits.
-  public var checksumText: String {
-    let hex = String(checksum, radix: 16)
-    return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
-  }
-
-  /// Whether `size` and `checksum` match the content.
-  public var hasValidChecksum: Bool {
-    let text = value?.canonicalText
-    return size == (text?.utf8.count ?? 0) && checksum == computeChecksum(valueText: text)
-  }
-
-  /// Encoded length (see `docs/wire.md`): address, last updated (ms), writer, roles,
-  /// replication nodes, clock, status byte, 8-byte checksum, optional value text.
-  public var wireSize: Int {
-    WireSize.string(address.rawValue) + WireSize.zigzag(lastUpdated.milliseconds)
-      + WireSize.string(updatedBy.rawValue) + WireSize.strings(roles)
-      + WireSize.strings(replicationNodes)
-      + vectorClock.wireSize + 1 + 8 + (value == nil ? 1 : 1 + WireSize.varint(size) + size)
-  }
-
-  private func computeChecksum(valueText: String?) -> UInt64 {
-    var h = StableHash()
-    h.combine(address.rawValue)
-    h.combine(UInt64(bitPattern: lastUpdated.milliseconds))
-    h.combine(updatedBy.rawValue)
-    h.combine(UInt64(roles.count))
-    for role in roles { h.combine(role) }
-    h.combine(UInt64(replicationNodes.count))
-    for node in replicationNodes { h.combine(node) }
-    vectorClock.hash(into: &h)
-    h.combine(UInt64(status.wireCode))
-    if let valueText {
-      h.combine(1)
-      h.combine(valueText)
-    } else {
-      h.combine(0)
+    /// Creates a version and computes its size and checksum.
+    public init(
+        address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
+        replicationNodes: [String] = [], vectorClock: VectorClock, updatedBy: NodeID,
+        lastUpdated: Instant
+    ) {
+        self.address = address
+        self.value = value
+        self.status = status
+        self.roles = roles
+        self.replicationNodes = replicationNodes
+        self.vectorClock = vectorClock
+        self.updatedBy = updatedBy
+        self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
+        let text = value?.canonicalText
+        self.size = text?.utf8.count ?? 0
+        self.checksum = 0
+        self.checksum = computeChecksum(valueText: text)
     }
-    return h.finalize()
-  }
+
+    /// Creates a version exactly as decoded, keeping the size and checksum it carried;
+    /// `hasValidChecksum` tells whether they match.
+    public init(
+        decodedAddress address: MetadataAddress, value: JSONValue?, status: MetadataStatus,
+        roles: [String],
+        replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID, lastUpdated: Instant,
+        size: Int,
+        checksum: UInt64
+    ) {
+        self.address = address
+        self.value = value
+        self.status = status
+        self.roles = roles
+        self.replicationNodes = replicationNodes
+        self.vectorClock = vectorClock
+        self.updatedBy = updatedBy
+        self.lastUpdated = lastUpdated
+        self.size = size
+        self.checksum = checksum
+    }
+
+    /// The seed's single version number: the total of the vector clock, which grows
+    /// with every write.
+    public var version: UInt64 { vectorClock.sum }
+
+    /// The checksum as the seed's string field: `fnv1a64:` and 16 hex digits.
+    public var checksumText: String {
+        let hex = String(checksum, radix: 16)
+        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Whether `size` and `checksum` match the content.
+    public var hasValidChecksum: Bool {
+        let text = value?.canonicalText
+        return size == (text?.utf8.count ?? 0) && checksum == computeChecksum(valueText: text)
+    }
+
+    /// Encoded length (see `docs/wire.md`): address, last updated (ms), writer, roles,
+    /// replication nodes, clock, status byte, 8-byte checksum, optional value text.
+    public var wireSize: Int {
+        WireSize.string(address.rawValue) + WireSize.zigzag(lastUpdated.milliseconds)
+            + WireSize.string(updatedBy.rawValue) + WireSize.strings(roles)
+            + WireSize.strings(replicationNodes)
+            + vectorClock.wireSize + 1 + 8 + (value == nil ? 1 : 1 + WireSize.varint(size) + size)
+    }
+
+    private func computeChecksum(valueText: String?) -> UInt64 {
+        var h = StableHash()
+        h.combine(address.rawValue)
+        h.combine(UInt64(bitPattern: lastUpdated.milliseconds))
+        h.combine(updatedBy.rawValue)
+        h.combine(UInt64(roles.count))
+        for role in roles { h.combine(role) }
+        h.combine(UInt64(replicationNodes.count))
+        for node in replicationNodes { h.combine(node) }
+        vectorClock.hash(into: &h)
+        h.combine(UInt64(status.wireCode))
+        if let valueText {
+            h.combine(1)
+            h.combine(valueText)
+        } else {
+            h.combine(0)
+        }
+        return h.finalize()
+    }
 }

@@ -7,160 +7,160 @@
 /// write, so it has seen them all and resolves the conflict. The store keeps a running
 /// XOR digest of its entries so that anti-entropy can tell equal stores apart in O(1).
 public struct MetadataStore: Sendable {
-  /// The limits every version is checked against.
-  public let limits: MetadataLimits
+    /// The limits every version is checked against.
+    public let limits: MetadataLimits
 
-  private var table: [MetadataAddress: MetadataEntry] = [:]
-  private var statusCounts: [MetadataStatus: Int] = [:]
+    private var table: [MetadataAddress: MetadataEntry] = [:]
+    private var statusCounts: [MetadataStatus: Int] = [:]
 
-  /// XOR of the `entryHash` of every entry: equal stores have equal digests.
-  public private(set) var digest: UInt64 = 0
-  /// Encoded bytes of every version held: the cost of sending the whole store.
-  public private(set) var byteSize: Int = 0
+    /// XOR of the `entryHash` of every entry: equal stores have equal digests.
+    public private(set) var digest: UInt64 = 0
+    /// Encoded bytes of every version held: the cost of sending the whole store.
+    public private(set) var byteSize: Int = 0
 
-  /// An empty store.
-  public init(limits: MetadataLimits = MetadataLimits()) {
-    self.limits = limits
-  }
-
-  /// Number of entries, tombstones and conflicted ones included.
-  public var count: Int { table.count }
-
-  /// The entry at `address`.
-  public func entry(_ address: MetadataAddress) -> MetadataEntry? { table[address] }
-
-  /// Entries whose address starts with `prefix`, sorted by address.
-  public func entries(prefix: String = "") -> [MetadataEntry] {
-    table.values.filter { prefix.isEmpty || $0.address.rawValue.hasPrefix(prefix) }
-      .sorted { $0.address < $1.address }
-  }
-
-  /// Every entry in no particular order.
-  public var allEntries: Dictionary<MetadataAddress, MetadataEntry>.Values { table.values }
-
-  /// Entries by status (`conflicted` for those with siblings).
-  public func countsByStatus() -> [MetadataStatus: Int] {
-    statusCounts.filter { $0.value > 0 }
-  }
-
-  /// Writes a new version of `address` by `node` at `now`. Its clock has seen every
-  /// version held, so it replaces them all. Returns the version written.
-  public mutating func write(
-    address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
-    replicationNodes: [String] = [], by node: NodeID, at now: Instant
-  ) throws(MetadataError) -> ContextMetadata {
-    guard status != .conflicted else { throw .conflictedIsNotWritable }
-    if status == .deleted, value != nil { throw .valueOnTombstone }
-    let existing = table[address]
-    if existing == nil, table.count >= limits.maxEntries {
-      throw .storeFull(limit: limits.maxEntries)
+    /// An empty store.
+    public init(limits: MetadataLimits = MetadataLimits()) {
+        self.limits = limits
     }
-    var clock = existing?.mergedClock ?? VectorClock()
-    clock.increment(node)
-    let version = ContextMetadata(
-      address: address, value: value, status: status, roles: roles,
-      replicationNodes: replicationNodes,
-      vectorClock: clock, updatedBy: node, lastUpdated: now)
-    try check(version)
-    replace(address, with: MetadataEntry(address: address, versions: [version]))
-    return version
-  }
 
-  /// Merges a version from a peer; see the type's merge rules.
-  public mutating func apply(_ version: ContextMetadata) -> MergeOutcome {
-    do throws(MetadataError) {
-      try check(version)
-    } catch {
-      return .rejected(error)
-    }
-    guard version.hasValidChecksum else { return .rejected(.badChecksum) }
-    guard let existing = table[version.address] else {
-      guard table.count < limits.maxEntries else {
-        return .rejected(.storeFull(limit: limits.maxEntries))
-      }
-      replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
-      return .applied
-    }
-    var kept: [ContextMetadata] = []
-    for held in existing.versions {
-      switch version.vectorClock.compare(held.vectorClock) {
-      case .before:
-        return .stale
-      case .equal:
-        // Equal clocks with different content only arise when a writer lost its
-        // state; the higher checksum wins everywhere so that nodes still agree.
-        if version.checksum <= held.checksum { return .stale }
-      case .after:
-        break
-      case .concurrent:
-        kept.append(held)
-      }
-    }
-    guard kept.count < limits.maxSiblings else {
-      return .rejected(.tooManySiblings(limit: limits.maxSiblings))
-    }
-    let wasConflicted = existing.versions.count > 1
-    replace(
-      version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
-    return kept.isEmpty ? .applied : .conflict(siblings: kept.count + 1, isNew: !wasConflicted)
-  }
+    /// Number of entries, tombstones and conflicted ones included.
+    public var count: Int { table.count }
 
-  /// The versions held for `addresses`, siblings included; unknown addresses are skipped.
-  public func versions(for addresses: [MetadataAddress]) -> [ContextMetadata] {
-    addresses.flatMap { table[$0]?.versions ?? [] }
-  }
+    /// The entry at `address`.
+    public func entry(_ address: MetadataAddress) -> MetadataEntry? { table[address] }
 
-  /// Removes deleted entries last written before `cutoff`. Returns how many went.
-  @discardableResult
-  public mutating func purgeTombstones(olderThan cutoff: Instant) -> Int {
-    let expired = table.values.filter { $0.status == .deleted && $0.lastUpdated < cutoff }.map(
-      \.address)
-    for address in expired { replace(address, with: nil) }
-    return expired.count
-  }
+    /// Entries whose address starts with `prefix`, sorted by address.
+    public func entries(prefix: String = "") -> [MetadataEntry] {
+        table.values.filter { prefix.isEmpty || $0.address.rawValue.hasPrefix(prefix) }
+            .sorted { $0.address < $1.address }
+    }
 
-  /// Checks a version against the limits (not its checksum).
-  func check(_ version: ContextMetadata) throws(MetadataError) {
-    if version.status == .conflicted { throw .conflictedIsNotWritable }
-    if version.status == .deleted, version.value != nil { throw .valueOnTombstone }
-    let clockSize = version.vectorClock.entries.count
-    if clockSize == 0 || clockSize > limits.maxClockEntries {
-      throw .badClock(entries: clockSize, limit: limits.maxClockEntries)
-    }
-    try checkList(version.roles, field: "roles", limit: limits.maxRoles)
-    try checkList(
-      version.replicationNodes, field: "replication nodes", limit: limits.maxReplicationNodes)
-    if let value = version.value {
-      if version.size > limits.maxValueBytes {
-        throw .valueTooLarge(bytes: version.size, limit: limits.maxValueBytes)
-      }
-      guard value.isFinite else { throw .nonFiniteNumber }
-      let depth = value.depth
-      if depth > limits.maxValueDepth {
-        throw .valueTooDeep(depth: depth, limit: limits.maxValueDepth)
-      }
-    }
-  }
+    /// Every entry in no particular order.
+    public var allEntries: Dictionary<MetadataAddress, MetadataEntry>.Values { table.values }
 
-  private func checkList(_ names: [String], field: String, limit: Int) throws(MetadataError) {
-    if names.count > limit { throw .listTooLong(field: field, count: names.count, limit: limit) }
-    for name in names where name.isEmpty || name.utf8.count > limits.maxNameBytes {
-      throw .badName(field: field, name: String(name.prefix(limits.maxNameBytes)))
+    /// Entries by status (`conflicted` for those with siblings).
+    public func countsByStatus() -> [MetadataStatus: Int] {
+        statusCounts.filter { $0.value > 0 }
     }
-  }
 
-  /// Swaps the entry at `address`, keeping the digest, byte size and counts current.
-  private mutating func replace(_ address: MetadataAddress, with new: MetadataEntry?) {
-    if let old = table[address] {
-      digest ^= old.entryHash
-      byteSize -= old.wireSize
-      statusCounts[old.status, default: 0] -= 1
+    /// Writes a new version of `address` by `node` at `now`. Its clock has seen every
+    /// version held, so it replaces them all. Returns the version written.
+    public mutating func write(
+        address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
+        replicationNodes: [String] = [], by node: NodeID, at now: Instant
+    ) throws(MetadataError) -> ContextMetadata {
+        guard status != .conflicted else { throw .conflictedIsNotWritable }
+        if status == .deleted, value != nil { throw .valueOnTombstone }
+        let existing = table[address]
+        if existing == nil, table.count >= limits.maxEntries {
+            throw .storeFull(limit: limits.maxEntries)
+        }
+        var clock = existing?.mergedClock ?? VectorClock()
+        clock.increment(node)
+        let version = ContextMetadata(
+            address: address, value: value, status: status, roles: roles,
+            replicationNodes: replicationNodes,
+            vectorClock: clock, updatedBy: node, lastUpdated: now)
+        try check(version)
+        replace(address, with: MetadataEntry(address: address, versions: [version]))
+        return version
     }
-    table[address] = new
-    if let new {
-      digest ^= new.entryHash
-      byteSize += new.wireSize
-      statusCounts[new.status, default: 0] += 1
+
+    /// Merges a version from a peer; see the type's merge rules.
+    public mutating func apply(_ version: ContextMetadata) -> MergeOutcome {
+        do throws(MetadataError) {
+            try check(version)
+        } catch {
+            return .rejected(error)
+        }
+        guard version.hasValidChecksum else { return .rejected(.badChecksum) }
+        guard let existing = table[version.address] else {
+            guard table.count < limits.maxEntries else {
+                return .rejected(.storeFull(limit: limits.maxEntries))
+            }
+            replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
+            return .applied
+        }
+        var kept: [ContextMetadata] = []
+        for held in existing.versions {
+            switch version.vectorClock.compare(held.vectorClock) {
+            case .before:
+                return .stale
+            case .equal:
+                // Equal clocks with different content only arise when a writer lost its
+                // state; the higher checksum wins everywhere so that nodes still agree.
+                if version.checksum <= held.checksum { return .stale }
+            case .after:
+                break
+            case .concurrent:
+                kept.append(held)
+            }
+        }
+        guard kept.count < limits.maxSiblings else {
+            return .rejected(.tooManySiblings(limit: limits.maxSiblings))
+        }
+        let wasConflicted = existing.versions.count > 1
+        replace(
+            version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
+        return kept.isEmpty ? .applied : .conflict(siblings: kept.count + 1, isNew: !wasConflicted)
     }
-  }
+
+    /// The versions held for `addresses`, siblings included; unknown addresses are skipped.
+    public func versions(for addresses: [MetadataAddress]) -> [ContextMetadata] {
+        addresses.flatMap { table[$0]?.versions ?? [] }
+    }
+
+    /// Removes deleted entries last written before `cutoff`. Returns how many went.
+    @discardableResult
+    public mutating func purgeTombstones(olderThan cutoff: Instant) -> Int {
+        let expired = table.values.filter { $0.status == .deleted && $0.lastUpdated < cutoff }.map(
+            \.address)
+        for address in expired { replace(address, with: nil) }
+        return expired.count
+    }
+
+    /// Checks a version against the limits (not its checksum).
+    func check(_ version: ContextMetadata) throws(MetadataError) {
+        if version.status == .conflicted { throw .conflictedIsNotWritable }
+        if version.status == .deleted, version.value != nil { throw .valueOnTombstone }
+        let clockSize = version.vectorClock.entries.count
+        if clockSize == 0 || clockSize > limits.maxClockEntries {
+            throw .badClock(entries: clockSize, limit: limits.maxClockEntries)
+        }
+        try checkList(version.roles, field: "roles", limit: limits.maxRoles)
+        try checkList(
+            version.replicationNodes, field: "replication nodes", limit: limits.maxReplicationNodes)
+        if let value = version.value {
+            if version.size > limits.maxValueBytes {
+                throw .valueTooLarge(bytes: version.size, limit: limits.maxValueBytes)
+            }
+            guard value.isFinite else { throw .nonFiniteNumber }
+            let depth = value.depth
+            if depth > limits.maxValueDepth {
+                throw .valueTooDeep(depth: depth, limit: limits.maxValueDepth)
+            }
+        }
+    }
+
+    private func checkList(_ names: [String], field: String, limit: Int) throws(MetadataError) {
+        if names.count > limit { throw .listTooLong(field: field, count: names.count, limit: limit) }
+        for name in names where name.isEmpty || name.utf8.count > limits.maxNameBytes {
+            throw .badName(field: field, name: String(name.prefix(limits.maxNameBytes)))
+        }
+    }
+
+    /// Swaps the entry at `address`, keeping the digest, byte size and counts current.
+    private mutating func replace(_ address: MetadataAddress, with new: MetadataEntry?) {
+        if let old = table[address] {
+            digest ^= old.entryHash
+            byteSize -= old.wireSize
+            statusCounts[old.status, default: 0] -= 1
+        }
+        table[address] = new
+        if let new {
+            digest ^= new.entryHash
+            byteSize += new.wireSize
+            statusCounts[new.status, default: 0] += 1
+        }
+    }
 }

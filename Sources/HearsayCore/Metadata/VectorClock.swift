@@ -1,13 +1,13 @@
 /// How two vector clocks relate.
 public enum ClockOrder: Sendable, Equatable {
-  /// Every counter is the same.
-  case equal
-  /// The left clock happened before the right one: it has seen less.
-  case before
-  /// The left clock happened after the right one: it has seen everything the right has.
-  case after
-  /// Each has seen a write the other has not.
-  case concurrent
+    /// Every counter is the same.
+    case equal
+    /// The left clock happened before the right one: it has seen less.
+    case before
+    /// The left clock happened after the right one: it has seen everything the right has.
+    case after
+    /// Each has seen a write the other has not.
+    case concurrent
 }
 
 /// A vector clock: one write counter per node, never a timestamp.
@@ -18,161 +18,159 @@ public enum ClockOrder: Sendable, Equatable {
 /// concurrently (siblings). Counters are kept sorted by node so that equal clocks hash
 /// and encode identically everywhere, and absent nodes count as zero.
 public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
-  /// One node's counter.
-  public struct Entry: Hashable, Sendable {
-    /// The writer.
-    public var node: NodeID
-    /// How many writes of `node` this clock has seen.
-    public var counter: UInt64
+    /// One node's counter.
+    public struct Entry: Hashable, Sendable {
+        /// The writer.
+        public var node: NodeID
+        /// How many writes of `node` this clock has seen.
+        public var counter: UInt64
 
-    /// Creates an entry.
-    public init(node: NodeID, counter: UInt64) {
-      self.node = node
-      self.counter = counter
+        /// Creates an entry.
+        public init(node: NodeID, counter: UInt64) {
+            self.node = node
+            self.counter = counter
+        }
     }
-  }
 
-  /// The non-zero counters, sorted by node.
-  public private(set) var entries: [Entry]
+    /// The non-zero counters, sorted by node.
+    public private(set) var entries: [Entry]
 
-  /// The empty clock: no writes seen.
-  public init() { entries = [] }
+    /// The empty clock: no writes seen.
+    public init() { entries = [] }
 
-  /// A clock with the given counters; zero counters are left out.
-  public init(_ counters: [NodeID: UInt64]) {
-    entries = counters.filter { $0.value > 0 }.map { Entry(node: $0.key, counter: $0.value) }
-      .sorted { $0.node < $1.node }
-  }
-
-  /// A clock from decoded entries, which may be in any order and may repeat a node
-  /// (the highest counter wins).
-  public init(entries unsorted: [Entry]) {
-    var merged: [NodeID: UInt64] = [:]
-    for e in unsorted { merged[e.node] = max(merged[e.node] ?? 0, e.counter) }
-    self.init(merged)
-  }
-
-  /// Whether no write has been seen.
-  public var isEmpty: Bool { entries.isEmpty }
-
-  /// The counter of `node`, zero when absent.
-  public subscript(node: NodeID) -> UInt64 {
-    guard let i = position(of: node) else { return 0 }
-    return entries[i].counter
-  }
-
-  /// Counts one more write by `node`.
-  public mutating func increment(_ node: NodeID) {
-    if let i = position(of: node) {
-      entries[i].counter &+= 1
-    } else {
-      let at = entries.firstIndex { $0.node > node } ?? entries.endIndex
-      entries.insert(Entry(node: node, counter: 1), at: at)
+    /// A clock with the given counters; zero counters are left out.
+    public init(_ counters: [NodeID: UInt64]) {
+        entries = counters.filter { $0.value > 0 }.map { Entry(node: $0.key, counter: $0.value) }
+            .sorted { $0.node < $1.node }
     }
-  }
 
-  /// The smallest clock that has seen everything both clocks have: the per-node maximum.
-  public func merged(with other: VectorClock) -> VectorClock {
-    var result: [Entry] = []
-    result.reserveCapacity(max(entries.count, other.entries.count))
-    var i = 0
-    var j = 0
-    while i < entries.count || j < other.entries.count {
-      if j == other.entries.count || (i < entries.count && entries[i].node < other.entries[j].node)
-      {
-        result.append(entries[i])
-        i += 1
-      } else if i == entries.count || other.entries[j].node < entries[i].node {
-        result.append(other.entries[j])
-        j += 1
-      } else {
-        result.append(
-          Entry(node: entries[i].node, counter: max(entries[i].counter, other.entries[j].counter)))
-        i += 1
-        j += 1
-      }
+    /// A clock from decoded entries, which may be in any order and may repeat a node
+    /// (the highest counter wins).
+    public init(entries unsorted: [Entry]) {
+        var merged: [NodeID: UInt64] = [:]
+        for e in unsorted { merged[e.node] = max(merged[e.node] ?? 0, e.counter) }
+        self.init(merged)
     }
-    var clock = VectorClock()
-    clock.entries = result
-    return clock
-  }
 
-  /// How this clock relates to `other`.
-  public func compare(_ other: VectorClock) -> ClockOrder {
-    var less = false
-    var greater = false
-    var i = 0
-    var j = 0
-    while i < entries.count || j < other.entries.count {
-      if j == other.entries.count || (i < entries.count && entries[i].node < other.entries[j].node)
-      {
-        greater = true
-        i += 1
-      } else if i == entries.count || other.entries[j].node < entries[i].node {
-        less = true
-        j += 1
-      } else {
-        if entries[i].counter > other.entries[j].counter { greater = true }
-        if entries[i].counter < other.entries[j].counter { less = true }
-        i += 1
-        j += 1
-      }
-      if less && greater { return .concurrent }
+    /// Whether no write has been seen.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The counter of `node`, zero when absent.
+    public subscript(node: NodeID) -> UInt64 {
+        guard let i = position(of: node) else { return 0 }
+        return entries[i].counter
     }
-    switch (less, greater) {
-    case (false, false): return .equal
-    case (true, false): return .before
-    case (false, true): return .after
-    case (true, true): return .concurrent
+
+    /// Counts one more write by `node`.
+    public mutating func increment(_ node: NodeID) {
+        if let i = position(of: node) {
+            entries[i].counter &+= 1
+        } else {
+            let at = entries.firstIndex { $0.node > node } ?? entries.endIndex
+            entries.insert(Entry(node: node, counter: 1), at: at)
+        }
     }
-  }
 
-  /// Whether this clock has seen every write `other` has (equal clocks included).
-  public func dominates(_ other: VectorClock) -> Bool {
-    let order = compare(other)
-    return order == .after || order == .equal
-  }
-
-  /// The total number of writes seen: the seed's single `version` number, which grows
-  /// with every write but cannot, alone, tell concurrent writes apart.
-  public var sum: UInt64 { entries.reduce(0) { $0 &+ $1.counter } }
-
-  /// Encoded length: a count, then each node name and counter.
-  public var wireSize: Int {
-    entries.reduce(WireSize.varint(entries.count)) {
-      $0 + WireSize.string($1.node.rawValue) + WireSize.varint($1.counter)
+    /// The smallest clock that has seen everything both clocks have: the per-node maximum.
+    public func merged(with other: VectorClock) -> VectorClock {
+        var result: [Entry] = []
+        result.reserveCapacity(max(entries.count, other.entries.count))
+        var i = 0
+        var j = 0
+        while i < entries.count || j < other.entries.count {
+            if j == other.entries.count || (i < entries.count && entries[i].node < other.entries[j].node) {
+                result.append(entries[i])
+                i += 1
+            } else if i == entries.count || other.entries[j].node < entries[i].node {
+                result.append(other.entries[j])
+                j += 1
+            } else {
+                result.append(
+                    Entry(node: entries[i].node, counter: max(entries[i].counter, other.entries[j].counter)))
+                i += 1
+                j += 1
+            }
+        }
+        var clock = VectorClock()
+        clock.entries = result
+        return clock
     }
-  }
 
-  /// Feeds the clock into a stable hash.
-  public func hash(into hasher: inout StableHash) {
-    hasher.combine(UInt64(entries.count))
-    for e in entries {
-      hasher.combine(e.node.rawValue)
-      hasher.combine(e.counter)
+    /// How this clock relates to `other`.
+    public func compare(_ other: VectorClock) -> ClockOrder {
+        var less = false
+        var greater = false
+        var i = 0
+        var j = 0
+        while i < entries.count || j < other.entries.count {
+            if j == other.entries.count || (i < entries.count && entries[i].node < other.entries[j].node) {
+                greater = true
+                i += 1
+            } else if i == entries.count || other.entries[j].node < entries[i].node {
+                less = true
+                j += 1
+            } else {
+                if entries[i].counter > other.entries[j].counter { greater = true }
+                if entries[i].counter < other.entries[j].counter { less = true }
+                i += 1
+                j += 1
+            }
+            if less && greater { return .concurrent }
+        }
+        switch (less, greater) {
+        case (false, false): return .equal
+        case (true, false): return .before
+        case (false, true): return .after
+        case (true, true): return .concurrent
+        }
     }
-  }
 
-  /// The counters as a dictionary, for rendering.
-  public var counters: [NodeID: UInt64] {
-    Dictionary(uniqueKeysWithValues: entries.map { ($0.node, $0.counter) })
-  }
-
-  public var description: String {
-    "{" + entries.map { "\($0.node.rawValue):\($0.counter)" }.joined(separator: ",") + "}"
-  }
-
-  private func position(of node: NodeID) -> Int? {
-    var low = 0
-    var high = entries.count
-    while low < high {
-      let mid = (low + high) / 2
-      if entries[mid].node < node {
-        low = mid + 1
-      } else {
-        high = mid
-      }
+    /// Whether this clock has seen every write `other` has (equal clocks included).
+    public func dominates(_ other: VectorClock) -> Bool {
+        let order = compare(other)
+        return order == .after || order == .equal
     }
-    return low < entries.count && entries[low].node == node ? low : nil
-  }
+
+    /// The total number of writes seen: the seed's single `version` number, which grows
+    /// with every write but cannot, alone, tell concurrent writes apart.
+    public var sum: UInt64 { entries.reduce(0) { $0 &+ $1.counter } }
+
+    /// Encoded length: a count, then each node name and counter.
+    public var wireSize: Int {
+        entries.reduce(WireSize.varint(entries.count)) {
+            $0 + WireSize.string($1.node.rawValue) + WireSize.varint($1.counter)
+        }
+    }
+
+    /// Feeds the clock into a stable hash.
+    public func hash(into hasher: inout StableHash) {
+        hasher.combine(UInt64(entries.count))
+        for e in entries {
+            hasher.combine(e.node.rawValue)
+            hasher.combine(e.counter)
+        }
+    }
+
+    /// The counters as a dictionary, for rendering.
+    public var counters: [NodeID: UInt64] {
+        Dictionary(uniqueKeysWithValues: entries.map { ($0.node, $0.counter) })
+    }
+
+    public var description: String {
+        "{" + entries.map { "\($0.node.rawValue):\($0.counter)" }.joined(separator: ",") + "}"
+    }
+
+    private func position(of node: NodeID) -> Int? {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].node < node {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        return low < entries.count && entries[low].node == node ? low : nil
+    }
 }

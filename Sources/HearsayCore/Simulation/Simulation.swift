@@ -111,7 +111,9 @@ public final class Simulation {
 
     /// Writes on node `index`.
     @discardableResult
-    public func put(_ index: Int, _ address: MetadataAddress, _ value: JSONValue?) throws(EngineError) -> ContextMetadata {
+    public func put(_ index: Int, _ address: MetadataAddress, _ value: JSONValue?) throws(EngineError)
+        -> ContextMetadata
+    {
         let (version, effects) = try engines[index].put(address, value: value, now: now)
         execute(index, effects)
         return version

@@ -1,0 +1,46 @@
+import Testing
+
+@testable import HearsayCore
+
+@Suite struct JSONValueTests {
+    @Test func parsesEveryKindAndSpellsItCanonically() throws {
+        let value = try JSONValue.parse(#" { "b" : [1, 2.5, -0.125e1, true, null], "a": "x\ny\u00e9\ud83d\ude00" } "#)
+        #expect(value.canonicalText == #"{"a":"x\nyé😀","b":[1,2.5,-1.25,true,null]}"#)
+        #expect(try JSONValue.parse(value.canonicalText) == value)
+    }
+
+    @Test func equalValuesInOtherSpellingsAreEqual() throws {
+        #expect(try JSONValue.parse(#"{"x":1.0,"y":[]}"#) == JSONValue.parse(#"{ "y" : [ ], "x" : 1 }"#))
+        #expect(JSONValue.number(1e21).canonicalText == "1e+21")
+        #expect(JSONValue.string("\u{01}\"\\").canonicalText == #""\u0001\"\\""#)
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "1e", "\"abc", "tru", "nul", "[1] 2", "{\"a\":1,\"a\":2}",
+        "\"\\x\"", "\"\\ud800\"", "\"\u{01}\"", "1e999", "{1:2}", "'a'",
+    ])
+    func rejectsMalformedDocumentsWithAReason(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test func rejectsNestingBeyondTheLimitWithoutCrashing() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
+        let ok = String(repeating: "[", count: JSONValue.maxDepth) + String(repeating: "]", count: JSONValue.maxDepth)
+        #expect((try? JSONValue.parse(ok))?.depth == JSONValue.maxDepth)
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(bytes: [0x22, 0xFF, 0x22]) }
+    }
+
+    @Test func reportsWhereTheErrorIs() {
+        do {
+            _ = try JSONValue.parse(#"{"a": tru}"#)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.offset == 6)
+            #expect(error.description.contains("expected 'true'"))
+        }
+    }
+}
