@@ -29,7 +29,7 @@ extension Engine {
                 via: .stream)
         }
         // serf's reconnect: a failed member may be on the far side of a healed partition.
-        if let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
+        if members.count(.failed) > 0, let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
             send(
                 [message(.peerDiscovery(.request(members: memberRecords())))], to: lost.address,
                 via: .stream)

@@ -61,7 +61,16 @@ extension Engine {
             rumor.status = .suspect
             rumor.reporter = sender
         }
-        applyRumor(rumor, ttl: rumor.status == .alive && rumor.subject != sender ? 1 : .max)
+        // A sender's record of itself announces it only when it is news about its life
+        // (a newcomer, a new incarnation, back from suspect or failed). A fresher heartbeat
+        // payload alone is not gossiped on: every member-list exchange carries one, and
+        // relaying them all would flood a large cluster.
+        let known = members[rumor.subject]
+        let news =
+            rumor.status != .alive
+            || (rumor.subject == sender
+                && (known.map { $0.status != .alive || rumor.incarnation > $0.incarnation } ?? true))
+        applyRumor(rumor, ttl: news ? .max : 1)
     }
 
     /// This node's whole member list, as rumors.

@@ -7,6 +7,8 @@ public struct MetadataEntry: Hashable, Sendable {
     public let versions: [ContextMetadata]
     /// A hash of the versions held, equal on two nodes exactly when they hold the same.
     public let entryHash: UInt64
+    /// The stable hash of the address, which places the entry in an anti-entropy bucket.
+    public let addressHash: UInt64
 
     /// Creates an entry from one or more versions of `address`.
     init(address: MetadataAddress, versions: [ContextMetadata]) {
@@ -17,6 +19,7 @@ public struct MetadataEntry: Hashable, Sendable {
         h.combine(address.rawValue)
         for v in self.versions { h.combine(v.checksum) }
         self.entryHash = h.finalize()
+        self.addressHash = StableHash.of(address.rawValue)
     }
 
     /// `conflicted` while siblings are kept, else the status of the one version.

@@ -46,14 +46,18 @@ extension MetadataStore {
 
     /// Which bucket `address` falls into at `bits`.
     public static func bucket(of address: MetadataAddress, bits: Int) -> Int {
-        bits == 0 ? 0 : Int(StableHash.of(address.rawValue) >> UInt64(64 - bits))
+        bucket(hash: StableHash.of(address.rawValue), bits: bits)
+    }
+
+    static func bucket(hash: UInt64, bits: Int) -> Int {
+        bits == 0 ? 0 : Int(hash >> UInt64(64 - bits))
     }
 
     /// The bucket hashes of this store at `bits`.
     public func bucketDigest(bits: Int) -> BucketDigest {
         var hashes = [UInt64](repeating: 0, count: 1 << bits)
         for entry in allEntries {
-            hashes[Self.bucket(of: entry.address, bits: bits)] ^= entry.entryHash
+            hashes[Self.bucket(hash: entry.addressHash, bits: bits)] ^= entry.entryHash
         }
         return BucketDigest(bits: bits, hashes: hashes)
     }
@@ -67,7 +71,7 @@ extension MetadataStore {
     /// Summaries of every entry in `buckets`, sorted by address.
     public func summaries(inBuckets buckets: [Int], bits: Int) -> [EntrySummary] {
         let wanted = Set(buckets)
-        return allEntries.filter { wanted.contains(Self.bucket(of: $0.address, bits: bits)) }
+        return allEntries.filter { wanted.contains(Self.bucket(hash: $0.addressHash, bits: bits)) }
             .map { EntrySummary(address: $0.address, hash: $0.entryHash) }
             .sorted { $0.address < $1.address }
     }

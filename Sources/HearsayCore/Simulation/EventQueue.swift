@@ -1,16 +1,22 @@
 /// A min-heap of scheduled events ordered by time, then by insertion, so that events
 /// at the same instant run in the order they were scheduled and a run replays exactly.
+///
+/// The heap holds small fixed-size keys; payloads (which carry whole messages) sit in a
+/// slab and never move while the heap is reordered.
 struct EventQueue<Payload> {
-    private struct Entry {
+    private struct Key {
         var time: Instant
         var order: UInt64
-        var payload: Payload
-        func precedes(_ other: Entry) -> Bool {
+        var slot: Int
+
+        func precedes(_ other: Key) -> Bool {
             time != other.time ? time < other.time : order < other.order
         }
     }
 
-    private var heap: [Entry] = []
+    private var heap: [Key] = []
+    private var payloads: [Payload?] = []
+    private var freeSlots: [Int] = []
     private var nextOrder: UInt64 = 0
 
     var count: Int { heap.count }
@@ -19,31 +25,46 @@ struct EventQueue<Payload> {
 
     mutating func push(_ payload: Payload, at time: Instant) {
         nextOrder += 1
-        heap.append(Entry(time: time, order: nextOrder, payload: payload))
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            payloads[slot] = payload
+        } else {
+            slot = payloads.count
+            payloads.append(payload)
+        }
+        heap.append(Key(time: time, order: nextOrder, slot: slot))
         var child = heap.count - 1
+        let key = heap[child]
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
+            guard key.precedes(heap[parent]) else { break }
+            heap[child] = heap[parent]
             child = parent
         }
+        heap[child] = key
     }
 
     mutating func pop() -> (time: Instant, payload: Payload)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left].precedes(heap[smallest]) { smallest = left }
-            if right < heap.count && heap[right].precedes(heap[smallest]) { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
+        guard let top = heap.first else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            // Sift the last key down from the root, moving children up into the hole.
+            var parent = 0
+            let n = heap.count
+            while true {
+                let left = 2 * parent + 1
+                guard left < n else { break }
+                let right = left + 1
+                let child = right < n && heap[right].precedes(heap[left]) ? right : left
+                guard heap[child].precedes(last) else { break }
+                heap[parent] = heap[child]
+                parent = child
+            }
+            heap[parent] = last
         }
-        return (top.time, top.payload)
+        let payload = payloads[top.slot].take()!
+        freeSlots.append(top.slot)
+        return (top.time, payload)
     }
 }
