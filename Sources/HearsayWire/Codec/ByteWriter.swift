@@ -1,0 +1,72 @@
+import HearsayCore
+
+/// Appends the primitive encodings of `docs/wire.md` to a byte buffer.
+///
+/// Each method writes exactly the number of bytes `WireSize` predicts for the same
+/// value, which the core relies on to fill datagrams without encoding them.
+public struct ByteWriter: Sendable {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// Creates a writer, reserving `capacity` bytes.
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// An unsigned LEB128 varint.
+    public mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// A count or length (never negative).
+    public mutating func varint(_ value: Int) { varint(UInt64(max(0, value))) }
+
+    /// A signed integer as a zigzag varint.
+    public mutating func zigzag(_ value: Int64) {
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    /// One byte.
+    public mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    /// Eight bytes, little-endian.
+    public mutating func fixed64(_ value: UInt64) {
+        var v = value
+        for _ in 0..<8 {
+            bytes.append(UInt8(truncatingIfNeeded: v))
+            v >>= 8
+        }
+    }
+
+    /// A `Double` as its IEEE 754 bits, little-endian.
+    public mutating func double(_ value: Double) { fixed64(value.bitPattern) }
+
+    /// A string: varint length, then UTF-8.
+    public mutating func string(_ value: String) {
+        varint(value.utf8.count)
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    /// An array of strings.
+    public mutating func strings(_ values: [String]) {
+        varint(values.count)
+        for v in values { string(v) }
+    }
+
+    /// Raw bytes as they are.
+    public mutating func raw<C: Collection>(_ data: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: data)
+    }
+
+    /// A length-prefixed byte array.
+    public mutating func data(_ data: [UInt8]) {
+        varint(data.count)
+        bytes.append(contentsOf: data)
+    }
+}

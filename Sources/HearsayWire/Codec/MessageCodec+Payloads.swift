@@ -1,0 +1,297 @@
+import HearsayCore
+
+/// Payload encodings, one per message type, in the field order of `docs/wire.md`.
+extension MessageCodec {
+    static func payload(_ payload: Payload, into writer: inout ByteWriter) {
+        switch payload {
+        case .heartbeat(let rumor): self.rumor(rumor, into: &writer)
+        case .metadataSync(let sync): self.sync(sync, into: &writer)
+        case .contextUpdate(let version): self.version(version, into: &writer)
+        case .peerDiscovery(let discovery):
+            switch discovery {
+            case .request(let members):
+                writer.byte(0)
+                rumors(members, into: &writer)
+            case .response(let members):
+                writer.byte(1)
+                rumors(members, into: &writer)
+            }
+        case .conflictAlert(let alert):
+            writer.string(alert.address.rawValue)
+            versions(alert.versions, into: &writer)
+        case .healthCheck(let check): self.check(check, into: &writer)
+        }
+    }
+
+    static func payload(_ type: GossipMessageType, _ reader: inout ByteReader, end: Int) throws(WireError) -> Payload {
+        let result: Payload
+        switch type {
+        case .heartbeat:
+            result = .heartbeat(try rumor(&reader))
+        case .metadataSync:
+            result = .metadataSync(try sync(&reader))
+        case .contextUpdate:
+            result = .contextUpdate(try version(&reader))
+        case .peerDiscovery:
+            let kind = try reader.byte("peer discovery kind")
+            let members = try rumors(&reader)
+            switch kind {
+            case 0: result = .peerDiscovery(.request(members: members))
+            case 1: result = .peerDiscovery(.response(members: members))
+            default: throw .decodeError("unknown peer discovery kind \(kind)")
+            }
+        case .conflictAlert:
+            let address = try metadataAddress(&reader, "conflict address")
+            result = .conflictAlert(ConflictAlert(address: address, versions: try versions(&reader)))
+        case .healthCheck:
+            result = .healthCheck(try check(&reader))
+        }
+        guard reader.offset == end else {
+            throw .decodeError("\(type.rawValue) payload length disagrees with its content")
+        }
+        return result
+    }
+
+    // MARK: Membership
+
+    static func rumor(_ rumor: MemberRumor, into writer: inout ByteWriter) {
+        writer.string(rumor.subject.rawValue)
+        writer.string(rumor.address.rawValue)
+        writer.varint(rumor.incarnation)
+        writer.byte(rumor.status.wireCode)
+        if let reporter = rumor.reporter {
+            writer.byte(1)
+            writer.string(reporter.rawValue)
+        } else {
+            writer.byte(0)
+        }
+        if let heartbeat = rumor.heartbeat {
+            writer.byte(1)
+            writer.varint(heartbeat.sequence)
+            writer.double(heartbeat.load)
+            writer.string(heartbeat.version)
+            writer.strings(heartbeat.capabilities)
+        } else {
+            writer.byte(0)
+        }
+    }
+
+    static func rumor(_ reader: inout ByteReader) throws(WireError) -> MemberRumor {
+        let subject = try nodeID(&reader, "member")
+        let address = try peerAddress(&reader, "member address")
+        let incarnation = try reader.varint("incarnation")
+        let code = try reader.byte("member status")
+        guard let status = MemberStatus(wireCode: code) else { throw .decodeError("unknown member status \(code)") }
+        let reporter = try reader.present("reporter") ? try nodeID(&reader, "reporter") : nil
+        var heartbeat: NodeHeartbeat?
+        if try reader.present("heartbeat") {
+            let sequence = try reader.varint("heartbeat sequence")
+            let load = try reader.double("load")
+            guard load.isFinite else { throw .decodeError("load is not a finite number") }
+            let version = try reader.string("version", maxBytes: 128)
+            let capabilities = try reader.strings("capability", maxBytes: 128)
+            heartbeat = NodeHeartbeat(sequence: sequence, load: load, version: version, capabilities: capabilities)
+        }
+        return MemberRumor(
+            subject: subject, address: address, incarnation: incarnation, status: status, reporter: reporter,
+            heartbeat: heartbeat)
+    }
+
+    static func rumors(_ members: [MemberRumor], into writer: inout ByteWriter) {
+        writer.varint(members.count)
+        for m in members { rumor(m, into: &writer) }
+    }
+
+    static func rumors(_ reader: inout ByteReader) throws(WireError) -> [MemberRumor] {
+        let n = try reader.count("member count", minimumSize: 7)
+        var out: [MemberRumor] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try rumor(&reader)) }
+        return out
+    }
+
+    static func check(_ check: HealthCheck, into writer: inout ByteWriter) {
+        switch check {
+        case .ping(let sequence, let target):
+            writer.byte(0)
+            writer.varint(sequence)
+            writer.string(target.rawValue)
+        case .ack(let sequence, let incarnation):
+            writer.byte(1)
+            writer.varint(sequence)
+            writer.varint(incarnation)
+        case .pingRequest(let sequence, let target, let address):
+            writer.byte(2)
+            writer.varint(sequence)
+            writer.string(target.rawValue)
+            writer.string(address.rawValue)
+        case .nack(let sequence):
+            writer.byte(3)
+            writer.varint(sequence)
+        }
+    }
+
+    static func check(_ reader: inout ByteReader) throws(WireError) -> HealthCheck {
+        let kind = try reader.byte("health check kind")
+        let sequence = try reader.varint("sequence")
+        switch kind {
+        case 0: return .ping(sequence: sequence, target: try nodeID(&reader, "ping target"))
+        case 1: return .ack(sequence: sequence, incarnation: try reader.varint("ack incarnation"))
+        case 2:
+            let target = try nodeID(&reader, "ping-req target")
+            return .pingRequest(
+                sequence: sequence, target: target, address: try peerAddress(&reader, "ping-req address"))
+        case 3: return .nack(sequence: sequence)
+        default: throw .decodeError("unknown health check kind \(kind)")
+        }
+    }
+
+    // MARK: Metadata
+
+    static func version(_ version: ContextMetadata, into writer: inout ByteWriter) {
+        writer.string(version.address.rawValue)
+        writer.zigzag(version.lastUpdated.milliseconds)
+        writer.string(version.updatedBy.rawValue)
+        writer.strings(version.roles)
+        writer.strings(version.replicationNodes)
+        clock(version.vectorClock, into: &writer)
+        writer.byte(version.status.wireCode)
+        writer.fixed64(version.checksum)
+        if let value = version.value {
+            writer.byte(1)
+            // The declared size, not a re-measure, keeps the length wireSize promised; a
+            // version whose size disagrees with its value is rejected by its checksum.
+            let text = value.canonicalText
+            writer.varint(version.size)
+            writer.raw(text.utf8.prefix(version.size))
+            if text.utf8.count < version.size {
+                writer.raw(repeatElement(UInt8(ascii: " "), count: version.size - text.utf8.count))
+            }
+        } else {
+            writer.byte(0)
+        }
+    }
+
+    static func version(_ reader: inout ByteReader) throws(WireError) -> ContextMetadata {
+        let address = try metadataAddress(&reader, "address")
+        let lastUpdated = try instant(&reader, "last updated")
+        let updatedBy = try nodeID(&reader, "updated by")
+        let roles = try reader.strings("role", maxBytes: 1024)
+        let replicationNodes = try reader.strings("replication node", maxBytes: 1024)
+        let clock = try clock(&reader)
+        let code = try reader.byte("metadata status")
+        guard let status = MetadataStatus(wireCode: code) else { throw .decodeError("unknown metadata status \(code)") }
+        let checksum = try reader.fixed64("checksum")
+        var value: JSONValue?
+        var size = 0
+        if try reader.present("value") {
+            let n = try reader.count("value length")
+            let text = try reader.raw(n, "value")
+            do {
+                value = try JSONValue.parse(bytes: Array(text))
+            } catch {
+                throw .decodeError("value: \(error)")
+            }
+            size = n
+        }
+        return ContextMetadata(
+            decodedAddress: address, value: value, status: status, roles: roles, replicationNodes: replicationNodes,
+            vectorClock: clock, updatedBy: updatedBy, lastUpdated: lastUpdated, size: size, checksum: checksum)
+    }
+
+    static func versions(_ versions: [ContextMetadata], into writer: inout ByteWriter) {
+        writer.varint(versions.count)
+        for v in versions { version(v, into: &writer) }
+    }
+
+    static func versions(_ reader: inout ByteReader) throws(WireError) -> [ContextMetadata] {
+        let n = try reader.count("version count", minimumSize: 16)
+        var out: [ContextMetadata] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try version(&reader)) }
+        return out
+    }
+
+    // MARK: Anti-entropy
+
+    static func sync(_ sync: SyncMessage, into writer: inout ByteWriter) {
+        writer.varint(sync.session)
+        switch sync.step {
+        case .root(let digest, let count):
+            writer.byte(0)
+            writer.fixed64(digest)
+            writer.varint(count)
+        case .inSync:
+            writer.byte(1)
+        case .buckets(let digest):
+            writer.byte(2)
+            writer.byte(UInt8(clamping: digest.bits))
+            writer.varint(digest.hashes.count)
+            for h in digest.hashes { writer.fixed64(h) }
+        case .summaries(let bits, let buckets, let summaries):
+            writer.byte(3)
+            writer.byte(UInt8(clamping: bits))
+            writer.varint(buckets.count)
+            for b in buckets { writer.varint(b) }
+            writer.varint(summaries.count)
+            for s in summaries {
+                writer.string(s.address.rawValue)
+                writer.fixed64(s.hash)
+            }
+        case .push(let versions, let request):
+            writer.byte(4)
+            self.versions(versions, into: &writer)
+            writer.varint(request.count)
+            for a in request { writer.string(a.rawValue) }
+        case .entries(let versions):
+            writer.byte(5)
+            self.versions(versions, into: &writer)
+        }
+    }
+
+    static func sync(_ reader: inout ByteReader) throws(WireError) -> SyncMessage {
+        let session = try reader.varint("session")
+        let kind = try reader.byte("sync step")
+        let step: SyncStep
+        switch kind {
+        case 0:
+            let digest = try reader.fixed64("digest")
+            step = .root(digest: digest, entryCount: try reader.int("entry count"))
+        case 1:
+            step = .inSync
+        case 2:
+            let bits = Int(try reader.byte("bucket bits"))
+            let n = try reader.count("bucket count", minimumSize: 8)
+            var hashes: [UInt64] = []
+            hashes.reserveCapacity(n)
+            for _ in 0..<n { hashes.append(try reader.fixed64("bucket hash")) }
+            step = .buckets(BucketDigest(bits: bits, hashes: hashes))
+        case 3:
+            let bits = Int(try reader.byte("bucket bits"))
+            let nb = try reader.count("bucket list")
+            var buckets: [Int] = []
+            buckets.reserveCapacity(nb)
+            for _ in 0..<nb { buckets.append(try reader.int("bucket")) }
+            let ns = try reader.count("summary count", minimumSize: 10)
+            var summaries: [EntrySummary] = []
+            summaries.reserveCapacity(ns)
+            for _ in 0..<ns {
+                let address = try metadataAddress(&reader, "summary address")
+                summaries.append(EntrySummary(address: address, hash: try reader.fixed64("entry hash")))
+            }
+            step = .summaries(bits: bits, buckets: buckets, summaries: summaries)
+        case 4:
+            let versions = try versions(&reader)
+            let n = try reader.count("request count", minimumSize: 2)
+            var request: [MetadataAddress] = []
+            request.reserveCapacity(n)
+            for _ in 0..<n { request.append(try metadataAddress(&reader, "requested address")) }
+            step = .push(versions: versions, request: request)
+        case 5:
+            step = .entries(try versions(&reader))
+        default:
+            throw .decodeError("unknown sync step \(kind)")
+        }
+        return SyncMessage(session: session, step: step)
+    }
+}

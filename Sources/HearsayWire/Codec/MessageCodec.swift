@@ -1,0 +1,157 @@
+import HearsayCore
+
+/// Encodes and decodes the messages inside a frame (see `docs/wire.md`).
+///
+/// Encoding writes exactly `GossipMessage.wireSize` bytes a message; decoding checks
+/// every field (lengths against the bytes left, ids and addresses against their rules,
+/// enum bytes against known codes, each payload against its declared length) and throws
+/// a `WireError` naming the field, never traps.
+public enum MessageCodec {
+    /// Longest address or host name accepted in a member record.
+    static let maxPeerAddressBytes = 300
+
+    // MARK: Compound bodies
+
+    /// Encodes `messages` as a compound body: a count, then each message.
+    public static func encodeBody(_ messages: [GossipMessage], into writer: inout ByteWriter) {
+        writer.varint(messages.count)
+        for message in messages { encode(message, into: &writer) }
+    }
+
+    /// Bytes of a compound body of `messages`.
+    public static func bodySize(_ messages: [GossipMessage]) -> Int {
+        messages.reduce(WireSize.varint(messages.count)) { $0 + $1.wireSize }
+    }
+
+    /// Decodes a compound body whose messages all come from `sender`; every byte must
+    /// be used.
+    public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
+        let n = try reader.count("message count", minimumSize: 6)
+        var messages: [GossipMessage] = []
+        messages.reserveCapacity(n)
+        for _ in 0..<n { messages.append(try decode(&reader, sender: sender)) }
+        guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
+        return messages
+    }
+
+    // MARK: One message
+
+    /// Encodes one message (its sender travels in the frame header).
+    public static func encode(_ message: GossipMessage, into writer: inout ByteWriter) {
+        writer.varint(message.id)
+        writer.byte(message.type.wireCode)
+        writer.zigzag(message.timestamp.milliseconds)
+        writer.byte(message.ttl)
+        clock(message.vectorClock, into: &writer)
+        metadata(message.metadata, into: &writer)
+        let size = message.payload.wireSize
+        writer.varint(size)
+        let start = writer.bytes.count
+        payload(message.payload, into: &writer)
+        assert(writer.bytes.count - start == size, "payload of \(message.type) wrote a length other than its wireSize")
+    }
+
+    /// Decodes one message sent by `sender`.
+    public static func decode(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> GossipMessage {
+        let id = try reader.varint("message id")
+        let code = try reader.byte("message type")
+        guard let type = GossipMessageType(wireCode: code) else { throw .unknownType("message type \(code)") }
+        let timestamp = try instant(&reader, "timestamp")
+        let ttl = try reader.byte("ttl")
+        let clock = try clock(&reader)
+        let metadata = try metadata(&reader)
+        let length = try reader.count("payload length")
+        var body = reader
+        let payloadEnd = reader.offset + length
+        _ = try reader.raw(length, "payload")
+        let payload = try payload(type, &body, end: payloadEnd)
+        return GossipMessage(
+            id: id, sender: sender, timestamp: timestamp, ttl: ttl, vectorClock: clock, payload: payload,
+            metadata: metadata)
+    }
+
+    // MARK: Envelope fields
+
+    static func clock(_ clock: VectorClock, into writer: inout ByteWriter) {
+        writer.varint(clock.entries.count)
+        for entry in clock.entries {
+            writer.string(entry.node.rawValue)
+            writer.varint(entry.counter)
+        }
+    }
+
+    static func clock(_ reader: inout ByteReader) throws(WireError) -> VectorClock {
+        let n = try reader.count("vector clock size", minimumSize: 3)
+        var entries: [VectorClock.Entry] = []
+        entries.reserveCapacity(n)
+        for _ in 0..<n {
+            let node = try nodeID(&reader, "vector clock node")
+            entries.append(VectorClock.Entry(node: node, counter: try reader.varint("vector clock counter")))
+        }
+        return VectorClock(entries: entries)
+    }
+
+    static func metadata(_ metadata: MessageMetadata, into writer: inout ByteWriter) {
+        var flags: UInt8 = 0
+        if metadata.reliability { flags |= 1 }
+        if metadata.encrypted { flags |= 2 }
+        if metadata.compressed { flags |= 4 }
+        writer.byte(flags)
+        writer.byte(metadata.priority.wireCode)
+        writer.varint(metadata.originalSize)
+        if let type = metadata.compressionType {
+            writer.byte(1)
+            writer.string(type)
+        } else {
+            writer.byte(0)
+        }
+    }
+
+    static func metadata(_ reader: inout ByteReader) throws(WireError) -> MessageMetadata {
+        let flags = try reader.byte("metadata flags")
+        guard flags & ~7 == 0 else { throw .decodeError("unknown metadata flags \(flags)") }
+        let code = try reader.byte("priority")
+        guard let priority = Priority(wireCode: code) else { throw .decodeError("unknown priority \(code)") }
+        let originalSize = try reader.int("original size")
+        let compressionType =
+            try reader.present("compression type") ? try reader.string("compression type", maxBytes: 32) : nil
+        return MessageMetadata(
+            priority: priority, reliability: flags & 1 != 0, encrypted: flags & 2 != 0, compressed: flags & 4 != 0,
+            originalSize: originalSize, compressionType: compressionType)
+    }
+
+    // MARK: Shared field readers
+
+    static func instant(_ reader: inout ByteReader, _ what: String) throws(WireError) -> Instant {
+        let ms = try reader.zigzag(what)
+        // Milliseconds beyond ±292 years from 1970 do not fit nanoseconds in an Int64.
+        guard abs(ms) < Int64.max / 1_000_000 else { throw .decodeError("\(what) out of range") }
+        return Instant(nanoseconds: ms * 1_000_000)
+    }
+
+    static func nodeID(_ reader: inout ByteReader, _ what: String) throws(WireError) -> NodeID {
+        let text = try reader.string(what, maxBytes: NodeID.maxLength)
+        do {
+            return try NodeID(text)
+        } catch {
+            throw .decodeError("\(what): \(error)")
+        }
+    }
+
+    static func peerAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> PeerAddress {
+        let text = try reader.string(what, maxBytes: maxPeerAddressBytes)
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .decodeError("\(what) is empty or not printable ASCII")
+        }
+        return PeerAddress(text)
+    }
+
+    static func metadataAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> MetadataAddress {
+        let text = try reader.string(what, maxBytes: MetadataAddress.maxLength)
+        do {
+            return try MetadataAddress(text)
+        } catch {
+            throw .decodeError("\(what): \(error)")
+        }
+    }
+}
