@@ -1,0 +1,177 @@
+import HearsayCore
+
+/// Seals messages into signed frames and opens received frames, checking everything
+/// before any message reaches the engine.
+///
+/// Sealing: encode the messages; compress when asked and worthwhile; encrypt when asked
+/// (AES-256-GCM, fresh random nonce, the header as associated data); append
+/// HMAC-SHA256 of everything before it. Opening reverses this in the order that keeps
+/// forgeries cheap to refuse: size, version, key id, HMAC (constant time), replay
+/// window, decryption, capped decompression, decoding.
+///
+/// Holds a prepared HMAC context per key and the replay window, so it is confined to
+/// one isolation domain (not `Sendable`).
+public final class FrameCodec {
+    /// Options for sealing and limits for opening.
+    public struct Options: Sendable {
+        /// Encrypt every frame (the `encrypted` flag).
+        public var encrypt = false
+        /// Compress bodies of at least `compressionThreshold` bytes (the `compressed` flag).
+        public var compress = true
+        /// Smaller bodies are sent as they are: deflate would not pay for its header.
+        public var compressionThreshold = 256
+        /// The largest body a compressed frame may inflate to.
+        public var maxDecompressedBytes = 16 * 1024 * 1024
+        /// The largest frame accepted.
+        public var maxFrameBytes = WireLimits.defaultMaxStreamFrameBytes
+
+        /// The defaults: compression on, encryption off.
+        public init() {}
+    }
+
+    /// This node's name, written into every frame.
+    public let sender: NodeID
+    /// Sealing options and opening limits.
+    public var options: Options
+    /// Frames from a sender seen before, too old or from the future are refused.
+    public private(set) var replay: ReplayWindow
+    private var keys: [FrameKeys]
+    private var nextSequence: UInt64
+
+    /// A codec for `sender` signing with `keyring`'s primary key and accepting all its
+    /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
+    /// restarted under the same name keeps numbering above its previous life and its new
+    /// frames are not taken for replays.
+    public init(
+        sender: NodeID, keyring: Keyring, options: Options = Options(), nowMillis: Int64,
+        replay: ReplayWindow = ReplayWindow()
+    ) {
+        self.sender = sender
+        self.options = options
+        self.replay = replay
+        self.keys = keyring.keys.map(FrameKeys.init)
+        self.nextSequence = UInt64(max(0, nowMillis)) << 12
+    }
+
+    /// Takes the keys of a changed keyring (rotation): the primary signs from now on,
+    /// and every key verifies.
+    public func update(keyring: Keyring) {
+        keys = keyring.keys.map(FrameKeys.init)
+    }
+
+    /// The key ids accepted, the signing one first.
+    public var keyIDs: [KeyID] { keys.map(\.id) }
+
+    // MARK: Sealing
+
+    /// Seals `messages` into one frame at `nowMillis`.
+    public func seal(_ messages: [GossipMessage], nowMillis: Int64) -> [UInt8] {
+        var body = ByteWriter(capacity: MessageCodec.bodySize(messages))
+        MessageCodec.encodeBody(messages, into: &body)
+        return seal(body: body.bytes, nowMillis: nowMillis)
+    }
+
+    /// Seals an encoded compound body, compressing it when that pays.
+    func seal(body plain: [UInt8], nowMillis: Int64) -> [UInt8] {
+        if options.compress, plain.count >= options.compressionThreshold {
+            let packed = Compression.deflate(plain)
+            if packed.count < plain.count {
+                return sealPrepared(
+                    body: packed, flags: FrameLayout.compressedFlag, originalSize: plain.count, nowMillis: nowMillis)
+            }
+        }
+        return sealPrepared(body: plain, flags: 0, originalSize: 0, nowMillis: nowMillis)
+    }
+
+    /// Writes the header, encrypts when configured, and signs. `body` is already
+    /// compressed when `flags` says so, and `originalSize` is then its inflated length.
+    func sealPrepared(body: [UInt8], flags compression: UInt8, originalSize: Int, nowMillis: Int64) -> [UInt8] {
+        let signer = keys[0]
+        var flags = compression
+        if options.encrypt { flags |= FrameLayout.encryptedFlag }
+        nextSequence += 1
+        var frame = ByteWriter(capacity: body.count + FrameLayout.maxOverhead(sender: sender))
+        frame.byte(WireLimits.protocolVersion)
+        frame.byte(flags)
+        frame.raw(signer.id.bytes)
+        frame.string(sender.rawValue)
+        frame.varint(nextSequence)
+        frame.zigzag(nowMillis)
+        if flags & FrameLayout.compressedFlag != 0 { frame.varint(originalSize) }
+        if options.encrypt {
+            let nonce = SecureRandom.bytes(count: AES256GCM.nonceByteCount)
+            frame.raw(nonce)
+            // The header, nonce included, is bound to the ciphertext.
+            frame.raw(AES256GCM.seal(body, key: signer.encryption, nonce: nonce, aad: frame.bytes))
+        } else {
+            frame.raw(body)
+        }
+        var bytes = frame.bytes
+        let signed = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: FrameLayout.macBytes))
+        bytes.withUnsafeMutableBytes { all in
+            signer.mac.authenticate(
+                UnsafeRawBufferPointer(rebasing: all[0..<signed]),
+                into: UnsafeMutableRawBufferPointer(rebasing: all[signed...]))
+        }
+        return bytes
+    }
+
+    // MARK: Opening
+
+    /// Checks and decodes a received frame. Throws the first check it fails.
+    public func open(_ bytes: [UInt8], nowMillis: Int64) throws(WireError) -> Frame {
+        guard bytes.count <= options.maxFrameBytes else {
+            throw .tooLarge("frame of \(bytes.count) bytes, limit \(options.maxFrameBytes)")
+        }
+        let minimum = 2 + KeyID.byteCount + 1 + 1 + 1 + FrameLayout.macBytes
+        guard bytes.count >= minimum else { throw .truncated("frame of \(bytes.count) bytes") }
+        guard bytes[0] == WireLimits.protocolVersion else {
+            throw .badVersion("version \(bytes[0]), this build reads \(WireLimits.protocolVersion)")
+        }
+        let id = KeyID(rawValue: bytes[2..<6].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard let key = keys.first(where: { $0.id == id }) else { throw .unknownKey("key id \(id)") }
+        let signed = bytes.count - FrameLayout.macBytes
+        let authentic = bytes.withUnsafeBytes { all in
+            key.mac.isValid(
+                tag: UnsafeRawBufferPointer(rebasing: all[signed...]),
+                for: UnsafeRawBufferPointer(rebasing: all[0..<signed]))
+        }
+        guard authentic else { throw .badSignature("HMAC does not match") }
+
+        // Authentic from here on: what follows is the sender's doing, not a forger's.
+        let flags = bytes[1]
+        guard flags & ~(FrameLayout.encryptedFlag | FrameLayout.compressedFlag) == 0 else {
+            throw .decodeError("unknown frame flags \(flags)")
+        }
+        var reader = ByteReader(bytes, range: 6..<signed)
+        let sender = try MessageCodec.nodeID(&reader, "sender")
+        let sequence = try reader.varint("sequence")
+        let timestamp = try reader.zigzag("timestamp")
+        let compressed = flags & FrameLayout.compressedFlag != 0
+        let encrypted = flags & FrameLayout.encryptedFlag != 0
+        let originalSize = compressed ? try reader.int("original size") : 0
+        if let error = replay.check(
+            sender: sender.rawValue, sequence: sequence, timestampMillis: timestamp, nowMillis: nowMillis
+        ).error {
+            throw error
+        }
+        var body: [UInt8]
+        if encrypted {
+            let nonce = Array(try reader.raw(AES256GCM.nonceByteCount, "nonce"))
+            let header = Array(bytes[0..<reader.offset])
+            let sealed = Array(try reader.raw(reader.remaining, "ciphertext"))
+            body = try AES256GCM.open(sealed, key: key.encryption, nonce: nonce, aad: header)
+        } else {
+            body = Array(try reader.raw(reader.remaining, "body"))
+        }
+        if compressed {
+            body = try Compression.inflate(body, declaredSize: originalSize, cap: options.maxDecompressedBytes)
+        }
+        var messages = ByteReader(body)
+        let decoded = try MessageCodec.decodeBody(&messages, sender: sender)
+        return Frame(
+            sender: sender, sequence: sequence, timestampMillis: timestamp, keyID: id, encrypted: encrypted,
+            compressed: compressed, originalSize: originalSize, messages: decoded)
+    }
+}

@@ -1,0 +1,188 @@
+import HearsayCore
+import Testing
+
+@testable import HearsayWire
+
+@Suite struct FrameCodecTests {
+    private let now: Int64 = 1_800_000_000_000
+    private let keyA = [UInt8](repeating: 0xA1, count: 32)
+    private let keyB = [UInt8](repeating: 0xB2, count: 32)
+    private let alice = NodeID(unchecked: "node-alice")
+    private let bob = NodeID(unchecked: "node-bob")
+
+    private func codec(_ node: NodeID, _ keys: [[UInt8]], encrypt: Bool = false, compress: Bool = true) throws
+        -> FrameCodec
+    {
+        var options = FrameCodec.Options()
+        options.encrypt = encrypt
+        options.compress = compress
+        options.compressionThreshold = 64
+        return FrameCodec(
+            sender: node, keyring: try Keyring(primary: keys[0], others: Array(keys.dropFirst())), options: options,
+            nowMillis: now)
+    }
+
+    private func messages(_ seed: UInt64, count: Int = 6) -> [GossipMessage] {
+        var samples = MessageSamples(seed: seed)
+        return (0..<count).map { samples.message(GossipMessageType.allCases[$0 % 6], sender: alice) }
+    }
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func everyTypeRoundTripsWithEachFlag(_ flags: (encrypt: Bool, compress: Bool)) throws {
+        let a = try codec(alice, [keyA], encrypt: flags.encrypt, compress: flags.compress)
+        let b = try codec(bob, [keyA])
+        for seed in 0..<30 {
+            let sent = messages(UInt64(seed))
+            let frame = try b.open(a.seal(sent, nowMillis: now), nowMillis: now)
+            #expect(frame.messages == sent)
+            #expect(frame.sender == alice && frame.encrypted == flags.encrypt)
+            #expect(frame.compressed == flags.compress, "these bodies compress")
+        }
+    }
+
+    @Test func flippingAnyByteOfASignedFrameIsRejected() throws {
+        for encrypt in [false, true] {
+            let a = try codec(alice, [keyA], encrypt: encrypt)
+            let frame = a.seal(messages(3, count: 3), nowMillis: now)
+            for i in frame.indices {
+                var bad = frame
+                bad[i] ^= 0x01
+                let b = try codec(bob, [keyA])
+                #expect(throws: WireError.self) { try b.open(bad, nowMillis: now) }
+            }
+        }
+    }
+
+    @Test func truncationAtEveryLengthIsRejected() throws {
+        let a = try codec(alice, [keyA])
+        let frame = a.seal(messages(4, count: 2), nowMillis: now)
+        for length in 0..<frame.count {
+            let b = try codec(bob, [keyA])
+            #expect(throws: WireError.self) { try b.open(Array(frame[0..<length]), nowMillis: now) }
+        }
+    }
+
+    @Test func anUnknownKeyAndAWrongKeyAreToldApart() throws {
+        let a = try codec(alice, [keyA])
+        let frame = a.seal(messages(5, count: 1), nowMillis: now)
+        let stranger = try codec(bob, [keyB])
+        #expect(throws: WireError.unknownKey("key id \(KeyID(of: keyA))")) { try stranger.open(frame, nowMillis: now) }
+        // Same key id in the header, wrong signature: bad_signature.
+        var forged = frame
+        forged[forged.count - 1] ^= 0xFF
+        let b = try codec(bob, [keyA])
+        #expect(throws: WireError.badSignature("HMAC does not match")) { try b.open(forged, nowMillis: now) }
+    }
+
+    @Test func keysRotateWithoutDowntime() throws {
+        // Install B everywhere, switch signing to B, remove A.
+        let oldFrame = try codec(alice, [keyA]).seal(messages(6, count: 1), nowMillis: now)
+        let receiver = try codec(bob, [keyA, keyB])
+        // Each codec stands for one process; a later one numbers its frames higher.
+        let rotated = FrameCodec(sender: alice, keyring: try Keyring(primary: keyB, others: [keyA]), nowMillis: now + 1)
+        let newFrame = rotated.seal(messages(7, count: 1), nowMillis: now + 1)
+        #expect(try receiver.open(oldFrame, nowMillis: now).keyID == KeyID(of: keyA))
+        #expect(try receiver.open(newFrame, nowMillis: now).keyID == KeyID(of: keyB))
+        var ring = try Keyring(primary: keyA, others: [keyB])
+        try ring.use(keyB)
+        try ring.remove(keyA)
+        receiver.update(keyring: ring)
+        let stale = FrameCodec(sender: alice, keyring: try Keyring(primary: keyA), nowMillis: now + 2)
+        let late = stale.seal(messages(8, count: 1), nowMillis: now + 2)
+        #expect(throws: WireError.unknownKey("key id \(KeyID(of: keyA))")) { try receiver.open(late, nowMillis: now) }
+        #expect(
+            try receiver.open(rotated.seal(messages(9, count: 1), nowMillis: now + 3), nowMillis: now).keyID
+                == KeyID(of: keyB))
+    }
+
+    @Test func aReplayedFrameIsRejectedAndSoIsAnOldOne() throws {
+        let a = try codec(alice, [keyA])
+        let b = try codec(bob, [keyA])
+        let frame = a.seal(messages(9, count: 1), nowMillis: now)
+        _ = try b.open(frame, nowMillis: now)
+        #expect(throws: WireError.replay("duplicate sequence")) { try b.open(frame, nowMillis: now) }
+        let old = a.seal(messages(10, count: 1), nowMillis: now - 10 * 60 * 1000)
+        #expect(throws: WireError.self) { try b.open(old, nowMillis: now) }
+    }
+
+    @Test func aRestartedSenderIsNotTakenForAReplay() throws {
+        let b = try codec(bob, [keyA])
+        _ = try b.open(try codec(alice, [keyA]).seal(messages(11, count: 1), nowMillis: now), nowMillis: now)
+        // Same name, new process a second later: its counter starts above the old one.
+        let restarted = FrameCodec(sender: alice, keyring: try Keyring(primary: keyA), nowMillis: now + 1000)
+        #expect(throws: Never.self) {
+            try b.open(restarted.seal(messages(12, count: 1), nowMillis: now + 1000), nowMillis: now + 1000)
+        }
+    }
+
+    @Test func aSmallFrameThatInflatesPastTheCapIsRejected() throws {
+        // A signed frame from a peer holding the key, declaring an honest but huge size.
+        let a = try codec(alice, [keyA])
+        var writer = ByteWriter()
+        writer.varint(1)
+        let zeros = [UInt8](repeating: 0, count: 4 * 1024 * 1024)
+        let bomb = Compression.deflate(zeros, level: 9)
+        #expect(bomb.count < 8 * 1024)
+        var options = FrameCodec.Options()
+        options.maxDecompressedBytes = 1024 * 1024
+        let b = FrameCodec(sender: bob, keyring: try Keyring(primary: keyA), options: options, nowMillis: now)
+        let frame = a.sealRawCompressed(bomb, declaredSize: zeros.count, nowMillis: now)
+        #expect(throws: WireError.tooLarge("declared inflated size 4194304 exceeds the cap of 1048576")) {
+            try b.open(frame, nowMillis: now)
+        }
+        // Lying about the size does not help: it inflates only up to the declared size.
+        let liar = a.sealRawCompressed(bomb, declaredSize: 1000, nowMillis: now + 1)
+        #expect(throws: WireError.self) { try b.open(liar, nowMillis: now) }
+    }
+
+    @Test func oversizedAndForeignVersionFramesAreRejected() throws {
+        var options = FrameCodec.Options()
+        options.maxFrameBytes = 100
+        let small = FrameCodec(sender: bob, keyring: try Keyring(primary: keyA), options: options, nowMillis: now)
+        let frame = try codec(alice, [keyA]).seal(messages(13, count: 6), nowMillis: now)
+        #expect(throws: WireError.self) { try small.open(frame, nowMillis: now) }
+        var v2 = frame
+        v2[0] = 2
+        #expect(throws: WireError.badVersion("version 2, this build reads 1")) {
+            try codec(bob, [keyA]).open(v2, nowMillis: now)
+        }
+    }
+
+    @Test func theReservedOverheadCoversEveryFrame() throws {
+        // A datagram's worth of messages plus the reserved overhead fits 1400 bytes.
+        let a = try codec(alice, [keyA], encrypt: true, compress: false)
+        var samples = MessageSamples(seed: 14)
+        var batch: [GossipMessage] = []
+        let budget = 1400 - FrameLayout.maxOverhead(sender: alice)
+        while true {
+            let next = samples.message(.heartbeat, sender: alice)
+            if MessageCodec.bodySize(batch + [next]) > budget { break }
+            batch.append(next)
+        }
+        #expect(a.seal(batch, nowMillis: now).count <= 1400)
+    }
+
+    @Test func streamFramingSplitsAndRefusesHugeLengths() throws {
+        var framing = StreamFraming(maxFrameBytes: 1000)
+        let one = StreamFraming.prefixed([1, 2, 3])
+        let two = StreamFraming.prefixed([UInt8](repeating: 9, count: 700))
+        let stream = one + two
+        var got: [[UInt8]] = []
+        for chunk in stride(from: 0, to: stream.count, by: 5) {
+            got += try framing.feed(stream[chunk..<min(chunk + 5, stream.count)])
+        }
+        #expect(got == [[1, 2, 3], [UInt8](repeating: 9, count: 700)])
+        #expect(framing.pendingBytes == 0)
+        var strict = StreamFraming(maxFrameBytes: 1000)
+        #expect(throws: WireError.self) { try strict.feed([0, 0, 0x10, 0]) }
+    }
+}
+
+extension FrameCodec {
+    /// A frame whose body is `compressed` as given, with a chosen declared size: how a
+    /// key holder would build a compression bomb.
+    func sealRawCompressed(_ compressed: [UInt8], declaredSize: Int, nowMillis: Int64) -> [UInt8] {
+        sealPrepared(
+            body: compressed, flags: FrameLayout.compressedFlag, originalSize: declaredSize, nowMillis: nowMillis)
+    }
+}
