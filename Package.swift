@@ -42,8 +42,12 @@ let package = Package(
             path: "Sources/hearsay"),
         .executableTarget(
             name: "CoreBenchmarks", dependencies: ["HearsayCore"], path: "Benchmarks/CoreBenchmarks"),
+        .executableTarget(
+            name: "WireBenchmarks", dependencies: ["HearsayWire", "COpenSSL"], path: "Benchmarks/WireBenchmarks"),
+        // libFuzzer target for the frame decoder (`make fuzz`); built normally it replays inputs.
+        .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire"], path: "Fuzz/FrameFuzzer"),
         .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
-        .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire"]),
+        .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire", "FrameFuzzer"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -59,6 +59,13 @@ public final class FrameCodec {
         keys = keyring.keys.map(FrameKeys.init)
     }
 
+    /// Forgets every sender's replay state (benchmarks re-open the same frames).
+    public func resetReplayWindow() {
+        replay = ReplayWindow(
+            maxAgeMillis: replay.maxAgeMillis, maxFutureSkewMillis: replay.maxFutureSkewMillis,
+            maxSenders: replay.maxSenders)
+    }
+
     /// The key ids accepted, the signing one first.
     public var keyIDs: [KeyID] { keys.map(\.id) }
 
