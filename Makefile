@@ -3,7 +3,8 @@ SWIFT ?= swift
 APT_PACKAGES := libssl-dev zlib1g-dev pkg-config
 BUILD_FLAGS ?=
 
-.PHONY: run test build release bench deps format lint clean
+.PHONY: run test build release bench fuzz fuzz-build deps format lint clean
+FUZZ_SECONDS ?= 60
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
 # are missing; a fresh Debian machine with only the Swift toolchain needs nothing else.
@@ -33,6 +34,19 @@ test: deps
 
 bench: deps
 	$(SWIFT) run -c release $(BUILD_FLAGS) CoreBenchmarks
+	$(SWIFT) run -c release $(BUILD_FLAGS) WireBenchmarks
+
+# libFuzzer on the frame decoder for FUZZ_SECONDS (default 60), starting from the
+# committed corpus. New inputs land in .build-fuzz/corpus; a crash is written to
+# Fuzz/crashes/, where `make test` replays it from then on (commit it with the fix).
+fuzz-build: deps
+	$(SWIFT) build -c debug --scratch-path .build-fuzz --sanitize=fuzzer \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING --product FrameFuzzer
+
+fuzz: fuzz-build
+	mkdir -p .build-fuzz/corpus Fuzz/crashes
+	.build-fuzz/debug/FrameFuzzer .build-fuzz/corpus Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+	  -artifact_prefix=Fuzz/crashes/ -print_final_stats=1
 
 format:
 	$(SWIFT) format -i -r Sources Tests Benchmarks Package.swift

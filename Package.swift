@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "hearsay",
             dependencies: [
-                "HearsayCore", "HearsayNode",
+                "HearsayCore", "HearsayWire", "HearsayNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/hearsay"),
@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "WireBenchmarks", dependencies: ["HearsayWire", "COpenSSL"], path: "Benchmarks/WireBenchmarks"),
         // libFuzzer target for the frame decoder (`make fuzz`); built normally it replays inputs.
-        .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire"], path: "Fuzz/FrameFuzzer"),
+        .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire", "HearsayNode"], path: "Fuzz/FrameFuzzer"),
         .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
         .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire", "FrameFuzzer"]),
     ],

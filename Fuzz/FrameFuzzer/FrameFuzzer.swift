@@ -1,4 +1,5 @@
 import HearsayCore
+import HearsayNode
 import HearsayWire
 
 /// The decoder under fuzzing. The first input byte picks the surface: even bytes feed
@@ -80,13 +81,13 @@ extension FrameFuzzing {
             let arguments = Array(CommandLine.arguments.dropFirst())
             if arguments.first == "--write-seeds", arguments.count == 2 {
                 let seeds = FrameFuzzing.seeds()
-                for (i, seed) in seeds.enumerated() { _ = writeFile("\(arguments[1])/seed-\(i)", seed) }
+                for (i, seed) in seeds.enumerated() { try? FileIO.write(seed, to: "\(arguments[1])/seed-\(i)") }
                 print("wrote \(seeds.count) seed inputs to \(arguments[1])")
                 return
             }
             var count = 0
             for path in CommandLine.arguments.dropFirst() {
-                guard let bytes = readFile(path) else {
+                guard let bytes = try? FileIO.read(path) else {
                     print("cannot read \(path)")
                     continue
                 }

@@ -7,6 +7,6 @@ struct Hearsay: ParsableCommand {
         commandName: "hearsay",
         abstract: "A gossip node that keeps cluster metadata in sync and finds failed peers.",
         version: BuildInfo.version,
-        subcommands: [SimulateCommand.self]
+        subcommands: [SimulateCommand.self, DecodeCommand.self, KeygenCommand.self]
     )
 }

@@ -128,6 +128,17 @@ public final class FrameCodec {
 
     /// Checks and decodes a received frame. Throws the first check it fails.
     public func open(_ bytes: [UInt8], nowMillis: Int64) throws(WireError) -> Frame {
+        try open(bytes, nowMillis: nowMillis, verify: true, checkReplay: true)
+    }
+
+    /// Decodes a frame for people (`hearsay decode`): the replay window is left out, and
+    /// without `verify` a frame whose key is unknown or whose signature does not match
+    /// is still shown (an encrypted one needs its key). Never use it on network input.
+    public func inspect(_ bytes: [UInt8], verify: Bool) throws(WireError) -> Frame {
+        try open(bytes, nowMillis: 0, verify: verify, checkReplay: false)
+    }
+
+    private func open(_ bytes: [UInt8], nowMillis: Int64, verify: Bool, checkReplay: Bool) throws(WireError) -> Frame {
         guard bytes.count <= options.maxFrameBytes else {
             throw .tooLarge("frame of \(bytes.count) bytes, limit \(options.maxFrameBytes)")
         }
@@ -137,14 +148,17 @@ public final class FrameCodec {
             throw .badVersion("version \(bytes[0]), this build reads \(WireLimits.protocolVersion)")
         }
         let id = KeyID(rawValue: bytes[2..<6].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-        guard let key = keys.first(where: { $0.id == id }) else { throw .unknownKey("key id \(id)") }
+        let key = keys.first(where: { $0.id == id })
         let signed = bytes.count - FrameLayout.macBytes
-        let authentic = bytes.withUnsafeBytes { all in
-            key.mac.isValid(
-                tag: UnsafeRawBufferPointer(rebasing: all[signed...]),
-                for: UnsafeRawBufferPointer(rebasing: all[0..<signed]))
+        if verify {
+            guard let key else { throw .unknownKey("key id \(id)") }
+            let authentic = bytes.withUnsafeBytes { all in
+                key.mac.isValid(
+                    tag: UnsafeRawBufferPointer(rebasing: all[signed...]),
+                    for: UnsafeRawBufferPointer(rebasing: all[0..<signed]))
+            }
+            guard authentic else { throw .badSignature("HMAC does not match") }
         }
-        guard authentic else { throw .badSignature("HMAC does not match") }
 
         // Authentic from here on: what follows is the sender's doing, not a forger's.
         let flags = bytes[1]
@@ -158,13 +172,16 @@ public final class FrameCodec {
         let compressed = flags & FrameLayout.compressedFlag != 0
         let encrypted = flags & FrameLayout.encryptedFlag != 0
         let originalSize = compressed ? try reader.int("original size") : 0
-        if let error = replay.check(
-            sender: sender.rawValue, sequence: sequence, timestampMillis: timestamp, nowMillis: nowMillis
-        ).error {
+        if checkReplay,
+            let error = replay.check(
+                sender: sender.rawValue, sequence: sequence, timestampMillis: timestamp, nowMillis: nowMillis
+            ).error
+        {
             throw error
         }
         var body: [UInt8]
         if encrypted {
+            guard let key else { throw .unknownKey("key id \(id) is needed to decrypt") }
             let nonce = Array(try reader.raw(AES256GCM.nonceByteCount, "nonce"))
             let header = Array(bytes[0..<reader.offset])
             let sealed = Array(try reader.raw(reader.remaining, "ciphertext"))

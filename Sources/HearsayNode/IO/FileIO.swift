@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Why a file could not be read or written.
+public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file.
+    public let path: String
+    /// What went wrong, from the C library's `strerror`.
+    public let reason: String
+
+    public var description: String { "\(path): \(reason)" }
+
+    static func current(_ path: String) -> FileError {
+        FileError(path: path, reason: String(cString: strerror(errno)))
+    }
+}
+
+/// Whole-file reads and writes without Foundation, which the node does not link.
+public enum FileIO {
+    /// The bytes of the file at `path`, or of standard input for `-`, refusing more than `limit`.
+    public static func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(FileError) -> [UInt8] {
+        // fdopen on descriptor 0 rather than the C `stdin` global, which Swift 6 treats as
+        // shared mutable state.
+        guard let file = path == "-" ? fdopen(0, "rb") : fopen(path, "rb") else { throw .current(path) }
+        defer { if path != "-" { fclose(file) } }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n > 0 { bytes += chunk[0..<n] }
+            if bytes.count > limit { throw FileError(path: path, reason: "larger than \(limit) bytes") }
+            if n < chunk.count {
+                if ferror(file) != 0 { throw .current(path) }
+                break
+            }
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` to `path`, replacing it, with the given permission bits for a new file.
+    public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(FileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode_t(mode))
+        guard fd >= 0 else { throw .current(path) }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw .current(path) }
+            written += n
+        }
+    }
+}

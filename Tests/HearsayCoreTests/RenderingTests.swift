@@ -1,0 +1,49 @@
+import Testing
+
+@testable import HearsayCore
+
+@Suite struct RenderingTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (Int64(951_782_400_123) * 1_000_000, "2000-02-29T00:00:00.123Z"),
+        (Int64(1_800_000_000_000) * 1_000_000, "2027-01-15T08:00:00.000Z"),
+        (Int64(-1) * 1_000_000, "1969-12-31T23:59:59.999Z"),
+        (Int64(4_102_444_800_000) * 1_000_000, "2100-01-01T00:00:00.000Z"),
+    ])
+    func instantsPrintAsRFC3339(_ sample: (Int64, String)) {
+        #expect(Instant(nanoseconds: sample.0).rfc3339 == sample.1)
+    }
+
+    @Test func prettyTextParsesBackToTheSameValue() throws {
+        let value = try JSONValue.parse(#"{"b":[1,{"c":null}],"a":"x","e":[],"f":{}}"#)
+        #expect(try JSONValue.parse(value.prettyText) == value)
+        #expect(value.prettyText.contains("\n  \"a\": \"x\",\n"))
+        #expect(value.prettyText.contains("\"e\": []"))
+    }
+
+    @Test func messagesRenderWithTheSeedsFieldNames() {
+        let sender = NodeID(unchecked: "node-1")
+        let version = ContextMetadata(
+            address: MetadataAddress(unchecked: "a/b"), value: .number(1), status: .active, vectorClock: VectorClock([sender: 2]),
+            updatedBy: sender, lastUpdated: Instant(nanoseconds: 0))
+        let message = GossipMessage(
+            id: 7, sender: sender, timestamp: Instant(nanoseconds: 0), ttl: 3, payload: .contextUpdate(version),
+            metadata: MessageMetadata(priority: .high))
+        guard case .object(let fields) = message.json, case .object(let payload)? = fields["payload"],
+            case .object(let metadata)? = fields["metadata"]
+        else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(Set(fields.keys) == ["message_id", "message_type", "sender_id", "timestamp", "ttl", "vector_clock", "payload", "metadata"])
+        #expect(fields["message_id"] == "node-1-7" && fields["message_type"] == "context_update")
+        #expect(Set(metadata.keys) == ["priority", "reliability", "encrypted", "compressed", "original_size", "compression_type"])
+        #expect(metadata["priority"] == "high")
+        #expect(
+            Set(payload.keys) == [
+                "address", "version", "last_updated", "updated_by", "roles", "size", "checksum", "replication_nodes",
+                "vector_clock", "status", "value",
+            ])
+        #expect(payload["version"] == .number(2) && payload["checksum"] == .string(version.checksumText))
+    }
+}
