@@ -18,8 +18,16 @@ public struct ContextMetadata: Hashable, Sendable {
     public var vectorClock: VectorClock
     /// `active`, `deprecated` or `deleted`.
     public var status: MetadataStatus
-    /// The entry's value; nil for a tombstone or an entry that carries only the seed's fields.
-    public var value: JSONValue?
+    /// The entry's value; nil for a tombstone or an entry that carries only the seed's
+    /// fields. Parsed from `valueText` on each read; setting it stores its canonical text.
+    public var value: JSONValue? {
+        get { valueText.flatMap { try? JSONValue.parse($0) } }
+        set { valueText = newValue?.canonicalText }
+    }
+    /// The value as it is stored and travels: JSON text, canonical as the writer spelled
+    /// it. Versions are kept as text so that relaying one never re-serializes it, and a
+    /// received copy of a version already held (most of gossip) is never parsed.
+    public private(set) var valueText: String?
     /// Bytes of the value's canonical text (the seed's `size`), fixed when written.
     public var size: Int
     /// FNV-1a-based 64-bit hash of every other field, fixed when written.
@@ -32,7 +40,6 @@ public struct ContextMetadata: Hashable, Sendable {
         lastUpdated: Instant
     ) {
         self.address = address
-        self.value = value
         self.status = status
         self.roles = roles
         self.replicationNodes = replicationNodes
@@ -40,22 +47,21 @@ public struct ContextMetadata: Hashable, Sendable {
         self.updatedBy = updatedBy
         self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
         let text = value?.canonicalText
+        self.valueText = text
         self.size = text?.utf8.count ?? 0
         self.checksum = 0
         self.checksum = computeChecksum(valueText: text)
     }
 
-    /// Creates a version exactly as decoded, keeping the size and checksum it carried;
-    /// `hasValidChecksum` tells whether they match.
+    /// Creates a version exactly as decoded, keeping the value text, size and checksum it
+    /// carried; `hasValidChecksum` tells whether they match.
     public init(
-        decodedAddress address: MetadataAddress, value: JSONValue?, status: MetadataStatus,
-        roles: [String],
-        replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID, lastUpdated: Instant,
-        size: Int,
-        checksum: UInt64
+        decodedAddress address: MetadataAddress, valueText: String?, status: MetadataStatus,
+        roles: [String], replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID,
+        lastUpdated: Instant, size: Int, checksum: UInt64
     ) {
         self.address = address
-        self.value = value
+        self.valueText = valueText
         self.status = status
         self.roles = roles
         self.replicationNodes = replicationNodes
@@ -78,8 +84,7 @@ public struct ContextMetadata: Hashable, Sendable {
 
     /// Whether `size` and `checksum` match the content.
     public var hasValidChecksum: Bool {
-        let text = value?.canonicalText
-        return size == (text?.utf8.count ?? 0) && checksum == computeChecksum(valueText: text)
+        size == (valueText?.utf8.count ?? 0) && checksum == computeChecksum(valueText: valueText)
     }
 
     /// Encoded length (see `docs/wire.md`): address, last updated (ms), writer, roles,
@@ -88,7 +93,7 @@ public struct ContextMetadata: Hashable, Sendable {
         WireSize.string(address.rawValue) + WireSize.zigzag(lastUpdated.milliseconds)
             + WireSize.string(updatedBy.rawValue) + WireSize.strings(roles)
             + WireSize.strings(replicationNodes)
-            + vectorClock.wireSize + 1 + 8 + (value == nil ? 1 : 1 + WireSize.varint(size) + size)
+            + vectorClock.wireSize + 1 + 8 + (valueText == nil ? 1 : 1 + WireSize.varint(size) + size)
     }
 
     private func computeChecksum(valueText: String?) -> UInt64 {

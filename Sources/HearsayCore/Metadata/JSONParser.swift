@@ -135,33 +135,34 @@ private struct JSONParser {
 
     mutating func string() throws(JSONParseError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
-        var runStart = index
-        func flush(_ parser: JSONParser, _ scalars: inout String.UnicodeScalarView)
-            throws(JSONParseError)
-        {
-            guard runStart < parser.index else { return }
-            guard let run = String(validating: parser.bytes[runStart..<parser.index], as: UTF8.self)
-            else {
-                throw JSONParseError(reason: "invalid UTF-8 in a string", offset: runStart)
+        let start = index
+        // Fast path: no escapes, so the text is the bytes as they are.
+        while let b = peek, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\"), b >= 0x20 { index += 1 }
+        if peek == UInt8(ascii: "\"") {
+            defer { index += 1 }
+            guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                throw JSONParseError(reason: "invalid UTF-8 in a string", offset: start)
             }
-            scalars.append(contentsOf: run.unicodeScalars)
+            return text
         }
+        // Escapes: collect UTF-8 bytes, decoding each escape into them, and check once.
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard let b = peek else { throw fail("unterminated string") }
             switch b {
             case UInt8(ascii: "\""):
-                try flush(self, &scalars)
                 index += 1
-                return String(scalars)
+                guard let text = String(validating: utf8, as: UTF8.self) else {
+                    throw JSONParseError(reason: "invalid UTF-8 in a string", offset: start)
+                }
+                return text
             case UInt8(ascii: "\\"):
-                try flush(self, &scalars)
                 index += 1
-                scalars.append(try escape())
-                runStart = index
+                utf8.append(contentsOf: UTF8.encode(try escape())!)
             case 0..<0x20:
                 throw fail("control character in a string")
             default:
+                utf8.append(b)
                 index += 1
             }
         }

@@ -52,6 +52,8 @@ public enum MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
     case valueTooDeep(depth: Int, limit: Int)
     /// The value holds NaN or an infinity, which JSON cannot carry.
     case nonFiniteNumber
+    /// A received value is not valid JSON.
+    case badValue(String)
     /// Too many roles or replication nodes, or one name too long.
     case listTooLong(field: String, count: Int, limit: Int)
     /// A role or replication node name is empty or too long.
@@ -76,6 +78,7 @@ public enum MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .valueTooDeep(let depth, let limit):
             "value nests \(depth) deep, more than the limit of \(limit)"
         case .nonFiniteNumber: "value holds a number that JSON cannot carry (NaN or infinity)"
+        case .badValue(let problem): "value is not valid JSON: \(problem)"
         case .listTooLong(let field, let count, let limit):
             "\(field) has \(count) items, more than the limit of \(limit)"
         case .badName(let field, let name): "\(field) name '\(name)' is empty or too long"

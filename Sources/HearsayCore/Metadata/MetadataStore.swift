@@ -50,6 +50,7 @@ public struct MetadataStore: Sendable {
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
         guard status != .conflicted else { throw .conflictedIsNotWritable }
+        if let value, !value.isFinite { throw .nonFiniteNumber }
         if status == .deleted, value != nil { throw .valueOnTombstone }
         let existing = table[address]
         if existing == nil, table.count >= limits.maxEntries {
@@ -68,13 +69,19 @@ public struct MetadataStore: Sendable {
 
     /// Merges a version from a peer; see the type's merge rules.
     public mutating func apply(_ version: ContextMetadata) -> MergeOutcome {
-        do throws(MetadataError) {
-            try check(version)
-        } catch {
-            return .rejected(error)
-        }
         guard version.hasValidChecksum else { return .rejected(.badChecksum) }
+        // Only a version that would change the store is checked in full (its value
+        // parsed): gossip delivers most versions many times.
+        func checked() -> MetadataError? {
+            do throws(MetadataError) {
+                try check(version)
+                return nil
+            } catch {
+                return error
+            }
+        }
         guard let existing = table[version.address] else {
+            if let error = checked() { return .rejected(error) }
             guard table.count < limits.maxEntries else {
                 return .rejected(.storeFull(limit: limits.maxEntries))
             }
@@ -96,6 +103,7 @@ public struct MetadataStore: Sendable {
                 kept.append(held)
             }
         }
+        if let error = checked() { return .rejected(error) }
         guard kept.count < limits.maxSiblings else {
             return .rejected(.tooManySiblings(limit: limits.maxSiblings))
         }
@@ -122,7 +130,7 @@ public struct MetadataStore: Sendable {
     /// Checks a version against the limits (not its checksum).
     func check(_ version: ContextMetadata) throws(MetadataError) {
         if version.status == .conflicted { throw .conflictedIsNotWritable }
-        if version.status == .deleted, version.value != nil { throw .valueOnTombstone }
+        if version.status == .deleted, version.valueText != nil { throw .valueOnTombstone }
         let clockSize = version.vectorClock.entries.count
         if clockSize == 0 || clockSize > limits.maxClockEntries {
             throw .badClock(entries: clockSize, limit: limits.maxClockEntries)
@@ -130,9 +138,15 @@ public struct MetadataStore: Sendable {
         try checkList(version.roles, field: "roles", limit: limits.maxRoles)
         try checkList(
             version.replicationNodes, field: "replication nodes", limit: limits.maxReplicationNodes)
-        if let value = version.value {
+        if let text = version.valueText {
             if version.size > limits.maxValueBytes {
                 throw .valueTooLarge(bytes: version.size, limit: limits.maxValueBytes)
+            }
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(text)
+            } catch {
+                throw .badValue(error.description)
             }
             guard value.isFinite else { throw .nonFiniteNumber }
             let depth = value.depth

@@ -157,16 +157,9 @@ extension MessageCodec {
         clock(version.vectorClock, into: &writer)
         writer.byte(version.status.wireCode)
         writer.fixed64(version.checksum)
-        if let value = version.value {
+        if let text = version.valueText {
             writer.byte(1)
-            // The declared size, not a re-measure, keeps the length wireSize promised; a
-            // version whose size disagrees with its value is rejected by its checksum.
-            let text = value.canonicalText
-            writer.varint(version.size)
-            writer.raw(text.utf8.prefix(version.size))
-            if text.utf8.count < version.size {
-                writer.raw(repeatElement(UInt8(ascii: " "), count: version.size - text.utf8.count))
-            }
+            writer.string(text)
         } else {
             writer.byte(0)
         }
@@ -182,21 +175,12 @@ extension MessageCodec {
         let code = try reader.byte("metadata status")
         guard let status = MetadataStatus(wireCode: code) else { throw .decodeError("unknown metadata status \(code)") }
         let checksum = try reader.fixed64("checksum")
-        var value: JSONValue?
-        var size = 0
-        if try reader.present("value") {
-            let n = try reader.count("value length")
-            let text = try reader.raw(n, "value")
-            do {
-                value = try JSONValue.parse(bytes: Array(text))
-            } catch {
-                throw .decodeError("value: \(error)")
-            }
-            size = n
-        }
+        // The value's JSON is parsed by the store, and only when the version is news.
+        let valueText = try reader.present("value") ? try reader.string("value") : nil
         return ContextMetadata(
-            decodedAddress: address, value: value, status: status, roles: roles, replicationNodes: replicationNodes,
-            vectorClock: clock, updatedBy: updatedBy, lastUpdated: lastUpdated, size: size, checksum: checksum)
+            decodedAddress: address, valueText: valueText, status: status, roles: roles,
+            replicationNodes: replicationNodes, vectorClock: clock, updatedBy: updatedBy, lastUpdated: lastUpdated,
+            size: valueText?.utf8.count ?? 0, checksum: checksum)
     }
 
     static func versions(_ versions: [ContextMetadata], into writer: inout ByteWriter) {
