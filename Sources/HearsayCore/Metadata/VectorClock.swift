@@ -47,6 +47,14 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
     /// A clock from decoded entries, which may be in any order and may repeat a node
     /// (the highest counter wins).
     public init(entries unsorted: [Entry]) {
+        // What a well-behaved peer sends: sorted, distinct, non-zero. Taken as it is.
+        if unsorted.allSatisfy({ $0.counter > 0 }),
+            zip(unsorted, unsorted.dropFirst()).allSatisfy({ $0.node < $1.node })
+        {
+            self.init()
+            entries = unsorted
+            return
+        }
         var merged: [NodeID: UInt64] = [:]
         for e in unsorted { merged[e.node] = max(merged[e.node] ?? 0, e.counter) }
         self.init(merged)

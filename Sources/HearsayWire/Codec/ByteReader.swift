@@ -96,10 +96,17 @@ public struct ByteReader {
     public mutating func string(_ what: String, maxBytes: Int = .max) throws(WireError) -> String {
         let n = try count(what)
         guard n <= maxBytes else { throw .tooLarge("\(what) of \(n) bytes, limit \(maxBytes)") }
-        let slice = try raw(n, what)
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw .decodeError("\(what) is not valid UTF-8")
+        guard n <= remaining else { throw short(what) }
+        let start = offset
+        offset += n
+        // Names and addresses are ASCII: those skip UTF-8 validation, which costs more
+        // than the rest of decoding them.
+        let text: String? = bytes.withUnsafeBufferPointer { buffer in
+            let run = UnsafeBufferPointer(rebasing: buffer[start..<start + n])
+            if run.allSatisfy({ $0 < 0x80 }) { return String(decoding: run, as: UTF8.self) }
+            return String(validating: run, as: UTF8.self)
         }
+        guard let text else { throw .decodeError("\(what) is not valid UTF-8") }
         return text
     }
 

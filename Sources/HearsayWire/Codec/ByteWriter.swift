@@ -64,6 +64,12 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: data)
     }
 
+    /// Gives `body` the bytes written so far to change in place (a signature over the
+    /// rest of the buffer is written this way, without copying the frame).
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeMutableBytes(body)
+    }
+
     /// A length-prefixed byte array.
     public mutating func data(_ data: [UInt8]) {
         varint(data.count)

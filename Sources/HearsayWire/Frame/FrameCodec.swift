@@ -73,7 +73,15 @@ public final class FrameCodec {
 
     /// Seals `messages` into one frame at `nowMillis`.
     public func seal(_ messages: [GossipMessage], nowMillis: Int64) -> [UInt8] {
-        var body = ByteWriter(capacity: MessageCodec.bodySize(messages))
+        let size = MessageCodec.bodySize(messages)
+        if !options.encrypt, !options.compress || size < options.compressionThreshold {
+            // The common case: messages go straight into the frame buffer, signed in place.
+            var frame = ByteWriter(capacity: size + FrameLayout.maxOverhead(sender: sender))
+            writeHeader(&frame, flags: 0, originalSize: 0, nowMillis: nowMillis)
+            MessageCodec.encodeBody(messages, into: &frame)
+            return signed(&frame)
+        }
+        var body = ByteWriter(capacity: size)
         MessageCodec.encodeBody(messages, into: &body)
         return seal(body: body.bytes, nowMillis: nowMillis)
     }
@@ -93,35 +101,43 @@ public final class FrameCodec {
     /// Writes the header, encrypts when configured, and signs. `body` is already
     /// compressed when `flags` says so, and `originalSize` is then its inflated length.
     func sealPrepared(body: [UInt8], flags compression: UInt8, originalSize: Int, nowMillis: Int64) -> [UInt8] {
-        let signer = keys[0]
         var flags = compression
         if options.encrypt { flags |= FrameLayout.encryptedFlag }
-        nextSequence += 1
         var frame = ByteWriter(capacity: body.count + FrameLayout.maxOverhead(sender: sender))
-        frame.byte(WireLimits.protocolVersion)
-        frame.byte(flags)
-        frame.raw(signer.id.bytes)
-        frame.string(sender.rawValue)
-        frame.varint(nextSequence)
-        frame.zigzag(nowMillis)
-        if flags & FrameLayout.compressedFlag != 0 { frame.varint(originalSize) }
+        writeHeader(&frame, flags: flags, originalSize: originalSize, nowMillis: nowMillis)
         if options.encrypt {
             let nonce = SecureRandom.bytes(count: AES256GCM.nonceByteCount)
             frame.raw(nonce)
             // The header, nonce included, is bound to the ciphertext.
-            frame.raw(AES256GCM.seal(body, key: signer.encryption, nonce: nonce, aad: frame.bytes))
+            frame.raw(AES256GCM.seal(body, key: keys[0].encryption, nonce: nonce, aad: frame.bytes))
         } else {
             frame.raw(body)
         }
-        var bytes = frame.bytes
-        let signed = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: FrameLayout.macBytes))
-        bytes.withUnsafeMutableBytes { all in
-            signer.mac.authenticate(
-                UnsafeRawBufferPointer(rebasing: all[0..<signed]),
-                into: UnsafeMutableRawBufferPointer(rebasing: all[signed...]))
+        return signed(&frame)
+    }
+
+    private func writeHeader(_ frame: inout ByteWriter, flags: UInt8, originalSize: Int, nowMillis: Int64) {
+        nextSequence += 1
+        frame.byte(WireLimits.protocolVersion)
+        frame.byte(flags)
+        frame.raw(keys[0].id.bytes)
+        frame.string(sender.rawValue)
+        frame.varint(nextSequence)
+        frame.zigzag(nowMillis)
+        if flags & FrameLayout.compressedFlag != 0 { frame.varint(originalSize) }
+    }
+
+    /// Appends the HMAC of everything written and returns the frame.
+    private func signed(_ frame: inout ByteWriter) -> [UInt8] {
+        let signedCount = frame.bytes.count
+        frame.raw(repeatElement(0, count: FrameLayout.macBytes))
+        let mac = keys[0].mac
+        frame.withUnsafeMutableBytes { all in
+            mac.authenticate(
+                UnsafeRawBufferPointer(rebasing: all[0..<signedCount]),
+                into: UnsafeMutableRawBufferPointer(rebasing: all[signedCount...]))
         }
-        return bytes
+        return frame.bytes
     }
 
     // MARK: Opening
@@ -178,6 +194,14 @@ public final class FrameCodec {
             ).error
         {
             throw error
+        }
+        if !encrypted && !compressed {
+            // Decode in place: no copy of the body.
+            var messages = reader
+            let decoded = try MessageCodec.decodeBody(&messages, sender: sender)
+            return Frame(
+                sender: sender, sequence: sequence, timestampMillis: timestamp, keyID: id, encrypted: false,
+                compressed: false, originalSize: 0, messages: decoded)
         }
         var body: [UInt8]
         if encrypted {

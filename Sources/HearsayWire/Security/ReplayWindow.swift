@@ -73,16 +73,15 @@ public struct ReplayWindow: Sendable {
         if !overflow, timestampMillis > newest { return .future }
 
         tick &+= 1
-        guard var window = senders[sender] else {
+        guard senders[sender] != nil else {
             if senders.count >= maxSenders { evictLeastRecentlySeen() }
             senders[sender] = SenderWindow(first: sequence, tick: tick)
             return .accepted
         }
-        let verdict = window.record(sequence)
-        if verdict == .accepted {
-            window.lastSeen = tick
-            senders[sender] = window
-        }
+        // Mutated in place through the dictionary: a copy would duplicate the bitmap on
+        // every frame.
+        let verdict = senders[sender]!.record(sequence)
+        if verdict == .accepted { senders[sender]!.lastSeen = tick }
         return verdict
     }
 
