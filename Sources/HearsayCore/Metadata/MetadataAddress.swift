@@ -41,13 +41,17 @@ public struct MetadataAddress: Hashable, Comparable, Sendable, CustomStringConve
         lhs.rawValue < rhs.rawValue
     }
 
-    private static func isAllowed(_ byte: UInt8) -> Bool {
-        switch byte {
+    private static func isAllowed(_ byte: UInt8) -> Bool { allowed[Int(byte)] }
+
+    /// Which bytes may appear, as a table: every received address is checked.
+    private static let allowed: [Bool] = (0...255).map { (byte: Int) -> Bool in
+        let b = UInt8(byte)
+        switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
-            return "-._~:/?#[]@!$&'()*+,;=%".utf8.contains(byte)
+            return "-._~:/?#[]@!$&'()*+,;=%".utf8.contains(b)
         }
     }
 }
