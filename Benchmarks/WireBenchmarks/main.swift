@@ -43,7 +43,8 @@ func message(payloadBytes bytes: Int) -> GossipMessage {
         i += 1
     }
     let version = ContextMetadata(
-        address: MetadataAddress(unchecked: "ucxl://agent/ctx"), value: .string(String(text.prefix(max(0, bytes - 60)))),
+        address: MetadataAddress(unchecked: "ucxl://agent/ctx"),
+        value: .string(String(text.prefix(max(0, bytes - 60)))),
         status: .active, vectorClock: VectorClock([sender: 1]), updatedBy: sender,
         lastUpdated: Instant(nanoseconds: nowMillis * 1_000_000))
     return GossipMessage(
@@ -55,12 +56,14 @@ let rawKey = HMACKey(key)
 print("wire frames, one core; raw = libcrypto HMAC-SHA256 over the same frame bytes (prepared key)")
 for size in [64, 512, 1400] {
     let messages = [message(payloadBytes: size)]
-    for (name, encrypt, compress) in [("plain", false, false), ("compressed", false, true), ("encrypted", true, false)] {
+    for (name, encrypt, compress) in [("plain", false, false), ("compressed", false, true), ("encrypted", true, false)]
+    {
         var options = FrameCodec.Options()
         options.encrypt = encrypt
         options.compress = compress
         options.compressionThreshold = 1
-        let sealer = FrameCodec(sender: sender, keyring: try Keyring(primary: key), options: options, nowMillis: nowMillis)
+        let sealer = FrameCodec(
+            sender: sender, keyring: try Keyring(primary: key), options: options, nowMillis: nowMillis)
         let frame = sealer.seal(messages, nowMillis: nowMillis)
         let sealRate = rate { _ = sealer.seal(messages, nowMillis: nowMillis) }
         // A fresh frame each time would measure sealing too; the replay window is the one
@@ -68,7 +71,9 @@ for size in [64, 512, 1400] {
         var frames: [[UInt8]] = []
         for _ in 0..<4096 { frames.append(sealer.seal(messages, nowMillis: nowMillis)) }
         var next = 0
-        let opener = FrameCodec(sender: NodeID(unchecked: "node-rx"), keyring: try Keyring(primary: key), options: options, nowMillis: nowMillis)
+        let opener = FrameCodec(
+            sender: NodeID(unchecked: "node-rx"), keyring: try Keyring(primary: key), options: options,
+            nowMillis: nowMillis)
         let openRate = rate {
             if next == frames.count {
                 next = 0

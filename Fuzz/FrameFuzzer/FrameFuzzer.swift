@@ -18,7 +18,8 @@ enum FrameFuzzing {
             var options = FrameCodec.Options()
             options.maxDecompressedBytes = 1 << 20
             let codec = FrameCodec(
-                sender: NodeID(unchecked: "fuzz"), keyring: try! Keyring(primary: key), options: options, nowMillis: now)
+                sender: NodeID(unchecked: "fuzz"), keyring: try! Keyring(primary: key), options: options, nowMillis: now
+            )
             return (try? codec.open(rest, nowMillis: now)) != nil
         } else {
             var reader = ByteReader(rest)
@@ -40,9 +41,15 @@ extension FrameFuzzing {
             reporter: NodeID(unchecked: "other"),
             heartbeat: NodeHeartbeat(sequence: 1, load: 0.5, version: "1", capabilities: ["replication"]))
         let payloads: [Payload] = [
-            .heartbeat(rumor), .contextUpdate(version), .conflictAlert(ConflictAlert(address: version.address, versions: [version])),
-            .peerDiscovery(.request(members: [rumor])), .healthCheck(.pingRequest(sequence: 7, target: sender, address: rumor.address)),
-            .metadataSync(SyncMessage(session: 1, step: .summaries(bits: 2, buckets: [1], summaries: [EntrySummary(address: version.address, hash: 9)]))),
+            .heartbeat(rumor), .contextUpdate(version),
+            .conflictAlert(ConflictAlert(address: version.address, versions: [version])),
+            .peerDiscovery(.request(members: [rumor])),
+            .healthCheck(.pingRequest(sequence: 7, target: sender, address: rumor.address)),
+            .metadataSync(
+                SyncMessage(
+                    session: 1,
+                    step: .summaries(
+                        bits: 2, buckets: [1], summaries: [EntrySummary(address: version.address, hash: 9)]))),
             .metadataSync(SyncMessage(session: 1, step: .push(versions: [version], request: [version.address]))),
         ]
         let messages = payloads.enumerated().map { i, payload in
@@ -61,7 +68,8 @@ extension FrameFuzzing {
             options.encrypt = encrypt
             options.compress = compress
             options.compressionThreshold = 1
-            let codec = FrameCodec(sender: sender, keyring: try! Keyring(primary: key), options: options, nowMillis: now)
+            let codec = FrameCodec(
+                sender: sender, keyring: try! Keyring(primary: key), options: options, nowMillis: now)
             seeds.append([0] + codec.seal(messages, nowMillis: now))
         }
         return seeds

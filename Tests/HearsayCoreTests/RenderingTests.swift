@@ -24,7 +24,8 @@ import Testing
     @Test func messagesRenderWithTheSeedsFieldNames() {
         let sender = NodeID(unchecked: "node-1")
         let version = ContextMetadata(
-            address: MetadataAddress(unchecked: "a/b"), value: .number(1), status: .active, vectorClock: VectorClock([sender: 2]),
+            address: MetadataAddress(unchecked: "a/b"), value: .number(1), status: .active,
+            vectorClock: VectorClock([sender: 2]),
             updatedBy: sender, lastUpdated: Instant(nanoseconds: 0))
         let message = GossipMessage(
             id: 7, sender: sender, timestamp: Instant(nanoseconds: 0), ttl: 3, payload: .contextUpdate(version),
@@ -35,9 +36,15 @@ import Testing
             Issue.record("not an object")
             return
         }
-        #expect(Set(fields.keys) == ["message_id", "message_type", "sender_id", "timestamp", "ttl", "vector_clock", "payload", "metadata"])
+        #expect(
+            Set(fields.keys) == [
+                "message_id", "message_type", "sender_id", "timestamp", "ttl", "vector_clock", "payload", "metadata",
+            ])
         #expect(fields["message_id"] == "node-1-7" && fields["message_type"] == "context_update")
-        #expect(Set(metadata.keys) == ["priority", "reliability", "encrypted", "compressed", "original_size", "compression_type"])
+        #expect(
+            Set(metadata.keys) == [
+                "priority", "reliability", "encrypted", "compressed", "original_size", "compression_type",
+            ])
         #expect(metadata["priority"] == "high")
         #expect(
             Set(payload.keys) == [

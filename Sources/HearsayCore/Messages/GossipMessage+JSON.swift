@@ -54,7 +54,8 @@ extension MemberRumor {
         if let heartbeat {
             fields["heartbeat"] = .object([
                 "status": .string(status.rawValue), "load": .number(heartbeat.load),
-                "version": .string(heartbeat.version), "capabilities": .array(heartbeat.capabilities.map(JSONValue.string)),
+                "version": .string(heartbeat.version),
+                "capabilities": .array(heartbeat.capabilities.map(JSONValue.string)),
                 "sequence": .number(Double(heartbeat.sequence)),
             ])
         }
@@ -82,9 +83,13 @@ extension Payload {
         case .healthCheck(let check):
             switch check {
             case .ping(let sequence, let target):
-                return .object(["kind": "ping", "sequence": .number(Double(sequence)), "target": .string(target.rawValue)])
+                return .object([
+                    "kind": "ping", "sequence": .number(Double(sequence)), "target": .string(target.rawValue),
+                ])
             case .ack(let sequence, let incarnation):
-                return .object(["kind": "ack", "sequence": .number(Double(sequence)), "incarnation": .number(Double(incarnation))])
+                return .object([
+                    "kind": "ack", "sequence": .number(Double(sequence)), "incarnation": .number(Double(incarnation)),
+                ])
             case .pingRequest(let sequence, let target, let address):
                 return .object([
                     "kind": "ping_req", "sequence": .number(Double(sequence)), "target": .string(target.rawValue),
@@ -110,9 +115,10 @@ extension Payload {
                 fields["step"] = "summaries"
                 fields["bits"] = .number(Double(bits))
                 fields["buckets"] = .array(buckets.map { .number(Double($0)) })
-                fields["summaries"] = .array(summaries.map {
-                    .object(["address": .string($0.address.rawValue), "hash": .string(String($0.hash, radix: 16))])
-                })
+                fields["summaries"] = .array(
+                    summaries.map {
+                        .object(["address": .string($0.address.rawValue), "hash": .string(String($0.hash, radix: 16))])
+                    })
             case .push(let versions, let request):
                 fields["step"] = "push"
                 fields["versions"] = .array(versions.map(\.json))
