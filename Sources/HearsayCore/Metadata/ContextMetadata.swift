@@ -28,12 +28,12 @@ public struct ContextMetadata: Hashable, Sendable {
     /// it. Versions are kept as text so that relaying one never re-serializes it, and a
     /// received copy of a version already held (most of gossip) is never parsed.
     public private(set) var valueText: String?
-    /// Bytes of the value's canonical text (the seed's `size`), fixed when written.
-    public var size: Int
+    /// Bytes of the value's text (the seed's `size`).
+    public var size: Int { valueText?.utf8.count ?? 0 }
     /// FNV-1a-based 64-bit hash of every other field, fixed when written.
     public var checksum: UInt64
 
-    /// Creates a version and computes its size and checksum.
+    /// Creates a version and computes its checksum.
     public init(
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], vectorClock: VectorClock, updatedBy: NodeID,
@@ -48,17 +48,16 @@ public struct ContextMetadata: Hashable, Sendable {
         self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
         let text = value?.canonicalText
         self.valueText = text
-        self.size = text?.utf8.count ?? 0
         self.checksum = 0
         self.checksum = computeChecksum(valueText: text)
     }
 
-    /// Creates a version exactly as decoded, keeping the value text, size and checksum it
+    /// Creates a version exactly as decoded, keeping the value text and checksum it
     /// carried; `hasValidChecksum` tells whether they match.
     public init(
         decodedAddress address: MetadataAddress, valueText: String?, status: MetadataStatus,
         roles: [String], replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID,
-        lastUpdated: Instant, size: Int, checksum: UInt64
+        lastUpdated: Instant, checksum: UInt64
     ) {
         self.address = address
         self.valueText = valueText
@@ -68,7 +67,6 @@ public struct ContextMetadata: Hashable, Sendable {
         self.vectorClock = vectorClock
         self.updatedBy = updatedBy
         self.lastUpdated = lastUpdated
-        self.size = size
         self.checksum = checksum
     }
 
@@ -82,9 +80,9 @@ public struct ContextMetadata: Hashable, Sendable {
         return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// Whether `size` and `checksum` match the content.
+    /// Whether `checksum` matches the content (the value's text included, so its size too).
     public var hasValidChecksum: Bool {
-        size == (valueText?.utf8.count ?? 0) && checksum == computeChecksum(valueText: valueText)
+        checksum == computeChecksum(valueText: valueText)
     }
 
     /// Encoded length (see `docs/wire.md`): address, last updated (ms), writer, roles,

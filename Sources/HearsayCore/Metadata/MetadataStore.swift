@@ -49,20 +49,17 @@ public struct MetadataStore: Sendable {
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
-        guard status != .conflicted else { throw .conflictedIsNotWritable }
-        if let value, !value.isFinite { throw .nonFiniteNumber }
-        if status == .deleted, value != nil { throw .valueOnTombstone }
         let existing = table[address]
-        if existing == nil, table.count >= limits.maxEntries {
-            throw .storeFull(limit: limits.maxEntries)
-        }
         var clock = existing?.mergedClock ?? VectorClock()
         clock.increment(node)
         let version = ContextMetadata(
             address: address, value: value, status: status, roles: roles,
             replicationNodes: replicationNodes,
             vectorClock: clock, updatedBy: node, lastUpdated: now)
-        try check(version)
+        try check(version, value: value)
+        if existing == nil, table.count >= limits.maxEntries {
+            throw .storeFull(limit: limits.maxEntries)
+        }
         replace(address, with: MetadataEntry(address: address, versions: [version]))
         return version
     }
@@ -127,8 +124,9 @@ public struct MetadataStore: Sendable {
         return expired.count
     }
 
-    /// Checks a version against the limits (not its checksum).
-    func check(_ version: ContextMetadata) throws(MetadataError) {
+    /// Checks a version against the limits (not its checksum). A local write passes the
+    /// value it has; a received version's text is parsed here.
+    func check(_ version: ContextMetadata, value known: JSONValue? = nil) throws(MetadataError) {
         if version.status == .conflicted { throw .conflictedIsNotWritable }
         if version.status == .deleted, version.valueText != nil { throw .valueOnTombstone }
         let clockSize = version.vectorClock.entries.count
@@ -143,10 +141,14 @@ public struct MetadataStore: Sendable {
                 throw .valueTooLarge(bytes: version.size, limit: limits.maxValueBytes)
             }
             let value: JSONValue
-            do {
-                value = try JSONValue.parse(text)
-            } catch {
-                throw .badValue(error.description)
+            if let known {
+                value = known
+            } else {
+                do {
+                    value = try JSONValue.parse(text)
+                } catch {
+                    throw .badValue(error.description)
+                }
             }
             guard value.isFinite else { throw .nonFiniteNumber }
             let depth = value.depth

@@ -180,7 +180,7 @@ extension MessageCodec {
         return ContextMetadata(
             decodedAddress: address, valueText: valueText, status: status, roles: roles,
             replicationNodes: replicationNodes, vectorClock: clock, updatedBy: updatedBy, lastUpdated: lastUpdated,
-            size: valueText?.utf8.count ?? 0, checksum: checksum)
+            checksum: checksum)
     }
 
     static func versions(_ versions: [ContextMetadata], into writer: inout ByteWriter) {
