@@ -112,11 +112,26 @@ public struct ByteReader {
 
     /// An array of strings.
     public mutating func strings(_ what: String, maxBytes: Int = .max) throws(WireError) -> [String] {
-        let n = try count(what)
-        var out: [String] = []
+        try array(what) { reader throws(WireError) in try reader.string(what, maxBytes: maxBytes) }
+    }
+
+    /// An array: a count, checked against the bytes left for elements of at least
+    /// `minimumSize` bytes, then each element as `element` reads it.
+    public mutating func array<T>(
+        _ what: String, minimumSize: Int = 1, _ element: (inout ByteReader) throws(WireError) -> T
+    ) throws(WireError) -> [T] {
+        let n = try count(what, minimumSize: minimumSize)
+        var out: [T] = []
         out.reserveCapacity(n)
-        for _ in 0..<n { out.append(try string(what, maxBytes: maxBytes)) }
+        for _ in 0..<n { out.append(try element(&self)) }
         return out
+    }
+
+    /// An optional: its tag, then the value as `element` reads it when present.
+    public mutating func optional<T>(
+        _ what: String, _ element: (inout ByteReader) throws(WireError) -> T
+    ) throws(WireError) -> T? {
+        try present(what) ? try element(&self) : nil
     }
 
     /// An optional's tag: true when a value follows.

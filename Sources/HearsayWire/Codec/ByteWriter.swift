@@ -55,8 +55,20 @@ public struct ByteWriter: Sendable {
 
     /// An array of strings.
     public mutating func strings(_ values: [String]) {
-        varint(values.count)
-        for v in values { string(v) }
+        array(values) { $0.string($1) }
+    }
+
+    /// An array: a count, then each element as `element` writes it.
+    public mutating func array<T>(_ items: [T], _ element: (inout ByteWriter, T) -> Void) {
+        varint(items.count)
+        for item in items { element(&self, item) }
+    }
+
+    /// An optional: a tag byte, then the value as `element` writes it when present.
+    public mutating func optional<T>(_ value: T?, _ element: (inout ByteWriter, T) -> Void) {
+        guard let value else { return byte(0) }
+        byte(1)
+        element(&self, value)
     }
 
     /// Raw bytes as they are.

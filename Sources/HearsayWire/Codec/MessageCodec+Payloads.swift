@@ -59,20 +59,12 @@ extension MessageCodec {
         writer.string(rumor.address.rawValue)
         writer.varint(rumor.incarnation)
         writer.byte(rumor.status.wireCode)
-        if let reporter = rumor.reporter {
-            writer.byte(1)
-            writer.string(reporter.rawValue)
-        } else {
-            writer.byte(0)
-        }
-        if let heartbeat = rumor.heartbeat {
-            writer.byte(1)
+        writer.optional(rumor.reporter) { $0.string($1.rawValue) }
+        writer.optional(rumor.heartbeat) { writer, heartbeat in
             writer.varint(heartbeat.sequence)
             writer.double(heartbeat.load)
             writer.string(heartbeat.version)
             writer.strings(heartbeat.capabilities)
-        } else {
-            writer.byte(0)
         }
     }
 
@@ -82,15 +74,14 @@ extension MessageCodec {
         let incarnation = try reader.varint("incarnation")
         let code = try reader.byte("member status")
         guard let status = MemberStatus(wireCode: code) else { throw .decodeError("unknown member status \(code)") }
-        let reporter = try reader.present("reporter") ? try nodeID(&reader, "reporter") : nil
-        var heartbeat: NodeHeartbeat?
-        if try reader.present("heartbeat") {
+        let reporter = try reader.optional("reporter") { reader throws(WireError) in try nodeID(&reader, "reporter") }
+        let heartbeat = try reader.optional("heartbeat") { reader throws(WireError) in
             let sequence = try reader.varint("heartbeat sequence")
             let load = try reader.double("load")
             guard load.isFinite else { throw .decodeError("load is not a finite number") }
             let version = try reader.string("version", maxBytes: 128)
             let capabilities = try reader.strings("capability", maxBytes: 128)
-            heartbeat = NodeHeartbeat(sequence: sequence, load: load, version: version, capabilities: capabilities)
+            return NodeHeartbeat(sequence: sequence, load: load, version: version, capabilities: capabilities)
         }
         return MemberRumor(
             subject: subject, address: address, incarnation: incarnation, status: status, reporter: reporter,
@@ -98,16 +89,11 @@ extension MessageCodec {
     }
 
     static func rumors(_ members: [MemberRumor], into writer: inout ByteWriter) {
-        writer.varint(members.count)
-        for m in members { rumor(m, into: &writer) }
+        writer.array(members) { rumor($1, into: &$0) }
     }
 
     static func rumors(_ reader: inout ByteReader) throws(WireError) -> [MemberRumor] {
-        let n = try reader.count("member count", minimumSize: 7)
-        var out: [MemberRumor] = []
-        out.reserveCapacity(n)
-        for _ in 0..<n { out.append(try rumor(&reader)) }
-        return out
+        try reader.array("member count", minimumSize: 7) { reader throws(WireError) in try rumor(&reader) }
     }
 
     static func check(_ check: HealthCheck, into writer: inout ByteWriter) {
@@ -157,12 +143,7 @@ extension MessageCodec {
         clock(version.vectorClock, into: &writer)
         writer.byte(version.status.wireCode)
         writer.fixed64(version.checksum)
-        if let text = version.valueText {
-            writer.byte(1)
-            writer.string(text)
-        } else {
-            writer.byte(0)
-        }
+        writer.optional(version.valueText) { $0.string($1) }
     }
 
     static func version(_ reader: inout ByteReader) throws(WireError) -> ContextMetadata {
@@ -176,7 +157,7 @@ extension MessageCodec {
         guard let status = MetadataStatus(wireCode: code) else { throw .decodeError("unknown metadata status \(code)") }
         let checksum = try reader.fixed64("checksum")
         // The value's JSON is parsed by the store, and only when the version is news.
-        let valueText = try reader.present("value") ? try reader.string("value") : nil
+        let valueText = try reader.optional("value") { reader throws(WireError) in try reader.string("value") }
         return ContextMetadata(
             decodedAddress: address, valueText: valueText, status: status, roles: roles,
             replicationNodes: replicationNodes, vectorClock: clock, updatedBy: updatedBy, lastUpdated: lastUpdated,
@@ -184,16 +165,11 @@ extension MessageCodec {
     }
 
     static func versions(_ versions: [ContextMetadata], into writer: inout ByteWriter) {
-        writer.varint(versions.count)
-        for v in versions { version(v, into: &writer) }
+        writer.array(versions) { version($1, into: &$0) }
     }
 
     static func versions(_ reader: inout ByteReader) throws(WireError) -> [ContextMetadata] {
-        let n = try reader.count("version count", minimumSize: 16)
-        var out: [ContextMetadata] = []
-        out.reserveCapacity(n)
-        for _ in 0..<n { out.append(try version(&reader)) }
-        return out
+        try reader.array("version count", minimumSize: 16) { reader throws(WireError) in try version(&reader) }
     }
 
     // MARK: Anti-entropy
@@ -210,23 +186,19 @@ extension MessageCodec {
         case .buckets(let digest):
             writer.byte(2)
             writer.byte(UInt8(clamping: digest.bits))
-            writer.varint(digest.hashes.count)
-            for h in digest.hashes { writer.fixed64(h) }
+            writer.array(digest.hashes) { $0.fixed64($1) }
         case .summaries(let bits, let buckets, let summaries):
             writer.byte(3)
             writer.byte(UInt8(clamping: bits))
-            writer.varint(buckets.count)
-            for b in buckets { writer.varint(b) }
-            writer.varint(summaries.count)
-            for s in summaries {
-                writer.string(s.address.rawValue)
-                writer.fixed64(s.hash)
+            writer.array(buckets) { $0.varint($1) }
+            writer.array(summaries) { writer, summary in
+                writer.string(summary.address.rawValue)
+                writer.fixed64(summary.hash)
             }
         case .push(let versions, let request):
             writer.byte(4)
             self.versions(versions, into: &writer)
-            writer.varint(request.count)
-            for a in request { writer.string(a.rawValue) }
+            writer.array(request) { $0.string($1.rawValue) }
         case .entries(let versions):
             writer.byte(5)
             self.versions(versions, into: &writer)
@@ -245,31 +217,23 @@ extension MessageCodec {
             step = .inSync
         case 2:
             let bits = Int(try reader.byte("bucket bits"))
-            let n = try reader.count("bucket count", minimumSize: 8)
-            var hashes: [UInt64] = []
-            hashes.reserveCapacity(n)
-            for _ in 0..<n { hashes.append(try reader.fixed64("bucket hash")) }
+            let hashes = try reader.array("bucket count", minimumSize: 8) { reader throws(WireError) in
+                try reader.fixed64("bucket hash")
+            }
             step = .buckets(BucketDigest(bits: bits, hashes: hashes))
         case 3:
             let bits = Int(try reader.byte("bucket bits"))
-            let nb = try reader.count("bucket list")
-            var buckets: [Int] = []
-            buckets.reserveCapacity(nb)
-            for _ in 0..<nb { buckets.append(try reader.int("bucket")) }
-            let ns = try reader.count("summary count", minimumSize: 10)
-            var summaries: [EntrySummary] = []
-            summaries.reserveCapacity(ns)
-            for _ in 0..<ns {
+            let buckets = try reader.array("bucket list") { reader throws(WireError) in try reader.int("bucket") }
+            let summaries = try reader.array("summary count", minimumSize: 10) { reader throws(WireError) in
                 let address = try metadataAddress(&reader, "summary address")
-                summaries.append(EntrySummary(address: address, hash: try reader.fixed64("entry hash")))
+                return EntrySummary(address: address, hash: try reader.fixed64("entry hash"))
             }
             step = .summaries(bits: bits, buckets: buckets, summaries: summaries)
         case 4:
             let versions = try versions(&reader)
-            let n = try reader.count("request count", minimumSize: 2)
-            var request: [MetadataAddress] = []
-            request.reserveCapacity(n)
-            for _ in 0..<n { request.append(try metadataAddress(&reader, "requested address")) }
+            let request = try reader.array("request count", minimumSize: 2) { reader throws(WireError) in
+                try metadataAddress(&reader, "requested address")
+            }
             step = .push(versions: versions, request: request)
         case 5:
             step = .entries(try versions(&reader))

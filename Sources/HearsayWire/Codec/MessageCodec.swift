@@ -14,8 +14,7 @@ public enum MessageCodec {
 
     /// Encodes `messages` as a compound body: a count, then each message.
     public static func encodeBody(_ messages: [GossipMessage], into writer: inout ByteWriter) {
-        writer.varint(messages.count)
-        for message in messages { encode(message, into: &writer) }
+        writer.array(messages) { encode($1, into: &$0) }
     }
 
     /// Bytes of a compound body of `messages`.
@@ -26,10 +25,9 @@ public enum MessageCodec {
     /// Decodes a compound body whose messages all come from `sender`; every byte must
     /// be used.
     public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
-        let n = try reader.count("message count", minimumSize: 6)
-        var messages: [GossipMessage] = []
-        messages.reserveCapacity(n)
-        for _ in 0..<n { messages.append(try decode(&reader, sender: sender)) }
+        let messages = try reader.array("message count", minimumSize: 6) { reader throws(WireError) in
+            try decode(&reader, sender: sender)
+        }
         guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
         return messages
     }
@@ -73,20 +71,16 @@ public enum MessageCodec {
     // MARK: Envelope fields
 
     static func clock(_ clock: VectorClock, into writer: inout ByteWriter) {
-        writer.varint(clock.entries.count)
-        for entry in clock.entries {
+        writer.array(clock.entries) { writer, entry in
             writer.string(entry.node.rawValue)
             writer.varint(entry.counter)
         }
     }
 
     static func clock(_ reader: inout ByteReader) throws(WireError) -> VectorClock {
-        let n = try reader.count("vector clock size", minimumSize: 3)
-        var entries: [VectorClock.Entry] = []
-        entries.reserveCapacity(n)
-        for _ in 0..<n {
+        let entries = try reader.array("vector clock size", minimumSize: 3) { reader throws(WireError) in
             let node = try nodeID(&reader, "vector clock node")
-            entries.append(VectorClock.Entry(node: node, counter: try reader.varint("vector clock counter")))
+            return VectorClock.Entry(node: node, counter: try reader.varint("vector clock counter"))
         }
         return VectorClock(entries: entries)
     }
@@ -99,12 +93,7 @@ public enum MessageCodec {
         writer.byte(flags)
         writer.byte(metadata.priority.wireCode)
         writer.varint(metadata.originalSize)
-        if let type = metadata.compressionType {
-            writer.byte(1)
-            writer.string(type)
-        } else {
-            writer.byte(0)
-        }
+        writer.optional(metadata.compressionType) { $0.string($1) }
     }
 
     static func metadata(_ reader: inout ByteReader) throws(WireError) -> MessageMetadata {
@@ -113,8 +102,9 @@ public enum MessageCodec {
         let code = try reader.byte("priority")
         guard let priority = Priority(wireCode: code) else { throw .decodeError("unknown priority \(code)") }
         let originalSize = try reader.int("original size")
-        let compressionType =
-            try reader.present("compression type") ? try reader.string("compression type", maxBytes: 32) : nil
+        let compressionType = try reader.optional("compression type") { reader throws(WireError) in
+            try reader.string("compression type", maxBytes: 32)
+        }
         return MessageMetadata(
             priority: priority, reliability: flags & 1 != 0, encrypted: flags & 2 != 0, compressed: flags & 4 != 0,
             originalSize: originalSize, compressionType: compressionType)
