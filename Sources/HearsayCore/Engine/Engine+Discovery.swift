@@ -52,8 +52,7 @@ extension Engine {
         guard record.status == .alive, record.subject != config.nodeID, let known = members[record.subject],
             known.status == .alive, known.incarnation == record.incarnation, known.address == record.address
         else { return false }
-        guard let heartbeat = record.heartbeat else { return true }
-        return heartbeats[record.subject].map { heartbeat.sequence <= $0.sequence } ?? false
+        return !carriesNewerHeartbeat(record)
     }
 
     /// Merges one record of a peer's member list. A peer's "failed" is taken only as a

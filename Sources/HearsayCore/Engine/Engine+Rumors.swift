@@ -65,14 +65,19 @@ extension Engine {
             return true
         }
         // Same life, newer heartbeat: only the payload changes.
-        if rumor.incarnation == member.incarnation, member.status == .alive,
-            let heartbeat = rumor.heartbeat,
-            heartbeats[rumor.subject].map({ heartbeat.sequence > $0.sequence }) ?? true
+        if rumor.incarnation == member.incarnation, member.status == .alive, carriesNewerHeartbeat(rumor),
+            let heartbeat = rumor.heartbeat
         {
             heartbeats[rumor.subject] = heartbeat
             return true
         }
         return false
+    }
+
+    /// Whether `rumor` carries a heartbeat payload newer than the one held for its subject.
+    func carriesNewerHeartbeat(_ rumor: MemberRumor) -> Bool {
+        guard let heartbeat = rumor.heartbeat else { return false }
+        return heartbeats[rumor.subject].map { heartbeat.sequence > $0.sequence } ?? true
     }
 
     private mutating func applySuspect(_ rumor: MemberRumor) -> Bool {
