@@ -42,8 +42,8 @@ extension JSONValue: Codable {
             try single.encode(b)
         case .number(let n):
             var single = encoder.singleValueContainer()
-            if n == n.rounded(), abs(n) < 9_007_199_254_740_992 {
-                try single.encode(Int64(n))
+            if let integer = JSONValue.integral(n) {
+                try single.encode(integer)
             } else {
                 try single.encode(n)
             }

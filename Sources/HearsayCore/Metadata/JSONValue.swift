@@ -70,10 +70,13 @@ public indirect enum JSONValue: Hashable, Sendable {
     }
 
     static func spell(_ n: Double) -> String {
-        if n == n.rounded(), abs(n) < 9_007_199_254_740_992 {
-            return String(Int64(n))
-        }
-        return n.description
+        integral(n).map { String($0) } ?? n.description
+    }
+
+    /// `n` as an integer when it is one that a `Double` holds exactly (below 2^53), so it
+    /// is spelled without a fraction.
+    static func integral(_ n: Double) -> Int64? {
+        n == n.rounded() && abs(n) < 9_007_199_254_740_992 ? Int64(n) : nil
     }
 
     static func quote(_ s: String, into out: inout String) {
