@@ -39,8 +39,7 @@ public struct BroadcastQueue: Sendable {
 
     // Broadcasts live in slots so that the lists below hold small refs, not messages:
     // taking a datagram's worth walks those lists without copying a single message.
-    private var slots: [Item?] = []
-    private var freeSlots: [Int] = []
+    private var slots = Slab<Item>()
     private var index: [Key: Int] = [:]
     /// Queued version clocks by entry, so a dominating version finds what it replaces.
     private var versionClocks: [MetadataAddress: [VectorClock]] = [:]
@@ -82,7 +81,7 @@ public struct BroadcastQueue: Sendable {
         }
         if index[key] == nil, index.count >= capacity {
             guard essential,
-                let victim = slots.lazy.compactMap({ $0 }).max(by: { $0.transmits < $1.transmits })?.key
+                let victim = slots.elements.max(by: { $0.transmits < $1.transmits })?.key
             else { return false }
             remove(victim)
         }
@@ -91,14 +90,7 @@ public struct BroadcastQueue: Sendable {
         let item = Item(
             message: message, key: key, kind: kind, size: message.wireSize, transmits: 0, order: nextOrder
         )
-        let slot: Int
-        if let reused = freeSlots.popLast() {
-            slot = reused
-            slots[slot] = item
-        } else {
-            slot = slots.count
-            slots.append(item)
-        }
+        let slot = slots.insert(item)
         index[key] = slot
         if case .version(let address, let clock) = key {
             versionClocks[address, default: []].append(clock)
@@ -170,7 +162,7 @@ public struct BroadcastQueue: Sendable {
             remove(item.key)
             return item.message
         }
-        slots[slot] = item
+        slots.replace(slot, with: item)
         let lane = item.kind.rawValue
         while levels[lane].count <= item.transmits { levels[lane].append([]) }
         // Keep each level in ascending order so that newest-first stays true.
@@ -186,8 +178,7 @@ public struct BroadcastQueue: Sendable {
 
     private mutating func remove(_ key: Key) {
         guard let slot = index.removeValue(forKey: key) else { return }
-        slots[slot] = nil
-        freeSlots.append(slot)
+        slots.remove(at: slot)
         largeSlots.remove(slot)
         staleRefs += 1
         if case .version(let address, let clock) = key {

@@ -15,8 +15,7 @@ struct EventQueue<Payload> {
     }
 
     private var heap: [Key] = []
-    private var payloads: [Payload?] = []
-    private var freeSlots: [Int] = []
+    private var payloads = Slab<Payload>()
     private var nextOrder: UInt64 = 0
 
     var count: Int { heap.count }
@@ -25,14 +24,7 @@ struct EventQueue<Payload> {
 
     mutating func push(_ payload: Payload, at time: Instant) {
         nextOrder += 1
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-            payloads[slot] = payload
-        } else {
-            slot = payloads.count
-            payloads.append(payload)
-        }
+        let slot = payloads.insert(payload)
         heap.append(Key(time: time, order: nextOrder, slot: slot))
         var child = heap.count - 1
         let key = heap[child]
@@ -63,8 +55,7 @@ struct EventQueue<Payload> {
             }
             heap[parent] = last
         }
-        let payload = payloads[top.slot].take()!
-        freeSlots.append(top.slot)
+        let payload = payloads.remove(at: top.slot)!
         return (top.time, payload)
     }
 }
