@@ -9,7 +9,12 @@ let package = Package(
         .library(name: "HearsayCore", targets: ["HearsayCore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libcrypto (HMAC-SHA256, AES-256-GCM) from Debian's libssl-dev, found through pkg-config.
@@ -30,14 +35,28 @@ let package = Package(
         .target(
             name: "HearsayWire", dependencies: ["HearsayCore", "COpenSSL", "CZlib"],
             path: "Sources/HearsayWire"),
+        // The runtime: NIO sockets and timers, the HTTP API, persistence, logs, metrics.
         .target(
-            name: "HearsayNode", dependencies: ["HearsayCore", "HearsayWire"],
+            name: "HearsayNode",
+            dependencies: [
+                "HearsayCore", "HearsayWire", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Sources/HearsayNode"),
         .executableTarget(
             name: "hearsay",
             dependencies: [
                 "HearsayCore", "HearsayWire", "HearsayNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/hearsay"),
         .executableTarget(
@@ -48,6 +67,7 @@ let package = Package(
         .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire", "HearsayNode"], path: "Fuzz/FrameFuzzer"),
         .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
         .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire", "FrameFuzzer"]),
+        .testTarget(name: "HearsayNodeTests", dependencies: ["HearsayNode"]),
     ],
     swiftLanguageModes: [.v6]
 )

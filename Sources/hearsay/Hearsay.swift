@@ -2,11 +2,15 @@ import ArgumentParser
 import HearsayNode
 
 @main
-struct Hearsay: ParsableCommand {
+struct Hearsay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearsay",
         abstract: "A gossip node that keeps cluster metadata in sync and finds failed peers.",
         version: BuildInfo.version,
-        subcommands: [SimulateCommand.self, DecodeCommand.self, KeygenCommand.self]
+        subcommands: [
+            AgentCommand.self, MembersCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self,
+            ListCommand.self, JoinCommand.self, LeaveCommand.self, KeysCommand.self, HealthCommand.self,
+            DemoCommand.self, KeygenCommand.self, DecodeCommand.self, SimulateCommand.self,
+        ]
     )
 }

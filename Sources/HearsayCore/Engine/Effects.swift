@@ -12,6 +12,9 @@ public enum Effect: Sendable, Equatable {
     case log(LogRecord)
     /// A graceful leave has spread (or timed out); the host may stop the node now.
     case leaveCompleted
+    /// A version entered the store, written here or merged from a peer. A durable host
+    /// records it; a local write is acknowledged only once its version is on disk.
+    case stored(ContextMetadata)
 }
 
 /// How a frame travels.

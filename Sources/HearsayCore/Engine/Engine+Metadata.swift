@@ -20,6 +20,7 @@ extension Engine {
             throw .metadata(error)
         }
         statisticsStorage.localUpdates += 1
+        effects.append(.stored(version))
         metric(.metadataUpdated(origin: .local))
         let update = message(
             .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
@@ -59,6 +60,7 @@ extension Engine {
 
     private mutating func recordRemoteUpdate(_ version: ContextMetadata) {
         statisticsStorage.remoteUpdates += 1
+        effects.append(.stored(version))
         metric(.metadataUpdated(origin: .remote))
         let latency = now - version.lastUpdated
         if latency >= .zero { metric(.disseminationLatency(latency)) }

@@ -192,6 +192,13 @@ public struct Engine: Sendable {
         return takeEffects()
     }
 
+    /// Counts a send or connection the host's transport failed on (`network_errors_total`).
+    public mutating func recordNetworkError(now: Instant) -> [Effect] {
+        self.now = now
+        networkError()
+        return takeEffects()
+    }
+
     /// Counts a frame the host dropped before decoding it (bad signature, replay...).
     public mutating func recordDrop(type: GossipMessageType?, reason: DropReason, now: Instant)
         -> [Effect]

@@ -193,6 +193,9 @@ public final class Simulation {
                             duringPartition: group != nil))
                 }
                 onLog?(node, now, record)
+            case .stored:
+                // The simulated nodes keep their stores in memory.
+                break
             case .leaveCompleted:
                 _ = try? engines[node].stop(now: now)
                 up[node] = false

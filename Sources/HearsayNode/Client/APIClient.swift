@@ -1,0 +1,109 @@
+import HearsayCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A small blocking HTTP/1.1 client for the node's API, used by the CLI's client
+/// commands and by the tests: one connection per request, `Connection: close`.
+public struct APIClient: Sendable {
+    /// The agent's HTTP address.
+    public var address: HostPort
+    /// The bearer token for mutating calls.
+    public var token: String?
+    /// Give up on a connect, send or receive after this long.
+    public var timeout: Duration = .seconds(10)
+
+    /// A client for the agent at `address`.
+    public init(address: HostPort, token: String? = nil) {
+        self.address = address
+        self.token = token
+    }
+
+    /// An answer: status code and body.
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        /// The body as text.
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The body parsed as JSON, nil when it is not JSON.
+        public var json: JSONValue? { try? JSONValue.parse(bytes: body) }
+    }
+
+    /// Why a request got no answer.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Sends `method path` with an optional body and reads the whole answer.
+    public func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws(Failure) -> Response {
+        let fd = try connect()
+        defer { close(fd) }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nUser-Agent: hearsay\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        let bytes = Array((head + "\r\n").utf8) + (body ?? [])
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Failure(description: "cannot send to \(address): \(Self.lastError())") }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw Failure(description: "no answer from \(address): \(Self.lastError())") }
+            if n == 0 { break }
+            received += chunk[0..<n]
+            if received.count > 256 * 1024 * 1024 { throw Failure(description: "answer too large") }
+        }
+        return try Self.parse(received)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws(Failure) -> Response {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard let end = bytes.indices.dropLast(3).first(where: { Array(bytes[$0..<($0 + 4)]) == separator }) else {
+            throw Failure(description: "malformed HTTP answer (\(bytes.count) bytes)")
+        }
+        let head = String(decoding: bytes[..<end], as: UTF8.self)
+        let statusLine = head.split(separator: "\r\n").first ?? ""
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw Failure(description: "malformed HTTP status line: \(statusLine)")
+        }
+        return Response(status: status, body: Array(bytes[(end + 4)...]))
+    }
+
+    private func connect() throws(Failure) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(address.host, "\(address.port)", &hints, &result)
+        guard status == 0, let first = result else {
+            throw Failure(description: "cannot resolve \(address.host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+        var lastError = "no address"
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            cursor = entry.pointee.ai_next
+            let fd = socket(entry.pointee.ai_family, entry.pointee.ai_socktype, entry.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            if Glibc.connect(fd, entry.pointee.ai_addr, entry.pointee.ai_addrlen) == 0 { return fd }
+            lastError = Self.lastError()
+            close(fd)
+        }
+        throw Failure(description: "cannot connect to the agent at \(address): \(lastError)")
+    }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,281 @@
+import HearsayCore
+import HearsayWire
+
+/// Everything `hearsay agent` can be told, after layering and validation.
+public struct NodeSettings: Sendable {
+    /// The node's name; nil takes the name stored in the data directory, else the host name.
+    public var name: NodeID?
+    /// Where gossip listens, UDP and TCP on the same port.
+    public var bind = HostPort(host: "0.0.0.0", port: 7946)
+    /// The address peers reach this node at; nil derives it from `bind`.
+    public var advertise: HostPort?
+    /// Where the HTTP API listens.
+    public var http = HostPort(host: "0.0.0.0", port: 7947)
+    /// Addresses to join through; host names are resolved again at every attempt.
+    public var join: [HostPort] = []
+    /// How long to wait between join attempts while no seed has answered.
+    public var joinRetryInterval: Duration = .seconds(5)
+    /// Where the metadata store and identity persist; nil keeps them in memory only.
+    public var dataDir: String?
+    /// A cluster key in base64 (the keyring's only key).
+    public var key: [UInt8]?
+    /// A keyring file (JSON array of base64 keys, primary first).
+    public var keyringFile: String?
+    /// Encrypt every frame with AES-256-GCM.
+    public var encrypt = false
+    /// Compress frames larger than 256 bytes.
+    public var compress = true
+    /// The largest length-prefixed TCP frame accepted.
+    public var maxStreamFrameBytes = WireLimits.defaultMaxStreamFrameBytes
+    /// The seed's gossip round interval (anti-entropy), 1s to 1h.
+    public var gossipInterval: Duration = .seconds(30)
+    /// SWIM probe interval.
+    public var probeInterval: Duration = .seconds(1)
+    /// SWIM direct probe timeout.
+    public var probeTimeout: Duration = .milliseconds(500)
+    /// Peers each broadcast is pushed to per gossip tick.
+    public var gossipNodes = 3
+    /// Peers per gossip round, at most 5 by default as in the seed.
+    public var maxGossipPeers = 5
+    /// The message buffer's capacity.
+    public var messageBufferSize = 1000
+    /// A bearer token required by mutating API endpoints.
+    public var apiToken: String?
+    /// The largest HTTP request body accepted.
+    public var maxBodyBytes = 1024 * 1024
+    /// The lowest log level written.
+    public var logLevel: LogLevel = .info
+    /// `json` lines, or `text` for people.
+    public var logFormat: LogFormat = .json
+
+    /// Creates the defaults.
+    public init() {}
+
+    /// One setting: its name (flag, variable and file key), what it takes, its default.
+    public struct Definition: Sendable {
+        public let name: String
+        public let help: String
+        public let defaultText: String
+        /// Whether the setting takes a list.
+        public let isList: Bool
+    }
+
+    /// Every setting, for `--help`, the docs and the config file's known keys.
+    public static let definitions: [Definition] = [
+        .init(
+            name: "name", help: "node name, unique in the cluster", defaultText: "stored name, else host name",
+            isList: false),
+        .init(name: "bind", help: "gossip address, UDP and TCP", defaultText: "0.0.0.0:7946", isList: false),
+        .init(
+            name: "advertise", help: "address peers use to reach this node (an IP)",
+            defaultText: "bind address, or the first non-loopback IPv4 when bound to 0.0.0.0", isList: false),
+        .init(name: "http", help: "HTTP API and /metrics address", defaultText: "0.0.0.0:7947", isList: false),
+        .init(
+            name: "join", help: "seed address to join through (repeatable; host names may resolve to several)",
+            defaultText: "none", isList: true),
+        .init(
+            name: "join-retry-interval", help: "wait between join attempts until one succeeds", defaultText: "5s",
+            isList: false),
+        .init(
+            name: "data-dir", help: "directory for the metadata store and node identity",
+            defaultText: "none (memory only)", isList: false),
+        .init(name: "key", help: "cluster key in base64 (see hearsay keygen)", defaultText: "none", isList: false),
+        .init(
+            name: "keyring", help: "keyring file: JSON array of base64 keys, primary first", defaultText: "none",
+            isList: false),
+        .init(
+            name: "encrypt", help: "encrypt frames with AES-256-GCM (true/false)", defaultText: "false", isList: false),
+        .init(
+            name: "compress", help: "compress frames over 256 bytes (true/false)", defaultText: "true", isList: false),
+        .init(
+            name: "max-stream-frame-bytes", help: "largest TCP frame accepted, 64 KiB to 256 MiB",
+            defaultText: "16777216", isList: false),
+        .init(name: "gossip-interval", help: "gossip round interval, 1s to 1h", defaultText: "30s", isList: false),
+        .init(
+            name: "probe-interval", help: "failure detector probe interval, 10ms to 60s", defaultText: "1s",
+            isList: false),
+        .init(
+            name: "probe-timeout", help: "direct probe timeout, below the probe interval", defaultText: "500ms",
+            isList: false),
+        .init(
+            name: "gossip-nodes", help: "peers a broadcast goes to per tick, 1 to 64", defaultText: "3", isList: false),
+        .init(name: "max-gossip-peers", help: "peers per gossip round, 1 to 64", defaultText: "5", isList: false),
+        .init(
+            name: "message-buffer-size", help: "queued broadcasts kept, 1 to 1000000", defaultText: "1000",
+            isList: false),
+        .init(
+            name: "api-token", help: "bearer token required by mutating API calls", defaultText: "none", isList: false),
+        .init(
+            name: "max-body-bytes", help: "largest HTTP request body, 1 KiB to 64 MiB", defaultText: "1048576",
+            isList: false),
+        .init(name: "log-level", help: "debug, info, notice, warning or error", defaultText: "info", isList: false),
+        .init(name: "log-format", help: "json (one object per line) or text", defaultText: "json", isList: false),
+    ]
+
+    /// Resolves every setting from `sources` and validates each, naming the setting, the
+    /// value, where it came from and what is allowed.
+    public static func resolve(_ sources: SettingSources) throws(ValidationError) -> NodeSettings {
+        var settings = NodeSettings()
+        let reader = SettingReader(sources: sources)
+        if let name = try reader.single("name") {
+            do {
+                settings.name = try NodeID(name.text)
+            } catch {
+                throw ValidationError(setting: name.origin, value: name.text, allowed: error.allowed)
+            }
+        }
+        if let v = try reader.single("bind") {
+            settings.bind = try HostPort(parsing: v.text, defaultPort: 7946, setting: v.origin)
+        }
+        if let v = try reader.single("advertise") {
+            let address = try HostPort(parsing: v.text, defaultPort: settings.bind.port, setting: v.origin)
+            guard IPAddressText.isLiteral(address.host), !IPAddressText.isUnspecified(address.host) else {
+                throw ValidationError(
+                    setting: v.origin, value: v.text,
+                    allowed: "an IPv4 or IPv6 address peers can reach, not a host name or 0.0.0.0")
+            }
+            settings.advertise = address
+        }
+        if let v = try reader.single("http") {
+            settings.http = try HostPort(parsing: v.text, defaultPort: 7947, setting: v.origin)
+        }
+        if let list = try sources.values("join") {
+            settings.join = try list.values.map { text throws(ValidationError) in
+                try HostPort(parsing: text, defaultPort: 7946, setting: list.origin)
+            }
+        }
+        if let v = try reader.single("join-retry-interval") {
+            settings.joinRetryInterval = try reader.duration(
+                v, within: .milliseconds(100)...(.seconds(600)), "100ms to 10m")
+        }
+        if let v = try reader.single("data-dir") {
+            guard !v.text.isEmpty else {
+                throw ValidationError(setting: v.origin, value: v.text, allowed: "a directory path")
+            }
+            settings.dataDir = v.text
+        }
+        if let v = try reader.single("key") {
+            do {
+                let key = try Base64.decode(v.text)
+                _ = try Keyring(primary: key)
+                settings.key = key
+            } catch {
+                throw ValidationError(
+                    setting: v.origin, value: "(hidden)", allowed: "a base64 key of 32 bytes (\(error))")
+            }
+        }
+        if let v = try reader.single("keyring") { settings.keyringFile = v.text }
+        if let v = try reader.single("encrypt") { settings.encrypt = try reader.bool(v) }
+        if let v = try reader.single("compress") { settings.compress = try reader.bool(v) }
+        if let v = try reader.single("max-stream-frame-bytes") {
+            settings.maxStreamFrameBytes = try reader.integer(
+                v, within: 65_536...(256 * 1024 * 1024), "65536 to 268435456")
+        }
+        if let v = try reader.single("gossip-interval") {
+            settings.gossipInterval = try reader.duration(v, within: EngineConfig.gossipIntervalRange, "1s to 1h")
+        }
+        if let v = try reader.single("probe-interval") {
+            settings.probeInterval = try reader.duration(v, within: .milliseconds(10)...(.seconds(60)), "10ms to 60s")
+        }
+        if let v = try reader.single("probe-timeout") {
+            settings.probeTimeout = try reader.duration(
+                v, within: .milliseconds(1)...(.seconds(60)), "1ms to 60s, below the probe interval")
+        }
+        if let v = try reader.single("gossip-nodes") {
+            settings.gossipNodes = try reader.integer(v, within: 1...64, "1 to 64")
+        }
+        if let v = try reader.single("max-gossip-peers") {
+            settings.maxGossipPeers = try reader.integer(v, within: 1...64, "1 to 64")
+        }
+        if let v = try reader.single("message-buffer-size") {
+            settings.messageBufferSize = try reader.integer(v, within: 1...1_000_000, "1 to 1000000")
+        }
+        if let v = try reader.single("api-token") {
+            guard !v.text.isEmpty, v.text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ValidationError(setting: v.origin, value: "(hidden)", allowed: "printable ASCII without spaces")
+            }
+            settings.apiToken = v.text
+        }
+        if let v = try reader.single("max-body-bytes") {
+            settings.maxBodyBytes = try reader.integer(v, within: 1024...(64 * 1024 * 1024), "1024 to 67108864")
+        }
+        if let v = try reader.single("log-level") {
+            guard let level = LogLevel(rawValue: v.text) else {
+                throw ValidationError(
+                    setting: v.origin, value: v.text, allowed: "debug, info, notice, warning or error")
+            }
+            settings.logLevel = level
+        }
+        if let v = try reader.single("log-format") {
+            guard let format = LogFormat(rawValue: v.text) else {
+                throw ValidationError(setting: v.origin, value: v.text, allowed: "json or text")
+            }
+            settings.logFormat = format
+        }
+        if settings.probeTimeout >= settings.probeInterval {
+            throw ValidationError(
+                setting: "probe-timeout", value: settings.probeTimeout.text,
+                allowed: "less than the probe interval (\(settings.probeInterval.text))")
+        }
+        if settings.key != nil && settings.keyringFile != nil {
+            throw ValidationError(setting: "key", value: "(hidden)", allowed: "either key or keyring, not both")
+        }
+        return settings
+    }
+
+    /// The gossip address peers are told: `advertise`, else the bind address when it is a
+    /// specific IP, else the first non-loopback IPv4 of this host (a pod's IP in
+    /// Kubernetes), else loopback.
+    public var advertisedAddress: HostPort {
+        if let advertise { return advertise }
+        if IPAddressText.isLiteral(bind.host), !IPAddressText.isUnspecified(bind.host) { return bind }
+        return HostPort(host: Interfaces.firstNonLoopbackIPv4() ?? "127.0.0.1", port: bind.port)
+    }
+}
+
+/// The log line format.
+public enum LogFormat: String, Sendable {
+    case json, text
+}
+
+/// Reads one setting at a time from the sources, with typed parsers.
+struct SettingReader {
+    let sources: SettingSources
+
+    struct Value {
+        var text: String
+        var origin: String
+    }
+
+    func single(_ name: String) throws(ValidationError) -> Value? {
+        guard let found = try sources.values(name) else { return nil }
+        guard found.values.count == 1 else {
+            throw ValidationError(
+                setting: found.origin, value: found.values.joined(separator: ","), allowed: "one value")
+        }
+        return Value(text: found.values[0], origin: found.origin)
+    }
+
+    func duration(_ v: Value, within range: ClosedRange<Duration>, _ allowed: String) throws(ValidationError)
+        -> Duration
+    {
+        let value = try Duration(parsing: v.text, setting: v.origin)
+        guard range.contains(value) else { throw ValidationError(setting: v.origin, value: v.text, allowed: allowed) }
+        return value
+    }
+
+    func integer(_ v: Value, within range: ClosedRange<Int>, _ allowed: String) throws(ValidationError) -> Int {
+        guard let value = Int(v.text), range.contains(value) else {
+            throw ValidationError(setting: v.origin, value: v.text, allowed: allowed)
+        }
+        return value
+    }
+
+    func bool(_ v: Value) throws(ValidationError) -> Bool {
+        switch v.text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ValidationError(setting: v.origin, value: v.text, allowed: "true or false")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import HearsayCore
+
+/// Where settings come from, in order of precedence: command-line flags, then
+/// `HEARSAY_*` environment variables, then a JSON config file, then defaults.
+///
+/// Every source speaks the same names, so one table documents them all: the flag
+/// `--gossip-interval`, the variable `HEARSAY_GOSSIP_INTERVAL` and the file key
+/// `"gossip-interval"` are one setting.
+public struct SettingSources: Sendable {
+    /// Values given as flags, by setting name; list settings may repeat.
+    public var flags: [String: [String]]
+    /// The process environment (only `HEARSAY_*` names are read).
+    public var environment: [String: String]
+    /// The config file's settings, by name.
+    public var file: [String: JSONValue]
+    /// The config file's path, for messages.
+    public var filePath: String?
+
+    /// Creates sources; the file is read separately with `loadFile`.
+    public init(flags: [String: [String]] = [:], environment: [String: String] = [:]) {
+        self.flags = flags
+        self.environment = environment
+        self.file = [:]
+    }
+
+    /// The environment variable for a setting: `gossip-interval` is `HEARSAY_GOSSIP_INTERVAL`.
+    public static func environmentName(_ setting: String) -> String {
+        "HEARSAY_" + String(setting.uppercased().map { $0 == "-" ? "_" : $0 })
+    }
+
+    /// Reads the JSON config file at `path`: an object whose keys are setting names and
+    /// whose values are strings, numbers, booleans, or arrays of strings for lists.
+    /// Unknown keys are refused, so a misspelt setting is not silently ignored.
+    public mutating func loadFile(_ path: String, known: Set<String>) throws(ValidationError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path, limit: 1024 * 1024)
+        } catch {
+            throw ValidationError(setting: "config", value: path, allowed: "a readable file (\(error.reason))")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(bytes: bytes)
+        } catch {
+            throw ValidationError(setting: "config", value: path, allowed: "a JSON object (\(error))")
+        }
+        guard case .object(let fields) = document else {
+            throw ValidationError(setting: "config", value: path, allowed: "a JSON object of settings")
+        }
+        for key in fields.keys.sorted() where !known.contains(key) {
+            throw ValidationError(
+                setting: "config", value: "\(path): \(key)",
+                allowed: "the settings " + known.sorted().joined(separator: ", "))
+        }
+        file = fields
+        filePath = path
+    }
+
+    /// The raw values of `setting` from the first source that has it, with a label of
+    /// that source for error messages; nil when no source sets it.
+    public func values(_ setting: String) throws(ValidationError) -> (values: [String], origin: String)? {
+        if let given = flags[setting], !given.isEmpty {
+            return (given, "--\(setting)")
+        }
+        let variable = Self.environmentName(setting)
+        if let text = environment[variable] {
+            // Lists come comma-separated from the environment.
+            let parts = text.split(separator: ",", omittingEmptySubsequences: true).map {
+                String($0).trimmingSpaces
+            }
+            return (parts.isEmpty ? [""] : parts, variable)
+        }
+        if let value = file[setting] {
+            let origin = "\(filePath ?? "config file"): \(setting)"
+            switch value {
+            case .string(let text): return ([text], origin)
+            case .bool(let flag): return ([flag ? "true" : "false"], origin)
+            case .number: return ([value.canonicalText], origin)
+            case .array(let items):
+                var texts: [String] = []
+                for item in items {
+                    guard case .string(let text) = item else {
+                        throw ValidationError(setting: origin, value: item.canonicalText, allowed: "strings")
+                    }
+                    texts.append(text)
+                }
+                return (texts, origin)
+            case .null, .object:
+                throw ValidationError(
+                    setting: origin, value: value.canonicalText, allowed: "a string, number, boolean or list")
+            }
+        }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

@@ -1,0 +1,110 @@
+import HearsayCore
+import NIOHTTP1
+
+/// A complete HTTP request as the router sees it.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    /// The path, percent-encoded as received, without the query.
+    public var path: String
+    /// Query parameters, percent-decoded.
+    public var query: [String: String]
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    /// Splits `uri` into path and query.
+    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
+        self.method = method
+        self.headers = headers
+        self.body = body
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        self.path = parts.first.map(String.init) ?? "/"
+        var query: [String: String] = [:]
+        if parts.count > 1 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = PercentEncoding.decode(String(kv[0]), plusIsSpace: true) ?? String(kv[0])
+                let value = kv.count > 1 ? PercentEncoding.decode(String(kv[1]), plusIsSpace: true) ?? "" : ""
+                query[key] = value
+            }
+        }
+        self.query = query
+    }
+}
+
+/// A response: status, content type and body.
+public struct HTTPResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: [UInt8]
+    public var headers: [(String, String)] = []
+
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// A JSON document, pretty-printed with a final newline so `curl` output reads well.
+    public static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: Array((value.prettyText + "\n").utf8))
+    }
+
+    /// `{"error": message}` with `status`.
+    public static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+        json(.object(["error": .string(message)]), status: status)
+    }
+}
+
+/// What a route answers: at once, or after asynchronous work (a join, a leave).
+public enum HTTPReply: Sendable {
+    case now(HTTPResponse)
+    case later(@Sendable () async -> HTTPResponse)
+}
+
+/// Percent-decoding of URL paths and queries.
+public enum PercentEncoding {
+    /// Decodes `%XX` escapes (and `+` as a space in queries); nil for a malformed escape
+    /// or a result that is not UTF-8.
+    public static func decode(_ text: String, plusIsSpace: Bool = false) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next().flatMap(hex), let low = iterator.next().flatMap(hex) else {
+                    return nil
+                }
+                bytes.append(high << 4 | low)
+            case UInt8(ascii: "+") where plusIsSpace: bytes.append(UInt8(ascii: " "))
+            default: bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Encodes every byte outside the unreserved set, for building request paths.
+    public static func encode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP API's listener: NIOHTTP1 on the node's event loop.
+enum HTTPServer {
+    /// Binds `address` and serves the node's API there.
+    static func bind(_ address: HostPort, node: Node) async throws -> any Channel {
+        let maxBody = node.settings.maxBodyBytes
+        return try await ServerBootstrap(group: node.eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
+                    try sync.addHandler(HTTPRequestHandler(node: node, maxBodyBytes: maxBody))
+                }
+            }
+            .bind(host: address.host, port: address.port).get()
+    }
+}
+
+/// Collects one request at a time (head and body up to the limit), hands it to the
+/// node's router, and writes the answer. A body over the limit is answered with 413
+/// before it is read further, and the connection is closed.
+final class HTTPRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let node: Node
+    private let maxBodyBytes: Int
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var rejected = false
+
+    init(node: Node, maxBodyBytes: Int) {
+        self.node = node
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = []
+            rejected = false
+            if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                reject(context: context)
+            }
+        case .body(let chunk):
+            guard !rejected else { return }
+            if body.count + chunk.readableBytes > maxBodyBytes {
+                reject(context: context)
+                return
+            }
+            body += chunk.readableBytesView
+        case .end:
+            guard let head, !rejected else { return }
+            self.head = nil
+            let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
+            body = []
+            let keepAlive = head.isKeepAlive
+            let reply = node.assumeIsolated { $0.handle(request) }
+            switch reply {
+            case .now(let response):
+                write(response, to: context, head: head, keepAlive: keepAlive)
+            case .later(let work):
+                let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
+                promise.completeWithTask { await work() }
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                promise.futureResult.whenSuccess { response in
+                    let (handler, context) = bound.value
+                    handler.write(response, to: context, head: head, keepAlive: keepAlive)
+                }
+            }
+        }
+    }
+
+    private func reject(context: ChannelHandlerContext) {
+        rejected = true
+        let response = HTTPResponse.error(.payloadTooLarge, "request body larger than \(maxBodyBytes) bytes")
+        write(response, to: context, head: head, keepAlive: false)
+    }
+
+    private func write(
+        _ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTPRequestHead?, keepAlive: Bool
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: "\(response.body.count)")
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        let version = head?.version ?? .http1_1
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+            promise: nil)
+        if head?.method != .HEAD {
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
+                promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}

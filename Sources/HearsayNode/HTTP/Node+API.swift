@@ -1,0 +1,246 @@
+import HearsayCore
+import HearsayWire
+import NIOHTTP1
+
+/// The HTTP API: health, state, members, metadata, join, leave and keys. See
+/// `docs/api.md`.
+extension Node {
+    static let router: Router<Node> = {
+        var r = Router<Node>()
+        r.add(.GET, "/healthz") { _, _, node in node.health() }
+        r.add(.GET, "/readyz") { _, _, node in node.readiness() }
+        r.add(.GET, "/metrics") { _, _, node in node.renderMetrics() }
+        r.add(.GET, "/v1/state") { _, _, node in .now(.json(node.engine.state.json)) }
+        r.add(.GET, "/v1/stats") { _, _, node in .now(.json(node.engine.statistics(now: SystemClock.now()).json)) }
+        r.add(.GET, "/v1/members") { _, _, node in node.listMembers() }
+        r.add(.GET, "/v1/metadata") { request, _, node in node.listMetadata(prefix: request.query["prefix"] ?? "") }
+        r.add(.GET, "/v1/metadata/{address...}") { _, p, node in node.getMetadata(p["address"]!) }
+        r.add(.PUT, "/v1/metadata/{address...}") { request, p, node in node.putMetadata(p["address"]!, request.body) }
+        r.add(.DELETE, "/v1/metadata/{address...}") { _, p, node in node.deleteMetadata(p["address"]!) }
+        r.add(.POST, "/v1/join") { request, _, node in node.joinRequest(request.body) }
+        r.add(.POST, "/v1/leave") { _, _, node in node.leaveRequest() }
+        r.add(.GET, "/v1/keys") { _, _, node in node.listKeys() }
+        r.add(.POST, "/v1/keys/{operation}") { request, p, node in node.changeKeys(p["operation"]!, request.body) }
+        return r
+    }()
+
+    /// Answers one API request. Mutating methods need the bearer token when one is set.
+    func handle(_ request: HTTPRequest) -> HTTPReply {
+        if let token = settings.apiToken, request.method != .GET, request.method != .HEAD,
+            !Self.authorized(request, token: token)
+        {
+            var response = HTTPResponse.error(.unauthorized, "this endpoint needs Authorization: Bearer <api token>")
+            response.headers.append(("WWW-Authenticate", "Bearer"))
+            return .now(response)
+        }
+        return Self.router.route(request, context: self)
+    }
+
+    static func authorized(_ request: HTTPRequest, token: String) -> Bool {
+        guard let header = request.headers.first(name: "authorization"), header.hasPrefix("Bearer ") else {
+            return false
+        }
+        let given = Array(header.utf8.dropFirst(7))
+        let expected = Array(token.utf8)
+        // Constant time in the token's length, so timing does not reveal a prefix.
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+
+    // MARK: Health and state
+
+    func health() -> HTTPReply {
+        isRunning
+            ? .now(.json(.object(["status": "ok", "node": .string(name.rawValue)])))
+            : .now(.json(.object(["status": "stopping"]), status: .serviceUnavailable))
+    }
+
+    func readiness() -> HTTPReply {
+        if isReady { return .now(.json(.object(["ready": .bool(true)]))) }
+        let reason = phase == .running ? "not joined yet" : "leaving or stopped"
+        return .now(.json(.object(["ready": .bool(false), "reason": .string(reason)]), status: .serviceUnavailable))
+    }
+
+    func renderMetrics() -> HTTPReply {
+        metrics.refresh(from: engine)
+        return .now(
+            HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render()))
+    }
+
+    func listMembers() -> HTTPReply {
+        let members = engine.members.all.sorted { $0.id < $1.id }
+        return .now(
+            .json(.object(["members": .array(members.map { $0.json(heartbeat: engine.heartbeat(of: $0.id)) })])))
+    }
+
+    // MARK: Metadata
+
+    func listMetadata(prefix: String) -> HTTPReply {
+        let entries = engine.store.entries(prefix: prefix).sorted { $0.address < $1.address }
+        return .now(.json(.object(["entries": .array(entries.map(\.json))])))
+    }
+
+    func getMetadata(_ raw: String) -> HTTPReply {
+        let address: MetadataAddress
+        do {
+            address = try MetadataAddress(raw)
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        guard let entry = engine.store.entry(address) else {
+            return .now(.error(.notFound, "no entry at \(raw)"))
+        }
+        if entry.isDeleted { return .now(.error(.notFound, "entry \(raw) was deleted")) }
+        return .now(.json(entry.json))
+    }
+
+    func putMetadata(_ raw: String, _ body: [UInt8]) -> HTTPReply {
+        let address: MetadataAddress
+        let write: MetadataWrite
+        do {
+            address = try MetadataAddress(raw)
+            write = try MetadataWrite(body: body)
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        do {
+            let (version, effects) = try engine.put(
+                address, value: write.value, status: write.status, roles: write.roles,
+                replicationNodes: write.replicationNodes, now: SystemClock.now())
+            perform(effects)
+            return durable(.json(version.json))
+        } catch {
+            return .now(engineFailure(error))
+        }
+    }
+
+    func deleteMetadata(_ raw: String) -> HTTPReply {
+        let address: MetadataAddress
+        do {
+            address = try MetadataAddress(raw)
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        guard let entry = engine.store.entry(address), !entry.isDeleted else {
+            return .now(.error(.notFound, "no entry at \(raw)"))
+        }
+        do {
+            let (version, effects) = try engine.delete(address, now: SystemClock.now())
+            perform(effects)
+            return durable(.json(version.json))
+        } catch {
+            return .now(engineFailure(error))
+        }
+    }
+
+    /// Answers `response` only once the write is on disk.
+    private func durable(_ response: HTTPResponse) -> HTTPReply {
+        guard syncLog() else {
+            return .now(
+                .error(.serviceUnavailable, "the write could not be made durable (see the node's log); retry it"))
+        }
+        return .now(response)
+    }
+
+    private func engineFailure(_ error: EngineError) -> HTTPResponse {
+        switch error {
+        case .metadata: .error(.badRequest, "\(error)")
+        case .notRunning, .alreadyLeaving: .error(.serviceUnavailable, "\(error)")
+        case .alreadyRunning, .invalidConfig: .error(.internalServerError, "\(error)")
+        }
+    }
+
+    // MARK: Membership
+
+    func joinRequest(_ body: [UInt8]) -> HTTPReply {
+        let targets: [HostPort]
+        do {
+            targets = try JoinRequest(body: body).addresses
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        return .later { [self] in
+            switch await self.join(targets) {
+            case .failure(let error):
+                return .error(.badGateway, "\(error)")
+            case .success(let seeds):
+                let joined = await self.waitForJoin(timeout: .seconds(5))
+                return .json(
+                    .object([
+                        "joined": .bool(joined), "seeds": .array(seeds.map { .string($0.description) }),
+                    ]),
+                    status: joined ? .ok : .gatewayTimeout)
+            }
+        }
+    }
+
+    /// Waits until the engine reports a completed join, polling its state.
+    func waitForJoin(timeout: Duration) async -> Bool {
+        let deadline = SystemClock.now() + timeout
+        while !engine.state.joined && SystemClock.now() < deadline && phase == .running {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return engine.state.joined
+    }
+
+    func leaveRequest() -> HTTPReply {
+        guard phase == .running else { return .now(.error(.conflict, "the node is already leaving or stopped")) }
+        return .later { [self] in
+            await self.leave()
+            return .json(.object(["left": .bool(true), "node": .string(self.name.rawValue)]))
+        }
+    }
+
+    // MARK: Keys
+
+    func listKeys() -> HTTPReply {
+        .now(
+            .json(
+                .object([
+                    "primary": .string(keyring.primaryKeyID.description),
+                    "keys": .array(keyring.keyIDs.map { .string($0.description) }),
+                    "keyring_file": settings.keyringFile.map(JSONValue.string) ?? .null,
+                ])))
+    }
+
+    func changeKeys(_ operation: String, _ body: [UInt8]) -> HTTPReply {
+        let key: [UInt8]
+        do {
+            key = try KeyRequest(body: body).key
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        var changed = keyring
+        do {
+            switch operation {
+            case "install": try changed.install(key)
+            case "use": try changed.use(key)
+            case "remove": try changed.remove(key)
+            default: return .now(.error(.notFound, "no key operation '\(operation)': install, use or remove"))
+            }
+        } catch {
+            return .now(.error(.conflict, "\(error)"))
+        }
+        if let path = settings.keyringFile {
+            do {
+                try DurableFile.replace(path, with: Array(changed.fileText.utf8), directory: Self.directory(of: path))
+            } catch {
+                return .now(.error(.internalServerError, "keyring not changed: cannot write \(path): \(error)"))
+            }
+        }
+        keyring = changed
+        codec.update(keyring: changed)
+        logger.notice(
+            "keyring changed",
+            metadata: ["event": "keyring_changed", "operation": "\(operation)", "primary": "\(changed.primaryKeyID)"])
+        return listKeys()
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

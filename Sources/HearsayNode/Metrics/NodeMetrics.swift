@@ -1,0 +1,195 @@
+import HearsayCore
+import Prometheus
+
+/// The metric catalogue of `docs/metrics.md` for one node, in a Prometheus registry of its
+/// own (several nodes in one process, as in `hearsay demo`, never share counters).
+///
+/// Counters and histograms move as the engine reports events; gauges are read from the
+/// engine when `/metrics` is scraped. Every label value comes from a closed set.
+public final class NodeMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    public let registry = PrometheusCollectorRegistry()
+
+    private let rounds: Counter
+    private let roundDuration: DurationHistogram
+    private let failures: Counter
+    private let suspicions: Counter
+    private let refutations: Counter
+    private let probeRTT: DurationHistogram
+    private let localUpdates: Counter
+    private let remoteUpdates: Counter
+    private let conflicts: Counter
+    private let dissemination: DurationHistogram
+    private let networkErrors: Counter
+    private let protocolErrors: Counter
+    private let localHealth: Gauge
+    private let pending: Gauge
+    private let capacity: Gauge
+    private let sent: [GossipMessageType: Counter]
+    private let received: [GossipMessageType: Counter]
+    private let bytesSent: [Transport: Counter]
+    private let bytesReceived: [Transport: Counter]
+    private let members: [MemberStatus: Gauge]
+    private let entries: [MetadataStatus: Gauge]
+
+    /// Registers every metric, with `version` and `protocolVersion` on `hearsay_build_info`.
+    public init(version: String, protocolVersion: String) {
+        let r = registry
+        rounds = r.makeCounter(name: "hearsay_gossip_rounds_total", help: "Gossip rounds (anti-entropy) started.")
+        roundDuration = r.makeDurationHistogram(
+            name: "hearsay_gossip_round_duration_seconds",
+            buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000].map { .milliseconds($0) },
+            help: "Time from the start of a gossip round until its last exchange finished.")
+        failures = r.makeCounter(
+            name: "hearsay_failure_detections_total", help: "Members this node declared failed.")
+        suspicions = r.makeCounter(name: "hearsay_suspicions_total", help: "Members this node began to suspect.")
+        refutations = r.makeCounter(
+            name: "hearsay_refutations_total", help: "Rumors about this node that it refuted.")
+        probeRTT = r.makeDurationHistogram(
+            name: "hearsay_probe_rtt_seconds",
+            buckets: [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500].map { .microseconds(Int64($0 * 1000)) },
+            help: "Round-trip time of direct probes that were answered.")
+        localUpdates = r.makeCounter(
+            name: "hearsay_metadata_updates_total", labels: [("origin", "local")],
+            help: "Metadata versions that entered the store, by origin.")
+        remoteUpdates = r.makeCounter(
+            name: "hearsay_metadata_updates_total", labels: [("origin", "remote")],
+            help: "Metadata versions that entered the store, by origin.")
+        conflicts = r.makeCounter(
+            name: "hearsay_metadata_conflicts_total", help: "Entries found with concurrent versions.")
+        dissemination = r.makeDurationHistogram(
+            name: "hearsay_dissemination_latency_seconds",
+            buckets: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map { .milliseconds($0) },
+            help: "Time from a write on its origin node until it arrived here.")
+        networkErrors = r.makeCounter(
+            name: "hearsay_network_errors_total", help: "Failed sends, unanswered exchanges and failed joins.")
+        protocolErrors = r.makeCounter(
+            name: "hearsay_protocol_errors_total", help: "Messages that broke a protocol rule.")
+        localHealth = r.makeGauge(
+            name: "hearsay_local_health_score", help: "Lifeguard local health: 0 is healthy, higher is degraded.")
+        pending = r.makeGauge(name: "hearsay_pending_messages", help: "Broadcasts waiting in the message buffer.")
+        capacity = r.makeGauge(name: "hearsay_message_buffer_capacity", help: "Capacity of the message buffer.")
+        sent = Dictionary(
+            uniqueKeysWithValues: GossipMessageType.allCases.map {
+                (
+                    $0,
+                    r.makeCounter(
+                        name: "hearsay_messages_sent_total", labels: [("type", $0.rawValue)],
+                        help: "Messages sent, by type.")
+                )
+            })
+        received = Dictionary(
+            uniqueKeysWithValues: GossipMessageType.allCases.map {
+                (
+                    $0,
+                    r.makeCounter(
+                        name: "hearsay_messages_received_total", labels: [("type", $0.rawValue)],
+                        help: "Messages received and verified, by type.")
+                )
+            })
+        bytesSent = Dictionary(
+            uniqueKeysWithValues: Transport.allCases.map {
+                (
+                    $0,
+                    r.makeCounter(
+                        name: "hearsay_bytes_sent_total", labels: [("transport", $0.rawValue)],
+                        help: "Frame bytes sent, by transport.")
+                )
+            })
+        bytesReceived = Dictionary(
+            uniqueKeysWithValues: Transport.allCases.map {
+                (
+                    $0,
+                    r.makeCounter(
+                        name: "hearsay_bytes_received_total", labels: [("transport", $0.rawValue)],
+                        help: "Frame bytes received, by transport.")
+                )
+            })
+        members = Dictionary(
+            uniqueKeysWithValues: MemberStatus.allCases.map {
+                (
+                    $0,
+                    r.makeGauge(
+                        name: "hearsay_members", labels: [("state", $0.rawValue)],
+                        help: "Members in this node's view, by state.")
+                )
+            })
+        entries = Dictionary(
+            uniqueKeysWithValues: MetadataStatus.allCases.map {
+                (
+                    $0,
+                    r.makeGauge(
+                        name: "hearsay_metadata_entries", labels: [("status", $0.rawValue)],
+                        help: "Metadata entries in the store, by status.")
+                )
+            })
+        r.makeGauge(
+            name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
+            help: "Always 1; the labels say which build runs."
+        ).set(to: 1.0)
+    }
+
+    /// Records an engine event.
+    public func record(_ event: MetricEvent) {
+        switch event {
+        case .gossipRound(let duration):
+            rounds.increment()
+            roundDuration.record(duration)
+        case .messageDropped(let type, let reason):
+            dropped(type: type, reason: reason).increment()
+        case .failureDetected: failures.increment()
+        case .suspicionRaised: suspicions.increment()
+        case .refuted: refutations.increment()
+        case .probeRTT(let rtt): probeRTT.record(rtt)
+        case .metadataUpdated(let origin): (origin == .local ? localUpdates : remoteUpdates).increment()
+        case .metadataConflict: conflicts.increment()
+        case .disseminationLatency(let latency): dissemination.record(latency)
+        case .networkError: networkErrors.increment()
+        case .protocolError: protocolErrors.increment()
+        }
+    }
+
+    /// The drop counter for a type and reason; the registry returns the existing one.
+    private func dropped(type: GossipMessageType?, reason: DropReason) -> Counter {
+        registry.makeCounter(
+            name: "hearsay_messages_dropped_total",
+            labels: [("type", type?.rawValue ?? "unknown"), ("reason", reason.rawValue)],
+            help: "Messages or frames dropped, by type (unknown when unreadable) and reason.")
+    }
+
+    /// Counts a frame sent: its messages by type and its bytes.
+    public func sent(_ messages: [GossipMessage], bytes: Int, via transport: Transport) {
+        for message in messages { sent[message.type]?.increment() }
+        bytesSent[transport]?.increment(by: Int64(bytes))
+    }
+
+    /// Counts a frame received: its bytes, and its messages once verified.
+    public func received(bytes: Int, via transport: Transport) {
+        bytesReceived[transport]?.increment(by: Int64(bytes))
+    }
+
+    /// Counts verified messages by type.
+    public func received(_ messages: [GossipMessage]) {
+        for message in messages { received[message.type]?.increment() }
+    }
+
+    /// Sets the gauges from the engine's state; called before each render.
+    public func refresh(from engine: Engine) {
+        for status in MemberStatus.allCases {
+            members[status]?.set(to: Double(engine.members.count(status)))
+        }
+        let counts = engine.store.countsByStatus()
+        for status in MetadataStatus.allCases {
+            entries[status]?.set(to: Double(counts[status] ?? 0))
+        }
+        let state = engine.state
+        localHealth.set(to: Double(state.localHealthScore))
+        pending.set(to: Double(state.pendingMessages))
+        capacity.set(to: Double(state.messageBufferCapacity))
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func render() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

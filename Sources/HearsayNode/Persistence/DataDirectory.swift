@@ -1,0 +1,99 @@
+import HearsayCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Who this node is, kept across restarts: its name, and the highest incarnation it has
+/// used, so that its next life starts above every rumor about its previous one.
+public struct NodeIdentity: Equatable, Sendable {
+    /// The node's name.
+    public var name: NodeID
+    /// The highest incarnation this node has announced.
+    public var incarnation: UInt64
+
+    /// Creates an identity.
+    public init(name: NodeID, incarnation: UInt64) {
+        self.name = name
+        self.incarnation = incarnation
+    }
+}
+
+/// The node's `--data-dir`: `identity.json`, `metadata.log`, and a lock that keeps a
+/// second agent from using the same directory.
+public final class DataDirectory {
+    /// The directory.
+    public let path: String
+    private let lockFD: Int32
+
+    /// Opens (creating when missing) and locks the directory.
+    public init(path: String) throws(PersistenceError) {
+        self.path = path
+        do {
+            try DurableFile.makeDirectories(path)
+            lockFD = try DurableFile.open(path + "/lock", O_RDWR | O_CREAT)
+        } catch {
+            throw PersistenceError(error)
+        }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
+            throw PersistenceError(path: path, reason: "in use by another running agent (locked)")
+        }
+    }
+
+    deinit {
+        close(lockFD)  // also releases the lock
+    }
+
+    var identityPath: String { path + "/identity.json" }
+    /// The metadata log's path.
+    public var logPath: String { path + "/metadata.log" }
+
+    /// The stored identity, or nil for a new directory.
+    public func readIdentity() throws(PersistenceError) -> NodeIdentity? {
+        guard DurableFile.exists(identityPath) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(identityPath, limit: 64 * 1024)
+        } catch {
+            throw PersistenceError(error)
+        }
+        func bad(_ why: String) -> PersistenceError {
+            PersistenceError(path: identityPath, reason: "unreadable node identity (\(why)); refusing to start")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(bytes: bytes)
+        } catch {
+            throw bad("\(error)")
+        }
+        guard case .object(let fields) = document, case .string(let name)? = fields["name"],
+            case .number(let incarnation)? = fields["incarnation"], incarnation >= 0, incarnation < 9e15,
+            incarnation == incarnation.rounded()
+        else { throw bad("expected {\"name\": string, \"incarnation\": integer}") }
+        do {
+            return NodeIdentity(name: try NodeID(name), incarnation: UInt64(incarnation))
+        } catch {
+            throw bad("\(error)")
+        }
+    }
+
+    /// Stores the identity durably (atomic replace).
+    public func writeIdentity(_ identity: NodeIdentity) throws(PersistenceError) {
+        let document = JSONValue.object([
+            "name": .string(identity.name.rawValue), "incarnation": .number(Double(identity.incarnation)),
+        ])
+        do {
+            try DurableFile.replace(identityPath, with: Array((document.canonicalText + "\n").utf8), directory: path)
+        } catch {
+            throw PersistenceError(error)
+        }
+    }
+
+    /// Opens the metadata log.
+    public func openLog() throws(PersistenceError) -> (MetadataLog, MetadataLog.Recovery) {
+        try MetadataLog.open(path: logPath, directory: path)
+    }
+}

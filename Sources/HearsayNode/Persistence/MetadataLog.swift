@@ -1,0 +1,192 @@
+import CZlib
+import HearsayCore
+import HearsayWire
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The metadata store on disk: an append-only log of every version that entered the
+/// store, each record checksummed, compacted by rewriting the live versions.
+///
+/// Layout: the 8-byte header `HSYLOG` 0x00 0x01, then records of a 4-byte big-endian
+/// length, a 4-byte big-endian CRC-32 of the payload, and the payload (a version in the
+/// wire encoding). Replaying the records through `MetadataStore.apply` rebuilds the
+/// store: merges are order-independent for what they keep.
+///
+/// A crash can only tear the last record, which was never acknowledged (a write is
+/// acknowledged after `sync`), so a bad record at the very end is cut off; a bad record
+/// anywhere else is corruption, and opening fails rather than start with part of a store.
+///
+/// Confined to the node's event loop (not `Sendable`).
+public final class MetadataLog {
+    /// The file.
+    public let path: String
+    /// The log's size on disk, written records included.
+    public private(set) var byteSize: Int
+    /// Records in the file.
+    public private(set) var recordCount: Int
+    private let directory: String
+    private var fd: Int32
+    private var pending: [UInt8] = []
+
+    static let header: [UInt8] = Array("HSYLOG".utf8) + [0, 1]
+    /// No single version comes near this; a larger length is corruption, not a record.
+    static let maxRecordBytes = 64 * 1024 * 1024
+
+    /// What opening found.
+    public struct Recovery: Sendable {
+        /// Every version in the log, oldest first.
+        public var versions: [ContextMetadata]
+        /// Bytes of a torn last record that were cut off, 0 normally.
+        public var truncatedBytes: Int
+    }
+
+    /// Opens the log at `path` in `directory`, creating it when missing, and reads every
+    /// record back.
+    public static func open(path: String, directory: String) throws(PersistenceError) -> (MetadataLog, Recovery) {
+        do {
+            if !DurableFile.exists(path) {
+                try DurableFile.replace(path, with: header, directory: directory)
+            }
+            let bytes = try FileIO.read(path, limit: Int.max)
+            let (versions, goodEnd) = try parse(bytes, path: path)
+            let fd = try DurableFile.open(path, O_WRONLY | O_APPEND)
+            if goodEnd < bytes.count {
+                guard ftruncate(fd, off_t(goodEnd)) == 0 else {
+                    close(fd)
+                    throw FileError.current(path)
+                }
+                try DurableFile.sync(fd, path: path)
+            }
+            let log = MetadataLog(path: path, directory: directory, fd: fd, size: goodEnd, records: versions.count)
+            return (log, Recovery(versions: versions, truncatedBytes: bytes.count - goodEnd))
+        } catch let error as FileError {
+            throw PersistenceError(error)
+        } catch let error as PersistenceError {
+            throw error
+        } catch {
+            throw PersistenceError(path: path, reason: "\(error)")
+        }
+    }
+
+    private init(path: String, directory: String, fd: Int32, size: Int, records: Int) {
+        self.path = path
+        self.directory = directory
+        self.fd = fd
+        self.byteSize = size
+        self.recordCount = records
+    }
+
+    deinit {
+        close(fd)
+    }
+
+    /// Reads the records of `bytes`; returns the versions and where the last good record ends.
+    static func parse(_ bytes: [UInt8], path: String) throws(PersistenceError) -> ([ContextMetadata], Int) {
+        guard bytes.count >= header.count, Array(bytes[0..<header.count]) == header else {
+            throw PersistenceError(
+                path: path,
+                reason: "not a Hearsay metadata log (bad header); refusing to start with an empty store")
+        }
+        var versions: [ContextMetadata] = []
+        var offset = header.count
+        while offset < bytes.count {
+            let start = offset
+            guard bytes.count - offset >= 8 else { break }  // a torn record header
+            let length = Int(readUInt32(bytes, offset))
+            let expected = readUInt32(bytes, offset + 4)
+            guard length <= maxRecordBytes else {
+                throw corrupt(path, at: start, "a record claims \(length) bytes")
+            }
+            let payload = (offset + 8)..<(offset + 8 + length)
+            guard payload.upperBound <= bytes.count else { break }  // a torn payload
+            let actual = bytes.withUnsafeBufferPointer {
+                UInt32(crc32(0, $0.baseAddress! + payload.lowerBound, uInt(length)))
+            }
+            if actual != expected {
+                // Torn only if nothing follows; otherwise acknowledged data is damaged.
+                if payload.upperBound == bytes.count { break }
+                throw corrupt(path, at: start, "checksum mismatch")
+            }
+            do {
+                versions.append(try MessageCodec.decodeStoredVersion(bytes, range: payload))
+            } catch {
+                throw corrupt(path, at: start, "undecodable record (\(error))")
+            }
+            offset = payload.upperBound
+        }
+        return (versions, offset)
+    }
+
+    private static func corrupt(_ path: String, at offset: Int, _ what: String) -> PersistenceError {
+        PersistenceError(
+            path: path,
+            reason:
+                "corrupt at byte \(offset): \(what); refusing to start with part of the store. "
+                + "Restore the file from a backup, or move it away to start this node empty "
+                + "(it then catches up from its peers)")
+    }
+
+    private static func readUInt32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private static func record(_ version: ContextMetadata) -> [UInt8] {
+        let payload = MessageCodec.encodeStoredVersion(version)
+        let sum = payload.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + payload.count)
+        for value in [UInt32(payload.count), sum] {
+            bytes += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+        }
+        return bytes + payload
+    }
+
+    /// Queues a version for the next `sync`.
+    public func append(_ version: ContextMetadata) {
+        pending += Self.record(version)
+        recordCount += 1
+    }
+
+    /// Whether versions are queued and not yet on disk.
+    public var hasPending: Bool { !pending.isEmpty }
+
+    /// Writes the queued versions and forces them to the disk.
+    public func sync() throws(PersistenceError) {
+        guard !pending.isEmpty else { return }
+        do {
+            try DurableFile.writeAll(fd, pending, path: path)
+            try DurableFile.sync(fd, path: path)
+        } catch {
+            throw PersistenceError(error)
+        }
+        byteSize += pending.count
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether the log has grown well past what it holds: over `minimumBytes` and more
+    /// than twice the size of the `liveVersions` records.
+    public func needsCompaction(liveVersions: Int, liveBytes: Int, minimumBytes: Int = 4 * 1024 * 1024) -> Bool {
+        byteSize > minimumBytes && byteSize > 2 * (liveBytes + 8 * liveVersions + Self.header.count)
+    }
+
+    /// Replaces the log with one record per live version, atomically.
+    public func compact(_ versions: [ContextMetadata]) throws(PersistenceError) {
+        try sync()
+        var bytes = Self.header
+        for version in versions { bytes += Self.record(version) }
+        do {
+            try DurableFile.replace(path, with: bytes, directory: directory)
+            let reopened = try DurableFile.open(path, O_WRONLY | O_APPEND)
+            close(fd)
+            fd = reopened
+        } catch {
+            throw PersistenceError(error)
+        }
+        byteSize = bytes.count
+        recordCount = versions.count
+    }
+}

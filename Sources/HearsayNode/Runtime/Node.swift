@@ -1,0 +1,507 @@
+import HearsayCore
+import HearsayWire
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A running Hearsay node: the engine, its sockets and timers, its store on disk.
+///
+/// The node is an actor whose executor is its NIO event loop, so the gossip sockets,
+/// the HTTP server and the timers, which all run on that loop, call into it
+/// synchronously (`assumeIsolated`) with no hop, and the engine (a value) is only ever
+/// touched from one thread.
+public actor Node {
+    /// The event loop everything of this node runs on.
+    public nonisolated let eventLoop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+    /// The validated settings.
+    public nonisolated let settings: NodeSettings
+    /// This node's name.
+    public nonisolated let name: NodeID
+    /// The address peers reach it at.
+    public nonisolated let advertised: HostPort
+    /// Its metrics.
+    public nonisolated let metrics: NodeMetrics
+    nonisolated let logger: Logger
+
+    var engine: Engine
+    let codec: FrameCodec
+    var keyring: Keyring
+    let dataDirectory: DataDirectory?
+    let metadataLog: MetadataLog?
+    var persistedIncarnation: UInt64
+    var udp: (any Channel)?
+    var listeners: [any Channel] = []
+    /// The address the HTTP API listens on, once started.
+    public private(set) var httpAddress: SocketAddress?
+    var socketAddresses: [PeerAddress: SocketAddress] = [:]
+    var phase: Phase = .created
+    var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    var leaveWaiters: [CheckedContinuation<Void, Never>] = []
+    var lastErrorLog: [String: Instant] = [:]
+    var maintenance: RepeatedTask?
+
+    enum Phase: Equatable {
+        case created, running, leaving, finished
+    }
+
+    /// Prepares a node: loads the keyring, opens and replays the data directory, and
+    /// creates the engine. Nothing is bound until `start`.
+    public init(settings: NodeSettings, eventLoop: any EventLoop, logger baseLogger: Logger) throws(NodeStartError) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+        let now = SystemClock.now()
+        let keyring = try Self.loadKeyring(settings)
+        let directory: DataDirectory?
+        var identity: NodeIdentity?
+        do {
+            directory = try settings.dataDir.map { path throws(PersistenceError) in try DataDirectory(path: path) }
+            identity = try directory?.readIdentity()
+        } catch {
+            throw .persistence(error)
+        }
+        let name: NodeID
+        if let configured = settings.name {
+            if let stored = identity?.name, stored != configured {
+                throw .identityMismatch(stored: stored, configured: configured, directory: settings.dataDir ?? "")
+            }
+            name = configured
+        } else {
+            name = identity?.name ?? Self.hostName()
+        }
+        // A new life must outrank every rumor about the previous one, even without a data
+        // directory: the wall clock in seconds is above any incarnation an earlier life
+        // reached by refuting (one step per refutation).
+        let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, now.nanoseconds / 1_000_000_000)))
+        var config = EngineConfig(nodeID: name, address: settings.advertisedAddress.peerAddress)
+        config.version = BuildInfo.version
+        config.gossipInterval = settings.gossipInterval
+        config.probeInterval = settings.probeInterval
+        config.probeTimeout = settings.probeTimeout
+        config.gossipNodes = settings.gossipNodes
+        config.maxGossipPeers = settings.maxGossipPeers
+        config.messageBufferSize = settings.messageBufferSize
+        config.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
+        var store = MetadataStore(limits: config.metadataLimits)
+        var metadataLog: MetadataLog?
+        var logger = baseLogger
+        logger[metadataKey: "node"] = "\(name)"
+        do {
+            if let directory {
+                let (log, recovery) = try directory.openLog()
+                for version in recovery.versions { _ = store.apply(version) }
+                metadataLog = log
+                if recovery.truncatedBytes > 0 {
+                    logger.warning(
+                        "cut off a torn last record of the metadata log (never acknowledged)",
+                        metadata: ["event": "log_recovered", "bytes": "\(recovery.truncatedBytes)"])
+                }
+                identity = NodeIdentity(name: name, incarnation: incarnation)
+                try directory.writeIdentity(identity!)
+            }
+        } catch {
+            throw .persistence(error)
+        }
+        do {
+            engine = try Engine(
+                config: config, incarnation: incarnation, store: store,
+                seed: SecureRandom.bytes(count: 8).reduce(0) { $0 << 8 | UInt64($1) }, now: now)
+        } catch {
+            if case .invalidConfig(let invalid) = error { throw .invalidSetting(invalid) }
+            throw .invalidSetting(ValidationError(setting: "engine", value: "\(error)", allowed: "valid settings"))
+        }
+        var options = FrameCodec.Options()
+        options.encrypt = settings.encrypt
+        options.compress = settings.compress
+        options.maxFrameBytes = settings.maxStreamFrameBytes
+        codec = FrameCodec(sender: name, keyring: keyring, options: options, nowMillis: now.milliseconds)
+        self.keyring = keyring
+        self.name = name
+        self.advertised = settings.advertisedAddress
+        self.dataDirectory = directory
+        self.metadataLog = metadataLog
+        self.persistedIncarnation = incarnation
+        self.metrics = NodeMetrics(version: BuildInfo.version, protocolVersion: BuildInfo.protocolVersion)
+        self.logger = logger
+        if let directory, store.count > 0 {
+            logger.info(
+                "metadata store loaded",
+                metadata: ["event": "store_loaded", "entries": "\(store.count)", "dir": "\(directory.path)"])
+        }
+    }
+
+    static func loadKeyring(_ settings: NodeSettings) throws(NodeStartError) -> Keyring {
+        if let key = settings.key {
+            do {
+                return try Keyring(primary: key)
+            } catch {
+                throw .keyring(path: "--key", reason: "\(error)")
+            }
+        }
+        guard let path = settings.keyringFile else { throw .missingKey }
+        do {
+            let bytes = try FileIO.read(path, limit: 1024 * 1024)
+            return try Keyring(fileText: String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw .keyring(path: path, reason: "\(error)")
+        }
+    }
+
+    static func hostName() -> NodeID {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        let text = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (try? NodeID(text)) ?? NodeID(unchecked: "hearsay")
+    }
+
+    // MARK: Lifecycle
+
+    /// Binds the gossip sockets and the HTTP API, starts the engine and, when seeds are
+    /// configured, keeps joining through them until one answers.
+    public func start() async throws(NodeStartError) {
+        precondition(phase == .created, "a node starts once")
+        let bind = settings.bind
+        do {
+            udp = try await DatagramBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DatagramHandler(node: self))
+                    }
+                }
+                .bind(host: bind.host, port: bind.port).get()
+        } catch {
+            throw .bind(what: "gossip (UDP)", address: "\(bind)", reason: "\(error)")
+        }
+        let maxFrame = settings.maxStreamFrameBytes
+        do {
+            let tcp = try await ServerBootstrap(group: eventLoop)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+                        try sync.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame)))
+                        try sync.addHandler(StreamHandler(node: self))
+                    }
+                }
+                .bind(host: bind.host, port: bind.port).get()
+            listeners.append(tcp)
+        } catch {
+            throw .bind(what: "gossip (TCP)", address: "\(bind)", reason: "\(error)")
+        }
+        do {
+            let http = try await HTTPServer.bind(settings.http, node: self)
+            httpAddress = http.localAddress
+            listeners.append(http)
+        } catch {
+            throw .bind(what: "the HTTP API", address: "\(settings.http)", reason: "\(error)")
+        }
+        phase = .running
+        let now = SystemClock.now()
+        do {
+            perform(try engine.start(now: now))
+        } catch {
+            preconditionFailure("a new engine starts: \(error)")
+        }
+        logger.info(
+            "agent started",
+            metadata: [
+                "event": "agent_started", "gossip": "\(advertised)", "bind": "\(bind)",
+                "http": "\(httpAddress.map(Self.text) ?? "-")", "incarnation": "\(engine.incarnation)",
+                "entries": "\(engine.store.count)", "version": "\(BuildInfo.version)",
+            ])
+        maintenance = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
+            self.assumeIsolated { $0.maintain() }
+        }
+        if !settings.join.isEmpty {
+            Task { await self.keepJoining() }
+        }
+    }
+
+    /// Once a second: versions merged from peers reach the disk (local writes are synced
+    /// before they are acknowledged), and the log is compacted when mostly superseded.
+    func maintain() {
+        guard phase != .finished, let metadataLog else { return }
+        syncLog()
+        let store = engine.store
+        guard metadataLog.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize) else { return }
+        let before = metadataLog.byteSize
+        do {
+            try metadataLog.compact(store.allEntries.flatMap(\.versions))
+            logger.info(
+                "compacted the metadata log",
+                metadata: [
+                    "event": "log_compacted", "bytes_before": "\(before)", "bytes_after": "\(metadataLog.byteSize)",
+                ])
+        } catch {
+            logRateLimited(.error, "persist_failed", "cannot compact the metadata log: \(error)", key: "compact")
+        }
+    }
+
+    /// Retries the configured seeds, resolving their names afresh each time, until the
+    /// node has joined or stops.
+    func keepJoining() async {
+        while phase == .running {
+            let outcome = await join(settings.join)
+            if case .success(let seeds) = outcome, seeds.isEmpty || engine.state.joined { return }
+            if engine.state.joined { return }
+            try? await Task.sleep(for: settings.joinRetryInterval)
+            if engine.state.joined { return }
+        }
+    }
+
+    /// Resolves `targets` and sends a join to every address they stand for, except this
+    /// node's own. Returns the seeds contacted.
+    public func join(_ targets: [HostPort]) async -> Result<[HostPort], ResolutionError> {
+        var seeds: [HostPort] = []
+        for target in targets {
+            let result = await Self.resolve(target)
+            switch result {
+            case .success(let found): seeds += found
+            case .failure(let error):
+                logRateLimited(.warning, "join_resolve_failed", "\(error)", key: "resolve")
+                if targets.count == 1 { return .failure(error) }
+            }
+        }
+        let others = seeds.filter {
+            $0 != advertised && !($0.port == advertised.port && Self.isLocal($0.host, advertised.host))
+        }
+        guard phase == .running, !others.isEmpty else { return .success([]) }
+        do {
+            perform(try engine.join(seeds: others.map(\.peerAddress), now: SystemClock.now()))
+        } catch {
+            return .success([])
+        }
+        return .success(others)
+    }
+
+    private static func isLocal(_ host: String, _ advertisedHost: String) -> Bool {
+        host == advertisedHost
+    }
+
+    /// Runs the blocking resolver on a thread of its own, off the event loop.
+    static func resolve(_ target: HostPort) async -> Result<[HostPort], ResolutionError> {
+        if IPAddressText.isLiteral(target.host) { return .success([target]) }
+        do {
+            return try await NIOThreadPool.singleton.runIfActive { AddressResolver.resolve(target) }
+        } catch {
+            return .failure(ResolutionError(host: target.host, reason: "\(error)"))
+        }
+    }
+
+    /// Leaves the cluster gracefully (peers mark this node `left`), then stops. Returns
+    /// once the leave has spread or timed out.
+    public func leave() async {
+        switch phase {
+        case .running:
+            phase = .leaving
+            do {
+                perform(try engine.leave(now: SystemClock.now()))
+            } catch {
+                finish()
+                return
+            }
+            await withCheckedContinuation { leaveWaiters.append($0) }
+        case .leaving:
+            await withCheckedContinuation { leaveWaiters.append($0) }
+        case .created, .finished:
+            finish()
+        }
+    }
+
+    /// Stops at once, without telling peers (they will detect the failure).
+    public func stop() {
+        finish()
+    }
+
+    /// Returns when the node has stopped (after a leave or a stop).
+    public func waitUntilFinished() async {
+        guard phase != .finished else { return }
+        await withCheckedContinuation { finishWaiters.append($0) }
+    }
+
+    private func finish() {
+        guard phase != .finished else { return }
+        if engine.isRunning { perform((try? engine.stop(now: SystemClock.now())) ?? []) }
+        phase = .finished
+        maintenance?.cancel()
+        syncLog()
+        for channel in listeners { channel.close(promise: nil) }
+        udp?.close(promise: nil)
+        listeners = []
+        udp = nil
+        logger.info("agent stopped", metadata: ["event": "agent_stopped"])
+        for waiter in leaveWaiters { waiter.resume() }
+        for waiter in finishWaiters { waiter.resume() }
+        leaveWaiters = []
+        finishWaiters = []
+    }
+
+    /// Whether the node has joined and is not leaving (`/readyz`).
+    public var isReady: Bool { phase == .running && engine.state.joined }
+
+    /// Whether the node runs (`/healthz`).
+    public var isRunning: Bool { phase == .running || phase == .leaving }
+
+    // MARK: Engine events
+
+    func timerFired(_ timer: Timer) {
+        guard phase == .running || phase == .leaving else { return }
+        perform(engine.timerFired(timer, now: SystemClock.now()))
+    }
+
+    func frameArrived(_ bytes: [UInt8], from: SocketAddress?, transport: Transport) {
+        metrics.received(bytes: bytes.count, via: transport)
+        guard phase == .running || phase == .leaving else { return }
+        let now = SystemClock.now()
+        let frame: Frame
+        do {
+            frame = try codec.open(bytes, nowMillis: now.milliseconds)
+        } catch {
+            frameRejected(error, from: from, transport: transport)
+            return
+        }
+        metrics.received(frame.messages)
+        let peer = from.map { Self.peerAddress($0) } ?? PeerAddress("unknown")
+        perform(engine.receive(frame.messages, from: peer, transport: transport, now: now))
+    }
+
+    func frameRejected(_ error: WireError, from: SocketAddress?, transport: Transport) {
+        let reason = DropReason(rawValue: error.reason) ?? .decodeError
+        perform(engine.recordDrop(type: nil, reason: reason, now: SystemClock.now()))
+        logRateLimited(
+            .warning, "frame_rejected", "rejected a frame", key: "frame_\(error.reason)",
+            [
+                "reason": "\(error.reason)", "detail": "\(error.detail)", "transport": "\(transport.rawValue)",
+                "from": "\(from.map(Self.text) ?? "unknown")",
+            ])
+    }
+
+    func transportError(_ error: any Error, context: String) {
+        perform(engine.recordNetworkError(now: SystemClock.now()))
+        logRateLimited(.warning, "network_error", "\(context): \(error)", key: "net_\(context)")
+    }
+
+    func logRateLimited(
+        _ level: Logger.Level, _ event: String, _ message: String, key: String, _ fields: Logger.Metadata = [:]
+    ) {
+        let now = SystemClock.now()
+        if let last = lastErrorLog[key], now - last < .seconds(10) { return }
+        lastErrorLog[key] = now
+        var metadata = fields
+        metadata["event"] = "\(event)"
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    // MARK: Effects
+
+    /// Executes what the engine asked for.
+    func perform(_ effects: [Effect]) {
+        var leaveCompleted = false
+        for effect in effects {
+            switch effect {
+            case .send(let outbound): send(outbound)
+            case .armTimer(let timer, let at): arm(timer, at: at)
+            case .metric(let event): metrics.record(event)
+            case .log(let record): log(record)
+            case .stored(let version): metadataLog?.append(version)
+            case .leaveCompleted: leaveCompleted = true
+            }
+        }
+        if engine.incarnation > persistedIncarnation { persistIncarnation() }
+        // After the batch, so the leave's own log lines come before "agent stopped".
+        if leaveCompleted { finish() }
+    }
+
+    private func log(_ record: LogRecord) {
+        var metadata: Logger.Metadata = ["event": "\(record.event)"]
+        for field in record.fields { metadata[field.key] = "\(field.value)" }
+        logger.log(level: Logger.Level(record.level), "\(record.message)", metadata: metadata)
+    }
+
+    private func arm(_ timer: Timer, at: Instant) {
+        let delay = max(0, (at - SystemClock.now()).nanoseconds)
+        eventLoop.scheduleTask(in: .nanoseconds(delay)) { [self] in
+            self.assumeIsolated { $0.timerFired(timer) }
+        }
+    }
+
+    private func send(_ outbound: Outbound) {
+        let frame = codec.seal(outbound.messages, nowMillis: SystemClock.now().milliseconds)
+        guard let target = socketAddress(outbound.to) else {
+            transportError(ResolutionError(host: outbound.to.rawValue, reason: "not an IP address"), context: "send")
+            return
+        }
+        metrics.sent(outbound.messages, bytes: frame.count, via: outbound.transport)
+        switch outbound.transport {
+        case .datagram:
+            guard let udp else { return }
+            let envelope = AddressedEnvelope(remoteAddress: target, data: udp.allocator.buffer(bytes: frame))
+            udp.writeAndFlush(envelope).whenFailure { [self] error in
+                self.assumeIsolated { $0.transportError(error, context: "udp send") }
+            }
+        case .stream:
+            let bytes = StreamFraming.prefixed(frame)
+            ClientBootstrap(group: eventLoop)
+                .connectTimeout(.seconds(3))
+                .connect(to: target)
+                .flatMap { channel in
+                    channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).always { _ in
+                        channel.close(promise: nil)
+                    }
+                }
+                .whenFailure { [self] error in
+                    self.assumeIsolated { $0.transportError(error, context: "tcp send") }
+                }
+        }
+    }
+
+    private func socketAddress(_ peer: PeerAddress) -> SocketAddress? {
+        if let known = socketAddresses[peer] { return known }
+        guard let parsed = try? HostPort(parsing: peer.rawValue, defaultPort: nil, setting: "peer"),
+            let address = try? SocketAddress(ipAddress: parsed.host, port: parsed.port)
+        else { return nil }
+        if socketAddresses.count > 65_536 { socketAddresses.removeAll() }
+        socketAddresses[peer] = address
+        return address
+    }
+
+    static func peerAddress(_ address: SocketAddress) -> PeerAddress {
+        PeerAddress(text(address))
+    }
+
+    static func text(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return HostPort(host: ip, port: port).description
+    }
+
+    // MARK: Persistence
+
+    /// Forces queued versions to disk. A failure to write is fatal for durability, so it
+    /// is logged loudly; the versions stay queued and the next sync retries.
+    @discardableResult
+    func syncLog() -> Bool {
+        guard let metadataLog else { return true }
+        do {
+            try metadataLog.sync()
+            return true
+        } catch {
+            logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")
+            return false
+        }
+    }
+
+    private func persistIncarnation() {
+        persistedIncarnation = engine.incarnation
+        do {
+            try dataDirectory?.writeIdentity(NodeIdentity(name: name, incarnation: engine.incarnation))
+        } catch {
+            logRateLimited(.error, "persist_failed", "cannot write the node identity: \(error)", key: "identity")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import HearsayNode
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// `hearsay agent`: run a node.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run a Hearsay node: gossip on UDP/TCP, the HTTP API and /metrics.",
+        discussion: """
+            Settings come from flags, then HEARSAY_* environment variables (HEARSAY_GOSSIP_INTERVAL \
+            for --gossip-interval; lists comma-separated), then the JSON config file given by \
+            --config or HEARSAY_CONFIG (keys are the flag names: {"gossip-interval": "10s", \
+            "join": ["10.0.0.5"]}), then defaults. A cluster key is required (--key or --keyring). \
+            SIGTERM or SIGINT leave the cluster gracefully and exit 0.
+            """)
+
+    @Option(help: "JSON config file (env HEARSAY_CONFIG)") var config: String?
+    @Option(help: .init(NodeSettings.help("name"))) var name: String?
+    @Option(help: .init(NodeSettings.help("bind"))) var bind: String?
+    @Option(help: .init(NodeSettings.help("advertise"))) var advertise: String?
+    @Option(help: .init(NodeSettings.help("http"))) var http: String?
+    @Option(help: .init(NodeSettings.help("join"))) var join: [String] = []
+    @Option(help: .init(NodeSettings.help("join-retry-interval"))) var joinRetryInterval: String?
+    @Option(help: .init(NodeSettings.help("data-dir"))) var dataDir: String?
+    @Option(help: .init(NodeSettings.help("key"))) var key: String?
+    @Option(help: .init(NodeSettings.help("keyring"))) var keyring: String?
+    @Option(help: .init(NodeSettings.help("encrypt"))) var encrypt: String?
+    @Option(help: .init(NodeSettings.help("compress"))) var compress: String?
+    @Option(help: .init(NodeSettings.help("max-stream-frame-bytes"))) var maxStreamFrameBytes: String?
+    @Option(help: .init(NodeSettings.help("gossip-interval"))) var gossipInterval: String?
+    @Option(help: .init(NodeSettings.help("probe-interval"))) var probeInterval: String?
+    @Option(help: .init(NodeSettings.help("probe-timeout"))) var probeTimeout: String?
+    @Option(help: .init(NodeSettings.help("gossip-nodes"))) var gossipNodes: String?
+    @Option(help: .init(NodeSettings.help("max-gossip-peers"))) var maxGossipPeers: String?
+    @Option(help: .init(NodeSettings.help("message-buffer-size"))) var messageBufferSize: String?
+    @Option(help: .init(NodeSettings.help("api-token"))) var apiToken: String?
+    @Option(help: .init(NodeSettings.help("max-body-bytes"))) var maxBodyBytes: String?
+    @Option(help: .init(NodeSettings.help("log-level"))) var logLevel: String?
+    @Option(help: .init(NodeSettings.help("log-format"))) var logFormat: String?
+
+    /// The flags that were given, by setting name.
+    var givenFlags: [String: [String]] {
+        let pairs: [(String, String?)] = [
+            ("name", name), ("bind", bind), ("advertise", advertise), ("http", http),
+            ("join-retry-interval", joinRetryInterval), ("data-dir", dataDir), ("key", key), ("keyring", keyring),
+            ("encrypt", encrypt), ("compress", compress), ("max-stream-frame-bytes", maxStreamFrameBytes),
+            ("gossip-interval", gossipInterval), ("probe-interval", probeInterval), ("probe-timeout", probeTimeout),
+            ("gossip-nodes", gossipNodes), ("max-gossip-peers", maxGossipPeers),
+            ("message-buffer-size", messageBufferSize), ("api-token", apiToken), ("max-body-bytes", maxBodyBytes),
+            ("log-level", logLevel), ("log-format", logFormat),
+        ]
+        var flags: [String: [String]] = [:]
+        for (setting, value) in pairs { if let value { flags[setting] = [value] } }
+        if !join.isEmpty { flags["join"] = join }
+        return flags
+    }
+
+    func run() async throws {
+        var sources = SettingSources(flags: givenFlags, environment: ProcessEnvironment.settings())
+        let settings: NodeSettings
+        do {
+            if let file = config ?? ProcessEnvironment.value("HEARSAY_CONFIG") {
+                try sources.loadFile(file, known: Set(NodeSettings.definitions.map(\.name)))
+            }
+            settings = try NodeSettings.resolve(sources)
+        } catch {
+            printError("hearsay agent: \(error)")
+            throw ExitCode(2)
+        }
+        let format = settings.logFormat
+        let level = Logger.Level(settings.logLevel)
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "hearsay")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let node = try Node(settings: settings, eventLoop: group.next(), logger: logger)
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: NodeService(node: node))],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "hearsay.lifecycle")))
+            try await services.run()
+        } catch {
+            printError("hearsay agent: \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(1)
+        }
+        try? await group.shutdownGracefully()
+    }
+}
