@@ -1,9 +1,10 @@
-# Hearsay: `make run` shows the protocol working, `make test` runs every test.
+# Hearsay: `make run` starts a three-node demo cluster, `make test` runs every test.
 SWIFT ?= swift
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config
+# iptables: the cluster tests partition loopback ports with DROP rules.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables
 BUILD_FLAGS ?=
 
-.PHONY: run test build release bench fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test build release bench fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
@@ -24,8 +25,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(BUILD_FLAGS)
 
-# Until the node runtime lands, `make run` runs a visible simulated cluster.
+# Three agents on loopback (gossip 7946/7956/7966, HTTP one port above), some metadata
+# written, and where to look; Ctrl-C leaves gracefully.
 run: deps
+	$(SWIFT) run $(BUILD_FLAGS) hearsay demo
+
+# A visible simulated cluster: joins, a kill, a partition and its healing.
+simulate: deps
 	$(SWIFT) run $(BUILD_FLAGS) hearsay simulate --nodes 8 --kill 1 --partition 20s --gossip-interval 5s --verbose
 
 test: deps

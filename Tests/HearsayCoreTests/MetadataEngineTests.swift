@@ -12,6 +12,26 @@ import Testing
         #expect(effects.metrics.contains(.metadataUpdated(origin: .local)))
     }
 
+    @Test func everyVersionThatEntersTheStoreIsReportedForPersistence() throws {
+        var (writer, _) = try T.engine(1, peers: [0])
+        let (version, local) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
+        #expect(local.contains(.stored(version)))
+        var (engine, _) = try T.engine(0, peers: [1, 2])
+        let update = T.message(from: 1, .contextUpdate(version), ttl: 5)
+        let merged = engine.receive([update], from: T.addr(1), transport: .datagram, now: T.t0)
+        #expect(merged.contains(.stored(version)))
+        // A version already held is not stored again.
+        let again = engine.receive([update], from: T.addr(1), transport: .datagram, now: T.t0 + .seconds(1))
+        #expect(!again.contains { if case .stored = $0 { true } else { false } })
+    }
+
+    @Test func transportFailuresReportedByTheHostAreCounted() throws {
+        var (engine, _) = try T.engine(0, peers: [1])
+        let effects = engine.recordNetworkError(now: T.t0)
+        #expect(effects.metrics == [.networkError])
+        #expect(engine.statistics(now: T.t0).networkErrors == 1)
+    }
+
     @Test func writesRequireARunningEngine() throws {
         var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
         #expect(throws: EngineError.notRunning) {

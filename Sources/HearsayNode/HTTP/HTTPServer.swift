@@ -34,6 +34,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var rejected = false
+    private var discarded = 0
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
@@ -50,14 +51,24 @@ final class HTTPRequestHandler: ChannelInboundHandler {
                 reject(context: context)
             }
         case .body(let chunk):
-            guard !rejected else { return }
+            guard !rejected else {
+                // Read the rest of a refused body so that closing does not reset the
+                // connection under the 413 answer; give up on a client that sends far more.
+                discarded += chunk.readableBytes
+                if discarded > 16 * maxBodyBytes { context.close(promise: nil) }
+                return
+            }
             if body.count + chunk.readableBytes > maxBodyBytes {
                 reject(context: context)
                 return
             }
             body += chunk.readableBytesView
         case .end:
-            guard let head, !rejected else { return }
+            if rejected {
+                context.close(promise: nil)
+                return
+            }
+            guard let head else { return }
             self.head = nil
             let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
             body = []
@@ -80,12 +91,14 @@ final class HTTPRequestHandler: ChannelInboundHandler {
 
     private func reject(context: ChannelHandlerContext) {
         rejected = true
+        discarded = 0
         let response = HTTPResponse.error(.payloadTooLarge, "request body larger than \(maxBodyBytes) bytes")
-        write(response, to: context, head: head, keepAlive: false)
+        write(response, to: context, head: head, keepAlive: false, closeAfter: false)
     }
 
     private func write(
-        _ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTPRequestHead?, keepAlive: Bool
+        _ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTPRequestHead?, keepAlive: Bool,
+        closeAfter: Bool = true
     ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
@@ -102,7 +115,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
                 promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if !keepAlive && closeAfter {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }

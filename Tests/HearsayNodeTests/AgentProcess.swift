@@ -1,0 +1,216 @@
+import Foundation
+import HearsayCore
+import HearsayNode
+
+/// The `hearsay` binary built beside the tests (`swift build --build-tests` builds it).
+enum HearsayBinary {
+    static var path: String {
+        if let override = ProcessInfo.processInfo.environment["HEARSAY_BINARY"] { return override }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/hearsay").path
+    }
+}
+
+/// Ports nothing listens on now, for UDP and TCP alike.
+enum FreePorts {
+    static func take(_ count: Int) -> [Int] {
+        var ports: [Int] = []
+        var candidate = Int.random(in: 20_000...50_000)
+        while ports.count < count {
+            candidate += 1
+            if isFree(candidate, SOCK_STREAM) && isFree(candidate, SOCK_DGRAM) { ports.append(candidate) }
+        }
+        return ports
+    }
+
+    private static func isFree(_ port: Int, _ type: __socket_type) -> Bool {
+        let fd = socket(AF_INET, Int32(type.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        } == 0
+    }
+}
+
+/// One `hearsay agent` process on loopback, with its own data directory and log file.
+final class AgentProcess: @unchecked Sendable {
+    // @unchecked: each test drives its agents from one task; `process` is only replaced
+    // by start(), never concurrently with another use.
+    let name: String
+    let gossipPort: Int
+    let httpPort: Int
+    let dataDir: String
+    let logPath: String
+    private(set) var process: Process?
+
+    init(name: String, gossipPort: Int, httpPort: Int, directory: String) {
+        self.name = name
+        self.gossipPort = gossipPort
+        self.httpPort = httpPort
+        self.dataDir = directory + "/\(name)"
+        self.logPath = directory + "/\(name).log"
+    }
+
+    var client: APIClient { APIClient(address: HostPort(host: "127.0.0.1", port: httpPort)) }
+
+    /// Fast failure detection so the tests run in seconds, not minutes.
+    static let quick = [
+        "--probe-interval", "300ms", "--probe-timeout", "150ms", "--gossip-interval", "1s",
+        "--join-retry-interval", "500ms",
+    ]
+
+    func start(key: String, join: [Int] = [], extra: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
+        process.arguments =
+            [
+                "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
+                "--key", key, "--data-dir", dataDir,
+            ] + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + Self.quick + extra
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+    }
+
+    func signal(_ signal: Int32) {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The exit status once the process ends within `timeout`, else nil.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        guard let process else { return nil }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { return nil }
+        return process.terminationStatus
+    }
+
+    /// name -> state, as this agent sees the cluster; empty when it does not answer.
+    func members() -> [String: String] {
+        guard let response = try? client.request("GET", "/v1/members"), case .object(let root)? = response.json,
+            case .array(let list)? = root["members"]
+        else { return [:] }
+        var states: [String: String] = [:]
+        for member in list {
+            if case .object(let f) = member, case .string(let name)? = f["name"], case .string(let state)? = f["state"]
+            {
+                states[name] = state
+            }
+        }
+        return states
+    }
+
+    /// The entry at `address` as JSON, nil when absent or unreachable.
+    func entry(_ address: String) -> JSONValue? {
+        guard let response = try? client.request("GET", "/v1/metadata/" + PercentEncoding.encode(address)),
+            response.status == 200
+        else { return nil }
+        return response.json
+    }
+
+    /// The values of every version of an entry.
+    func values(_ address: String) -> [JSONValue] {
+        guard case .object(let root)? = entry(address), case .array(let versions)? = root["versions"] else { return [] }
+        return versions.compactMap { version in
+            if case .object(let f) = version { return f["value"] }
+            return nil
+        }
+    }
+
+    func put(_ address: String, _ value: JSONValue, token: String? = nil) throws -> APIClient.Response {
+        var client = self.client
+        client.token = token
+        return try client.request(
+            "PUT", "/v1/metadata/" + PercentEncoding.encode(address),
+            body: Array(JSONValue.object(["value": value]).canonicalText.utf8))
+    }
+
+    /// The value of a counter or gauge line of `/metrics` (summed over matching lines).
+    func metric(_ prefix: String) -> Double {
+        guard let text = try? client.request("GET", "/metrics").text else { return 0 }
+        return text.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { line in
+            line.split(separator: " ").last.flatMap { Double($0) }
+        }.reduce(0, +)
+    }
+
+    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return condition()
+}
+
+/// Several agents on loopback sharing a key; `stop()` kills whatever still runs.
+final class AgentCluster: @unchecked Sendable {
+    // @unchecked: used from one test task at a time (see AgentProcess).
+    let directory = TemporaryDirectory("hearsay-cluster")
+    let key: String
+    let agents: [AgentProcess]
+
+    init(size: Int, prefix: String = "node") {
+        key = Base64Key.make()
+        let ports = FreePorts.take(size * 2)
+        let path = directory.path
+        agents = (0..<size).map { index in
+            AgentProcess(
+                name: "\(prefix)-\(index + 1)", gossipPort: ports[2 * index], httpPort: ports[2 * index + 1],
+                directory: path)
+        }
+    }
+
+    /// Starts every agent; all but the first join through the first.
+    func start(extra: [String] = []) throws {
+        for (index, agent) in agents.enumerated() {
+            try agent.start(key: key, join: index == 0 ? [] : [agents[0].gossipPort], extra: extra)
+        }
+    }
+
+    /// Whether every agent in `observers` sees exactly `expected` (name -> state).
+    func allSee(_ expected: [String: String], observers: [AgentProcess]? = nil) -> Bool {
+        (observers ?? agents).allSatisfy { $0.members() == expected }
+    }
+
+    func everyoneAlive() -> [String: String] {
+        Dictionary(uniqueKeysWithValues: agents.map { ($0.name, "alive") })
+    }
+
+    func stop() {
+        for agent in agents { agent.signal(SIGKILL) }
+        directory.remove()
+    }
+
+    /// The agents' logs, for a failure message.
+    var logs: String {
+        agents.map { "--- \($0.name)\n" + String($0.logText.suffix(3000)) }.joined(separator: "\n")
+    }
+}
+
+enum Base64Key {
+    /// A random 32-byte key in base64.
+    static func make() -> String {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import HearsayCore
+import HearsayNode
+import Testing
+
+/// Real `hearsay agent` processes on loopback: membership, replication, conflicts,
+/// crash and restart, graceful leave, a foreign key, and bad API input.
+@Suite(.serialized) struct ClusterTests {
+    init() {
+        precondition(FileManager.default.isExecutableFile(atPath: HearsayBinary.path), "build hearsay first")
+    }
+
+    @Test func fiveAgentsFormAClusterAndEveryWriteReachesEveryNode() async throws {
+        let cluster = AgentCluster(size: 5)
+        defer { cluster.stop() }
+        try cluster.start()
+        let formed = await eventually { cluster.allSee(cluster.everyoneAlive()) }
+        #expect(formed, "\(cluster.logs)")
+        let write = try cluster.agents[2].put("services/web", .object(["replicas": .number(3)]))
+        #expect(write.status == 200)
+        let everywhere = await eventually {
+            cluster.agents.allSatisfy { $0.values("services/web") == [.object(["replicas": .number(3)])] }
+        }
+        #expect(everywhere)
+        // Every node counts the write as remote, except its origin.
+        #expect(cluster.agents[0].metric("hearsay_metadata_updates_total{origin=\"remote\"}") >= 1)
+    }
+
+    @Test(.enabled(if: Firewall.available, "needs root and iptables to partition loopback ports"))
+    func concurrentWritesOnTwoNodesEndAsAVisibleConflictEverywhere() async throws {
+        let cluster = AgentCluster(size: 3)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let (a, b) = (cluster.agents[0], cluster.agents[1])
+        // Neither A nor B can hear anyone while both write the same address.
+        let heal = Firewall.blockInbound(ports: [a.gossipPort, b.gossipPort])
+        let first = try a.put("config/limit", .number(10))
+        let second = try b.put("config/limit", .number(20))
+        try await Task.sleep(for: .milliseconds(500))
+        heal()
+        #expect(first.status == 200 && second.status == 200)
+        let conflicted = await eventually {
+            cluster.agents.allSatisfy { agent in
+                guard case .object(let entry)? = agent.entry("config/limit") else { return false }
+                return entry["conflicted"] == .bool(true)
+                    && Set(agent.values("config/limit")) == [.number(10), .number(20)]
+            }
+        }
+        #expect(conflicted, "\(cluster.logs)")
+        #expect(cluster.agents[2].metric("hearsay_metadata_conflicts_total") >= 1)
+        // A later write that has seen both versions resolves the conflict everywhere.
+        #expect(try cluster.agents[2].put("config/limit", .number(30)).status == 200)
+        #expect(await eventually { cluster.agents.allSatisfy { $0.values("config/limit") == [.number(30)] } })
+    }
+
+    @Test func aKilledAgentIsFailedEverywhereThenComesBackWithItsData() async throws {
+        let cluster = AgentCluster(size: 4)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let victim = cluster.agents[3]
+        let others = Array(cluster.agents.prefix(3))
+        #expect(try victim.put("owned/by-victim", .string("before the crash")).status == 200)
+        victim.signal(SIGKILL)
+        var failed = cluster.everyoneAlive()
+        failed[victim.name] = "failed"
+        #expect(await eventually { cluster.allSee(failed, observers: others) }, "\(cluster.logs)")
+        // Written while the victim is down: it catches up by anti-entropy.
+        #expect(try others[0].put("written/while-down", .bool(true)).status == 200)
+        try victim.start(key: cluster.key, join: [others[0].gossipPort])
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) }, "\(cluster.logs)")
+        #expect(victim.values("owned/by-victim") == [.string("before the crash")])
+        #expect(await eventually { victim.values("written/while-down") == [.bool(true)] })
+        #expect(others.allSatisfy { $0.values("owned/by-victim") == [.string("before the crash")] })
+        #expect(victim.logText.contains("\"event\":\"store_loaded\""))
+    }
+
+    @Test func aTerminatedAgentLeavesGracefullyAndExitsZero() async throws {
+        let cluster = AgentCluster(size: 3)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let leaver = cluster.agents[1]
+        leaver.signal(SIGTERM)
+        #expect(await leaver.waitForExit(timeout: .seconds(20)) == 0)
+        var left = cluster.everyoneAlive()
+        left[leaver.name] = "left"
+        let observers = [cluster.agents[0], cluster.agents[2]]
+        #expect(await eventually { cluster.allSee(left, observers: observers) }, "\(cluster.logs)")
+        // Never failed on the way.
+        #expect(observers.allSatisfy { $0.metric("hearsay_failure_detections_total") == 0 })
+    }
+
+    @Test func anAgentWithAnotherKeyCannotJoinAndItsFramesAreCountedAsDrops() async throws {
+        let cluster = AgentCluster(size: 2)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let outsider = AgentProcess(
+            name: "outsider", gossipPort: FreePorts.take(1)[0], httpPort: FreePorts.take(1)[0],
+            directory: cluster.directory.path)
+        defer { outsider.signal(SIGKILL) }
+        try outsider.start(key: Base64Key.make(), join: [cluster.agents[0].gossipPort])
+        let dropped = await eventually {
+            cluster.agents[0].metric("hearsay_messages_dropped_total{type=\"unknown\",reason=\"unknown_key\"}") > 0
+        }
+        #expect(dropped)
+        try await Task.sleep(for: .seconds(2))
+        #expect(cluster.allSee(cluster.everyoneAlive()))
+        #expect(outsider.members() == ["outsider": "alive"])
+        #expect(cluster.agents[0].logText.contains("\"reason\":\"unknown_key\""))
+    }
+
+    @Test func badAPIInputGetsAClearClientErrorAndChangesNothing() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        try cluster.start(extra: ["--api-token", "s3cret", "--max-body-bytes", "1024"])
+        let agent = cluster.agents[0]
+        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 })
+        var authorized = agent.client
+        authorized.token = "s3cret"
+        func check(_ method: String, _ path: String, _ body: String?, token: Bool = true, expect status: Int) throws {
+            let client = token ? authorized : agent.client
+            let response = try client.request(method, path, body: body.map { Array($0.utf8) })
+            #expect(response.status == status, "\(method) \(path): \(response.text)")
+            if status >= 400 {
+                guard case .object(let fields)? = response.json, case .string(let message)? = fields["error"] else {
+                    Issue.record("no JSON error for \(method) \(path): \(response.text)")
+                    return
+                }
+                #expect(!message.isEmpty)
+            }
+        }
+        try check("PUT", "/v1/metadata/a", #"{"value": 1"#, expect: 400)  // malformed JSON
+        try check("PUT", "/v1/metadata/a", #"{"value": 1, "extra": 2}"#, expect: 400)  // unknown field
+        try check("PUT", "/v1/metadata/a", #"{"value": "\#(String(repeating: "x", count: 2000))"}"#, expect: 413)
+        try check("PUT", "/v1/metadata/has%20space", #"{"value": 1}"#, expect: 400)  // invalid address
+        try check("PUT", "/v1/metadata/a", #"{"value": 1}"#, token: false, expect: 401)  // missing token
+        try check("DELETE", "/v1/metadata/a", nil, token: false, expect: 401)
+        try check("POST", "/v1/join", #"{"addresses": ["nohost:99999"]}"#, expect: 400)
+        try check("POST", "/v1/keys/install", #"{"key": "short"}"#, expect: 400)
+        try check("GET", "/v1/nothing", nil, expect: 404)
+        try check("DELETE", "/v1/state", nil, expect: 405)
+        try check("GET", "/v1/metadata/never-written", nil, expect: 404)
+        // Nothing above changed the store or the keyring.
+        let list = try agent.client.request("GET", "/v1/metadata")
+        #expect(list.json == .object(["entries": .array([])]))
+        #expect(agent.metric("hearsay_metadata_updates_total") == 0)
+        // The same write, well formed and authorized, is accepted.
+        try check("PUT", "/v1/metadata/a", #"{"value": 1}"#, expect: 200)
+        #expect(agent.values("a") == [.number(1)])
+    }
+
+    @Test func keysRotateThroughTheAPIWithoutLosingTheCluster() async throws {
+        let cluster = AgentCluster(size: 2)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let newKey = Base64Key.make()
+        let body = Array(JSONValue.object(["key": .string(newKey)]).canonicalText.utf8)
+        for step in ["install", "use"] {
+            for agent in cluster.agents {
+                #expect(try agent.client.request("POST", "/v1/keys/\(step)", body: body).status == 200)
+            }
+        }
+        let oldKey = Array(JSONValue.object(["key": .string(cluster.key)]).canonicalText.utf8)
+        for agent in cluster.agents {
+            #expect(try agent.client.request("POST", "/v1/keys/remove", body: oldKey).status == 200)
+        }
+        // Still one cluster, gossiping under the new key only.
+        #expect(try cluster.agents[0].put("after/rotation", .bool(true)).status == 200)
+        #expect(await eventually { cluster.agents[1].values("after/rotation") == [.bool(true)] })
+        guard case .object(let keys)? = try cluster.agents[1].client.request("GET", "/v1/keys").json,
+            case .array(let ids)? = keys["keys"]
+        else {
+            Issue.record("no key list")
+            return
+        }
+        #expect(ids.count == 1)
+    }
+}
