@@ -51,11 +51,11 @@ final class AgentProcess: @unchecked Sendable {
     let logPath: String
     private(set) var process: Process?
 
-    init(name: String, gossipPort: Int, httpPort: Int, directory: String) {
+    init(name: String, gossipPort: Int, httpPort: Int, directory: String, dataDir: String? = nil) {
         self.name = name
         self.gossipPort = gossipPort
         self.httpPort = httpPort
-        self.dataDir = directory + "/\(name)"
+        self.dataDir = dataDir ?? directory + "/\(name)"
         self.logPath = directory + "/\(name).log"
     }
 
@@ -67,14 +67,15 @@ final class AgentProcess: @unchecked Sendable {
         "--join-retry-interval", "500ms",
     ]
 
-    func start(key: String, join: [Int] = [], extra: [String] = []) throws {
+    func start(key: String, join: [Int] = [], joinAddresses: [String] = [], extra: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
         process.arguments =
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
                 "--key", key, "--data-dir", dataDir,
-            ] + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + Self.quick + extra
+            ] + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + joinAddresses.flatMap { ["--join", $0] } + Self.quick
+            + extra
         if !FileManager.default.fileExists(atPath: logPath) {
             FileManager.default.createFile(atPath: logPath, contents: nil)
         }
@@ -100,6 +101,22 @@ final class AgentProcess: @unchecked Sendable {
         }
         if process.isRunning { return nil }
         return process.terminationStatus
+    }
+
+    /// name -> address, as this agent sees the cluster.
+    func addresses() -> [String: String] {
+        guard let response = try? client.request("GET", "/v1/members"), case .object(let root)? = response.json,
+            case .array(let list)? = root["members"]
+        else { return [:] }
+        var addresses: [String: String] = [:]
+        for member in list {
+            if case .object(let f) = member, case .string(let name)? = f["name"],
+                case .string(let address)? = f["address"]
+            {
+                addresses[name] = address
+            }
+        }
+        return addresses
     }
 
     /// name -> state, as this agent sees the cluster; empty when it does not answer.

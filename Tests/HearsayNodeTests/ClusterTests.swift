@@ -76,6 +76,51 @@ import Testing
         #expect(victim.logText.contains("\"event\":\"store_loaded\""))
     }
 
+    @Test func anAgentRestartedUnderItsNameAtANewAddressTakesItOverAtOnce() async throws {
+        let cluster = AgentCluster(size: 3)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
+        let old = cluster.agents[2]
+        old.signal(SIGKILL)
+        // A rescheduled pod: same name, new address, empty disk, joining through a host name.
+        let ports = FreePorts.take(2)
+        let moved = AgentProcess(
+            name: old.name, gossipPort: ports[0], httpPort: ports[1], directory: cluster.directory.path,
+            dataDir: cluster.directory.path + "/moved")
+        defer { moved.signal(SIGKILL) }
+        try moved.start(key: cluster.key, joinAddresses: ["localhost:\(cluster.agents[0].gossipPort)"])
+        let observers = [cluster.agents[0], cluster.agents[1]]
+        let takenOver = await eventually(timeout: .seconds(20)) {
+            observers.allSatisfy { $0.addresses()[old.name] == "127.0.0.1:\(ports[0])" }
+                && cluster.allSee(cluster.everyoneAlive(), observers: observers + [moved])
+        }
+        #expect(takenOver, "\(cluster.logs)")
+        // No refutation was needed: the new life outranked the old one from its first word.
+        #expect(moved.metric("hearsay_refutations_total") == 0)
+    }
+
+    @Test func anAgentRefusesToStartOnACorruptDataDirectory() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        try FileManager.default.createDirectory(atPath: agent.dataDir, withIntermediateDirectories: true)
+        try Data("not a log".utf8).write(to: URL(fileURLWithPath: agent.dataDir + "/metadata.log"))
+        try agent.start(key: cluster.key)
+        #expect(await agent.waitForExit(timeout: .seconds(20)) == 1)
+        #expect(agent.logText.contains("not a Hearsay metadata log"))
+        #expect((try? agent.client.request("GET", "/healthz")) == nil)
+    }
+
+    @Test func aBadSettingStopsTheAgentWithExitCodeTwoAndNamesIt() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        try agent.start(key: cluster.key, extra: ["--gossip-interval", "2h"])
+        #expect(await agent.waitForExit(timeout: .seconds(20)) == 2)
+        #expect(agent.logText.contains("invalid --gossip-interval '2h': allowed 1s to 1h"))
+    }
+
     @Test func aTerminatedAgentLeavesGracefullyAndExitsZero() async throws {
         let cluster = AgentCluster(size: 3)
         defer { cluster.stop() }

@@ -74,9 +74,9 @@ public actor Node {
             name = identity?.name ?? Self.hostName()
         }
         // A new life must outrank every rumor about the previous one, even without a data
-        // directory: the wall clock in seconds is above any incarnation an earlier life
-        // reached by refuting (one step per refutation).
-        let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, now.nanoseconds / 1_000_000_000)))
+        // directory (a rescheduled pod): the wall clock in milliseconds is above any
+        // incarnation an earlier life reached, since refuting takes one step at a time.
+        let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, now.milliseconds)))
         var config = EngineConfig(nodeID: name, address: settings.advertisedAddress.peerAddress)
         config.version = BuildInfo.version
         config.gossipInterval = settings.gossipInterval
