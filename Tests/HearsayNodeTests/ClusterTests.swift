@@ -121,6 +121,24 @@ import Testing
         #expect(agent.logText.contains("invalid --gossip-interval '2h': allowed 1s to 1h"))
     }
 
+    @Test func theDemoStartsThreeNodesWritesAndLeavesCleanly() async throws {
+        let base = FreePorts.take(1)[0]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
+        process.arguments = ["demo", "--base-port", "\(base)", "--seconds", "2"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("three entries written on demo-1"))
+        #expect(text.contains("curl -s http://127.0.0.1:\(base + 11)/v1/members"))
+        // Each node left gracefully on the way out.
+        #expect(text.components(separatedBy: "left the cluster").count - 1 == 3, "\(text)")
+    }
+
     @Test func aTerminatedAgentLeavesGracefullyAndExitsZero() async throws {
         let cluster = AgentCluster(size: 3)
         defer { cluster.stop() }
