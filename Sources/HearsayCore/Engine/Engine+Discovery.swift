@@ -27,20 +27,33 @@ extension Engine {
     }
 
     mutating func handleDiscovery(_ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress) {
-        for record in discovery.members where !isKnown(record) {
-            merge(record, from: sender)
-        }
         switch discovery {
-        case .request:
+        case .digest(let digest):
+            // Answering a differing digest with a request, not a response, makes the
+            // initiator merge this list and answer with its own, so both sides end up
+            // with the union exactly as when the round sent its whole list.
+            let answer: PeerDiscovery = digest == members.digest ? .inSync : .request(members: memberRecords())
+            send([message(.peerDiscovery(answer))], to: replyAddress(sender, from), via: .stream)
+        case .inSync:
+            break
+        case .request(let records):
+            mergeList(records, from: sender)
             send(
                 [message(.peerDiscovery(.response(members: memberRecords())))],
                 to: replyAddress(sender, from),
                 via: .stream)
-        case .response:
+        case .response(let records):
+            mergeList(records, from: sender)
             if !joined {
                 joined = true
                 log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
             }
+        }
+    }
+
+    private mutating func mergeList(_ records: [MemberRumor], from sender: NodeID) {
+        for record in records where !isKnown(record) {
+            merge(record, from: sender)
         }
     }
 
