@@ -138,9 +138,15 @@ extension Engine {
     /// Forgets failed and left members and deleted entries past the grace period.
     mutating func reapTombstones() {
         let cutoff = now - config.tombstoneGrace
-        let expired = members.all.filter {
-            !$0.status.isLive && $0.id != config.nodeID && $0.statusChangedAt < cutoff
-        }
+        // The table counts tombstones: without any, skip the pass over every member, which
+        // in a 10,000-node simulation every node makes at the same instant.
+        let tombstones = members.count(.failed) + members.count(.left)
+        let expired =
+            tombstones == 0
+            ? []
+            : members.all.filter {
+                !$0.status.isLive && $0.id != config.nodeID && $0.statusChangedAt < cutoff
+            }
         for member in expired {
             members.remove(member.id)
             heartbeats[member.id] = nil
