@@ -57,4 +57,29 @@ import Testing
         #expect(Duration.milliseconds(1500).seconds == 1.5)
         #expect(Duration.seconds(1) * 2.5 == .milliseconds(2500))
     }
+
+    @Test func theEventQueuePopsByTimeThenByInsertion() {
+        var queue = EventQueue<Int>()
+        var random = SeededGenerator(seed: 3)
+        var expected: [(time: Int64, value: Int)] = []
+        // Few distinct times, so that many events share one and insertion order decides;
+        // pops in between reuse slab positions.
+        for value in 0..<2000 {
+            let time = Int64.random(in: 0..<50, using: &random)
+            queue.push(value, at: Instant(nanoseconds: time))
+            expected.append((time, value))
+            if value % 7 == 0 {
+                let earliest = expected.indices.min { expected[$0].time < expected[$1].time }!
+                let popped = queue.pop()!
+                #expect(
+                    popped.time.nanoseconds == expected[earliest].time && popped.payload == expected[earliest].value)
+                expected.remove(at: earliest)
+            }
+        }
+        var popped: [(time: Int64, value: Int)] = []
+        while let next = queue.pop() { popped.append((next.time.nanoseconds, next.payload)) }
+        let sorted = expected.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+        #expect(popped.map(\.value) == sorted.map(\.element.value))
+        #expect(queue.isEmpty && queue.nextTime == nil)
+    }
 }

@@ -53,4 +53,12 @@ import Testing
             ])
         #expect(payload["version"] == .number(2) && payload["checksum"] == .string(version.checksumText))
     }
+
+    @Test func memberListDigestsRenderAsHexAndKind() {
+        #expect(
+            Payload.peerDiscovery(.digest(0xBEEF)).json == .object(["kind": "digest", "digest": "beef"]))
+        #expect(Payload.peerDiscovery(.inSync).json == .object(["kind": "in_sync"]))
+        #expect(
+            Payload.peerDiscovery(.response(members: [])).json == .object(["kind": "response", "peers": .array([])]))
+    }
 }

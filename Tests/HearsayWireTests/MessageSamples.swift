@@ -76,8 +76,12 @@ struct MessageSamples {
                         var v = version(); v.address = a; return v
                     }))
         case .peerDiscovery:
-            let members = (0..<int(0...5)).map { _ in rumor() }
-            return .peerDiscovery(bool() ? .request(members: members) : .response(members: members))
+            switch int(0...3) {
+            case 0: return .peerDiscovery(.request(members: (0..<int(0...5)).map { _ in rumor() }))
+            case 1: return .peerDiscovery(.response(members: (0..<int(0...5)).map { _ in rumor() }))
+            case 2: return .peerDiscovery(.digest(u64()))
+            default: return .peerDiscovery(.inSync)
+            }
         case .healthCheck:
             switch int(0...3) {
             case 0: return .healthCheck(.ping(sequence: u64(), target: node()))

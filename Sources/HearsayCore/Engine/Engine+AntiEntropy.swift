@@ -22,17 +22,16 @@ extension Engine {
                 via: .stream)
         }
         // A member list grows with the cluster, so large clusters exchange them less
-        // often (memberlist scales its push-pull interval the same way).
+        // often (memberlist scales its push-pull interval the same way). The exchange
+        // opens with the list's digest: lists that agree cost two small messages.
         if let first = peers.first, Int.random(in: 0..<pushPullScale, using: &random) == 0 {
-            send(
-                [message(.peerDiscovery(.request(members: memberRecords())))], to: first.address,
-                via: .stream)
+            send([message(.peerDiscovery(.digest(members.digest)))], to: first.address, via: .stream)
         }
         // serf's reconnect: a failed member may be on the far side of a healed partition.
+        // Its list cannot equal ours, so a live one answers with it; a dead one costs
+        // a digest rather than our whole list.
         if members.count(.failed) > 0, let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
-            send(
-                [message(.peerDiscovery(.request(members: memberRecords())))], to: lost.address,
-                via: .stream)
+            send([message(.peerDiscovery(.digest(members.digest)))], to: lost.address, via: .stream)
         }
         if current.pending.isEmpty {
             finishRound(current, timedOut: false)

@@ -6,6 +6,10 @@ public struct MemberTable: Sendable {
     private(set) var members: [Member] = []
     private var index: [NodeID: Int] = [:]
     private var counts = [Int](repeating: 0, count: MemberStatus.allCases.count)
+    /// The XOR of every member's `recordHash`: an order-independent digest of the
+    /// whole list, kept up to date on every change so that comparing two nodes' lists
+    /// costs O(1) instead of a pass over thousands of members.
+    public private(set) var digest: UInt64 = 0
 
     /// Creates an empty table.
     public init() {}
@@ -34,8 +38,10 @@ public struct MemberTable: Sendable {
     /// Inserts or replaces the member with the same id.
     public mutating func upsert(_ member: Member) {
         counts[member.status.rank] += 1
+        digest ^= Self.recordHash(member)
         if let i = index[member.id] {
             counts[members[i].status.rank] -= 1
+            digest ^= Self.recordHash(members[i])
             members[i] = member
         } else {
             index[member.id] = members.count
@@ -48,8 +54,10 @@ public struct MemberTable: Sendable {
     mutating func update(_ id: NodeID, _ change: (inout Member) -> Void) -> Bool {
         guard let i = index[id] else { return false }
         counts[members[i].status.rank] -= 1
+        digest ^= Self.recordHash(members[i])
         change(&members[i])
         counts[members[i].status.rank] += 1
+        digest ^= Self.recordHash(members[i])
         return true
     }
 
@@ -57,6 +65,7 @@ public struct MemberTable: Sendable {
     public mutating func remove(_ id: NodeID) {
         guard let i = index.removeValue(forKey: id) else { return }
         counts[members[i].status.rank] -= 1
+        digest ^= Self.recordHash(members[i])
         let last = members.removeLast()
         if i < members.count {
             members[i] = last
@@ -74,4 +83,17 @@ public struct MemberTable: Sendable {
 
     /// Alive and suspect members, this node included.
     public var liveCount: Int { counts[MemberStatus.alive.rank] + counts[MemberStatus.suspect.rank] }
+
+    /// The hash of what a member-list record says about a member: id, address,
+    /// incarnation and status, the fields that decide whether a peer's record is news.
+    /// Heartbeat payloads and local times are left out: they differ between nodes that
+    /// agree on the membership, and would make equal lists look different.
+    public static func recordHash(_ member: Member) -> UInt64 {
+        var hasher = StableHash()
+        hasher.combine(member.id.rawValue)
+        hasher.combine(member.address.rawValue)
+        hasher.combine(member.incarnation)
+        hasher.combine(UInt64(member.status.wireCode))
+        return hasher.finalize()
+    }
 }

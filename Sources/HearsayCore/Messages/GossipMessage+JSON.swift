@@ -74,12 +74,16 @@ extension Payload {
         case .conflictAlert(let alert):
             return .object(["address": .string(alert.address.rawValue), "versions": .array(alert.versions.map(\.json))])
         case .peerDiscovery(let discovery):
-            let kind: String
             switch discovery {
-            case .request: kind = "request"
-            case .response: kind = "response"
+            case .request(let members):
+                return .object(["kind": "request", "peers": .array(members.map(\.json))])
+            case .response(let members):
+                return .object(["kind": "response", "peers": .array(members.map(\.json))])
+            case .digest(let digest):
+                return .object(["kind": "digest", "digest": .string(String(digest, radix: 16))])
+            case .inSync:
+                return .object(["kind": "in_sync"])
             }
-            return .object(["kind": .string(kind), "peers": .array(discovery.members.map(\.json))])
         case .healthCheck(let check):
             switch check {
             case .ping(let sequence, let target):

@@ -104,22 +104,39 @@ public enum HealthCheck: Hashable, Sendable {
 }
 
 /// A member list exchange (the `peer_discovery` payload).
+///
+/// A join sends `request` with the joiner's list and gets the seed's list back as
+/// `response`. A gossip round's push-pull starts with a `digest` instead: the peer
+/// answers `inSync` when its list hashes the same, and otherwise sends its own list as
+/// a `request`, which the initiator answers with its list as for a join. Equal lists,
+/// the usual case in a stable cluster, so cost two small messages instead of two whole
+/// lists.
 public enum PeerDiscovery: Hashable, Sendable {
     /// Here is my member list; send me yours.
     case request(members: [MemberRumor])
     /// My member list, in answer to a request.
     case response(members: [MemberRumor])
+    /// The digest of my member list (`MemberTable.digest`); send me your list as a
+    /// request if yours differs.
+    case digest(UInt64)
+    /// Your digest equals mine: our lists agree.
+    case inSync
 
-    /// The member list either way.
+    /// The member list the message carries; empty for `digest` and `inSync`.
     public var members: [MemberRumor] {
         switch self {
         case .request(let m), .response(let m): m
+        case .digest, .inSync: []
         }
     }
 
-    /// Encoded length: a kind byte and the list.
+    /// Encoded length: a kind byte and the list, or the 8-byte digest.
     public var wireSize: Int {
-        members.reduce(1 + WireSize.varint(members.count)) { $0 + $1.wireSize }
+        switch self {
+        case .request(let m), .response(let m): m.reduce(1 + WireSize.varint(m.count)) { $0 + $1.wireSize }
+        case .digest: 1 + 8
+        case .inSync: 1
+        }
     }
 }
 

@@ -15,6 +15,11 @@ extension MessageCodec {
             case .response(let members):
                 writer.byte(1)
                 rumors(members, into: &writer)
+            case .digest(let digest):
+                writer.byte(2)
+                writer.fixed64(digest)
+            case .inSync:
+                writer.byte(3)
             }
         case .conflictAlert(let alert):
             writer.string(alert.address.rawValue)
@@ -34,10 +39,11 @@ extension MessageCodec {
             result = .contextUpdate(try version(&reader))
         case .peerDiscovery:
             let kind = try reader.byte("peer discovery kind")
-            let members = try rumors(&reader)
             switch kind {
-            case 0: result = .peerDiscovery(.request(members: members))
-            case 1: result = .peerDiscovery(.response(members: members))
+            case 0: result = .peerDiscovery(.request(members: try rumors(&reader)))
+            case 1: result = .peerDiscovery(.response(members: try rumors(&reader)))
+            case 2: result = .peerDiscovery(.digest(try reader.fixed64("member list digest")))
+            case 3: result = .peerDiscovery(.inSync)
             default: throw .decodeError("unknown peer discovery kind \(kind)")
             }
         case .conflictAlert:
