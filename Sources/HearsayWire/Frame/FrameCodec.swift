@@ -37,6 +37,8 @@ public final class FrameCodec {
     public private(set) var replay: ReplayWindow
     private var keys: [FrameKeys]
     private var nextSequence: UInt64
+    // The sender of the last frame opened.
+    private var lastSender: NodeID?
 
     /// A codec for `sender` signing with `keyring`'s primary key and accepting all its
     /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
@@ -182,7 +184,10 @@ public final class FrameCodec {
             throw .decodeError("unknown frame flags \(flags)")
         }
         var reader = ByteReader(bytes, range: 6..<signed)
+        // Frames come in runs from one peer: its name is then recognised, not rebuilt.
+        if let lastSender { reader.remember(sender: lastSender) }
         let sender = try MessageCodec.nodeID(&reader, "sender")
+        lastSender = sender
         let sequence = try reader.varint("sequence")
         let timestamp = try reader.zigzag("timestamp")
         let compressed = flags & FrameLayout.compressedFlag != 0
