@@ -150,12 +150,6 @@ public struct ByteReader {
         return bytes[offset..<offset + n]
     }
 
-    /// Moves past `n` bytes.
-    public mutating func skip(_ n: Int, _ what: String = "bytes") throws(WireError) {
-        guard n >= 0, n <= remaining else { throw short(what) }
-        offset += n
-    }
-
     /// A length-prefixed byte array.
     public mutating func data(_ what: String = "bytes") throws(WireError) -> [UInt8] {
         let n = try count(what)

@@ -60,10 +60,9 @@ public enum MessageCodec {
         let clock = try clock(&reader)
         let metadata = try metadata(&reader)
         let length = try reader.count("payload length")
-        var body = reader
-        let payloadEnd = reader.offset + length
-        try reader.skip(length, "payload")
-        let payload = try payload(type, &body, end: payloadEnd)
+        // `count` checked that the payload's bytes are there; `payload` checks that its
+        // content ends exactly where its length says.
+        let payload = try payload(type, &reader, end: reader.offset + length)
         return GossipMessage(
             id: id, sender: sender, timestamp: timestamp, ttl: ttl, vectorClock: clock, payload: payload,
             metadata: metadata)
