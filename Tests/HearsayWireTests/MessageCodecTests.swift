@@ -21,6 +21,18 @@ import Testing
         }
     }
 
+    @Test func theMostNegativeTimestampIsRefusedNotTrapped() {
+        // Found by the fuzzer: ten 0xFF-ish bytes spell Int64.min, on which abs() traps.
+        for ms in [Int64.min, Int64.max, Int64.min + 1] {
+            var writer = ByteWriter()
+            writer.zigzag(ms)
+            var reader = ByteReader(writer.bytes)
+            #expect(throws: WireError.decodeError("timestamp out of range")) {
+                try MessageCodec.instant(&reader, "timestamp")
+            }
+        }
+    }
+
     @Test func nameBytesAreCheckedByTheCoreRules() {
         // The decoder checks names and addresses on the frame's bytes with its own copy of
         // the core's rules; a byte it accepts that the core refuses would let a bad name in.

@@ -115,7 +115,8 @@ public enum MessageCodec {
     static func instant(_ reader: inout ByteReader, _ what: String) throws(WireError) -> Instant {
         let ms = try reader.zigzag(what)
         // Milliseconds beyond ±292 years from 1970 do not fit nanoseconds in an Int64.
-        guard abs(ms) < Int64.max / 1_000_000 else { throw .decodeError("\(what) out of range") }
+        // `magnitude`, not `abs`: abs(Int64.min) traps, and a zigzag varint can spell it.
+        guard ms.magnitude < UInt64(Int64.max / 1_000_000) else { throw .decodeError("\(what) out of range") }
         return Instant(nanoseconds: ms * 1_000_000)
     }
 
