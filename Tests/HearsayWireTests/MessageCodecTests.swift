@@ -21,6 +21,68 @@ import Testing
         }
     }
 
+    @Test func theMostNegativeTimestampIsRefusedNotTrapped() {
+        // Found by the fuzzer: ten 0xFF-ish bytes spell Int64.min, on which abs() traps.
+        for ms in [Int64.min, Int64.max, Int64.min + 1] {
+            var writer = ByteWriter()
+            writer.zigzag(ms)
+            var reader = ByteReader(writer.bytes)
+            #expect(throws: WireError.decodeError("timestamp out of range")) {
+                try MessageCodec.instant(&reader, "timestamp")
+            }
+        }
+    }
+
+    @Test func nameBytesAreCheckedByTheCoreRules() {
+        // The decoder checks names and addresses on the frame's bytes with its own copy of
+        // the core's rules; a byte it accepts that the core refuses would let a bad name in.
+        for byte in UInt8.min...UInt8.max {
+            let text = String(decoding: [UInt8(ascii: "a"), byte], as: UTF8.self)
+            if MessageCodec.isNodeIDByte(byte) { #expect((try? NodeID(text)) != nil, "node id byte \(byte)") }
+            if MessageCodec.isMetadataAddressByte(byte) {
+                #expect(MetadataAddress.isValid(text), "address byte \(byte)")
+            }
+            if byte < 0x80 {
+                #expect(MessageCodec.isNodeIDByte(byte) == ((try? NodeID(text)) != nil), "node id byte \(byte)")
+                #expect(MessageCodec.isMetadataAddressByte(byte) == MetadataAddress.isValid(text), "byte \(byte)")
+            }
+        }
+    }
+
+    @Test func namesThatBreakTheRulesAreRejectedAsBefore() throws {
+        func decodeVersion(address: String, writer name: String) throws(WireError) -> ContextMetadata {
+            var writer = ByteWriter()
+            writer.string(address)
+            writer.zigzag(0)
+            writer.string(name)
+            writer.varint(0)
+            writer.varint(0)
+            writer.varint(0)
+            writer.byte(0)
+            writer.fixed64(0)
+            writer.byte(0)
+            var reader = ByteReader(writer.bytes)
+            return try MessageCodec.version(&reader)
+        }
+        #expect(throws: WireError.self) { try decodeVersion(address: "a b", writer: "n") }
+        #expect(throws: WireError.self) { try decodeVersion(address: "", writer: "n") }
+        #expect(throws: WireError.self) { try decodeVersion(address: "app/x", writer: "") }
+        #expect(throws: WireError.self) { try decodeVersion(address: "app/x", writer: "n\u{7F}") }
+        #expect(throws: WireError.self) { try decodeVersion(address: "app/x", writer: "nœ") }
+        #expect(throws: WireError.self) { try decodeVersion(address: "app/é", writer: "n") }
+        // The same name twice in a row (the second recognised, not rebuilt) and a third.
+        let version = try decodeVersion(address: "app/x", writer: "writer")
+        #expect(version.updatedBy.rawValue == "writer")
+        var writer = ByteWriter()
+        for name in ["node-a", "node-a", "node-b", "node-a"] { writer.string(name) }
+        var reader = ByteReader(writer.bytes)
+        reader.remember(sender: NodeID(unchecked: "node-b"))
+        for name in ["node-a", "node-a", "node-b", "node-a"] {
+            #expect(try MessageCodec.nodeID(&reader, "name").rawValue == name)
+        }
+        #expect(reader.isAtEnd)
+    }
+
     @Test func decodedVersionsKeepTheirChecksums() throws {
         var samples = MessageSamples(seed: 9)
         for _ in 0..<100 {

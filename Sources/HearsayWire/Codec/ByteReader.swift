@@ -8,12 +8,20 @@ public struct ByteReader {
     /// The position of the next byte.
     public private(set) var offset: Int
     private let end: Int
+    // The frame's sender and the last other node name read: a frame names its sender in
+    // the header, then often again as a version's writer and in vector clocks, and a
+    // version's writer is in its clock. A repeat is recognised on the bytes and shares
+    // the earlier string instead of building and checking a new one.
+    private var recentNames: (NodeID?, NodeID?) = (nil, nil)
 
-    /// Reads `bytes[range]` (the whole array by default).
+    /// Reads `bytes[range]` (the whole array by default); `range` must lie within `bytes`.
     public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
+        let range = range ?? 0..<bytes.count
+        // Every read below relies on this to skip the array's own bounds check.
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "reader range outside its bytes")
         self.bytes = bytes
-        self.offset = range?.lowerBound ?? 0
-        self.end = range?.upperBound ?? bytes.count
+        self.offset = range.lowerBound
+        self.end = range.upperBound
     }
 
     /// Bytes left.
@@ -24,27 +32,83 @@ public struct ByteReader {
     private func short(_ what: String) -> WireError { .truncated("\(what) at byte \(offset)") }
 
     /// One byte.
+    @inline(__always)
     public mutating func byte(_ what: String = "byte") throws(WireError) -> UInt8 {
         guard offset < end else { throw short(what) }
         defer { offset += 1 }
-        return bytes[offset]
+        return self[offset]
     }
 
-    /// An unsigned LEB128 varint of at most 10 bytes.
-    public mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte(what)
-            if shift == 63 && b > 1 { throw .decodeError("\(what) overflows 64 bits") }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-            if shift > 63 { throw .decodeError("\(what) longer than 10 bytes") }
+    // `end <= bytes.count` (checked at init) and every caller checks `offset < end`, so
+    // the array's second bounds check is redundant; it stood in the way of every byte read.
+    @inline(__always)
+    private subscript(_ index: Int) -> UInt8 {
+        bytes.withUnsafeBufferPointer { $0[index] }
+    }
+
+    /// Gives `body` the next `n` bytes, after checking they are there, and moves past them.
+    @inline(__always)
+    private mutating func take<R>(
+        _ n: Int, _ what: String, _ body: (UnsafeBufferPointer<UInt8>) throws(WireError) -> R
+    ) throws(WireError) -> R {
+        guard n >= 0, n <= remaining else { throw short(what) }
+        let start = offset
+        offset += n
+        return try bytes.withUnsafeBufferPointer { buffer throws(WireError) in
+            try body(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
         }
     }
 
+    /// An unsigned LEB128 varint of at most 10 bytes.
+    @inline(__always)
+    public mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
+        // Most varints on the wire (lengths, counts, small counters) are one byte.
+        if offset < end {
+            let first = self[offset]
+            if first < 0x80 {
+                offset += 1
+                return UInt64(first)
+            }
+        }
+        return try longVarint(what)
+    }
+
+    private mutating func longVarint(_ what: String) throws(WireError) -> UInt64 {
+        // One pass over the buffer without throwing from inside it; the outcome says which
+        // error, if any, to throw.
+        let (value, next) = bytes.withUnsafeBufferPointer { buffer -> (UInt64, Int) in
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            var index = offset
+            while index < end {
+                let b = buffer[index]
+                index += 1
+                if shift == 63 && b > 1 { return (0, Self.overflows) }
+                result |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return (result, index) }
+                shift += 7
+                if shift > 63 { return (0, Self.tooLong) }
+            }
+            return (0, Self.endReached)
+        }
+        switch next {
+        case Self.overflows: throw .decodeError("\(what) overflows 64 bits")
+        case Self.tooLong: throw .decodeError("\(what) longer than 10 bytes")
+        case Self.endReached:
+            offset = end
+            throw short(what)
+        default:
+            offset = next
+            return value
+        }
+    }
+
+    private static var overflows: Int { -1 }
+    private static var tooLong: Int { -2 }
+    private static var endReached: Int { -3 }
+
     /// A varint that must fit an `Int`.
+    @inline(__always)
     public mutating func int(_ what: String) throws(WireError) -> Int {
         let v = try varint(what)
         guard v <= UInt64(Int.max) else { throw .decodeError("\(what) out of range") }
@@ -53,6 +117,7 @@ public struct ByteReader {
 
     /// A count of elements each at least `minimumSize` bytes long; a count the remaining
     /// bytes could not hold is refused before anything is allocated for it.
+    @inline(__always)
     public mutating func count(_ what: String, minimumSize: Int = 1) throws(WireError) -> Int {
         let n = try int(what)
         guard n <= remaining / max(1, minimumSize) else { throw short("\(what) of \(n)") }
@@ -68,10 +133,9 @@ public struct ByteReader {
     /// Eight bytes, little-endian.
     public mutating func fixed64(_ what: String = "fixed64") throws(WireError) -> UInt64 {
         guard remaining >= 8 else { throw short(what) }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
-        offset += 8
-        return v
+        return try take(8, what) { run throws(WireError) in
+            UInt64(littleEndian: UnsafeRawBufferPointer(run).loadUnaligned(as: UInt64.self))
+        }
     }
 
     /// A `Double`.
@@ -96,18 +160,119 @@ public struct ByteReader {
     public mutating func string(_ what: String, maxBytes: Int = .max) throws(WireError) -> String {
         let n = try count(what)
         guard n <= maxBytes else { throw .tooLarge("\(what) of \(n) bytes, limit \(maxBytes)") }
-        guard n <= remaining else { throw short(what) }
-        let start = offset
-        offset += n
-        // Names and addresses are ASCII: those skip UTF-8 validation, which costs more
-        // than the rest of decoding them.
-        let text: String? = bytes.withUnsafeBufferPointer { buffer in
-            let run = UnsafeBufferPointer(rebasing: buffer[start..<start + n])
-            if run.allSatisfy({ $0 < 0x80 }) { return String(decoding: run, as: UTF8.self) }
-            return String(validating: run, as: UTF8.self)
-        }
+        let text = try take(n, what) { run throws(WireError) in Self.text(run) }
         guard let text else { throw .decodeError("\(what) is not valid UTF-8") }
         return text
+    }
+
+    /// `run` as a string, or nil when it is not valid UTF-8; straight from the frame buffer
+    /// into the string's storage, without an intermediate array.
+    private static func text(_ run: UnsafeBufferPointer<UInt8>) -> String? {
+        // `String(validating:as:)` is generic and not specialized for us: it looks up type
+        // metadata at run time, which costs more than the copy. ASCII, which is nearly
+        // every string on the wire, needs no validation beyond `isASCII`, and
+        // `String(decoding:)` has nothing to repair in it.
+        if isASCII(run) { return String(decoding: run, as: UTF8.self) }
+        return String(validating: run, as: UTF8.self)
+    }
+
+    /// Whether every byte of `run` is below 0x80, 32 bytes at a time.
+    private static func isASCII(_ run: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(run)
+        var high: UInt64 = 0
+        var index = 0
+        while index + 32 <= raw.count {
+            high |=
+                raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                | raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                | raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                | raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
+            index += 32
+        }
+        while index + 8 <= raw.count {
+            high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < raw.count {
+            high |= UInt64(raw[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// A string of at most `maxBytes` that `conforms` when it is not empty and each of its
+    /// bytes passes `isAllowed`, which must allow only ASCII. Names and addresses are read
+    /// this way: their rules are checked on the bytes as they are copied, instead of again
+    /// on the finished string. A string that does not conform is still returned (when it
+    /// is valid UTF-8), for its type's own check to say what is wrong with it.
+    mutating func token(
+        _ what: String, maxBytes: Int, allowing isAllowed: (UInt8) -> Bool
+    ) throws(WireError) -> (text: String, conforms: Bool) {
+        let n = try count(what)
+        guard n <= maxBytes else { throw .tooLarge("\(what) of \(n) bytes, limit \(maxBytes)") }
+        let result = try take(n, what) { run throws(WireError) -> (text: String, conforms: Bool)? in
+            var allowed = true
+            for byte in run where !isAllowed(byte) {
+                allowed = false
+                break
+            }
+            // The allowed bytes are ASCII, so a conforming run needs no further validation.
+            if allowed { return (String(decoding: run, as: UTF8.self), n > 0) }
+            guard let text = Self.text(run) else { return nil }
+            return (text, false)
+        }
+        guard let result else { throw .decodeError("\(what) is not valid UTF-8") }
+        return result
+    }
+
+    /// Remembers `name`, a valid node name, as the frame's sender for `repeatedName()`
+    /// to recognise: it stays until the next sender.
+    mutating func remember(sender name: NodeID) {
+        recentNames.0 = name
+    }
+
+    /// Remembers `name`, a valid node name, for `repeatedName()` to recognise until the
+    /// next name is remembered.
+    mutating func remember(_ name: NodeID) {
+        recentNames.1 = name
+    }
+
+    /// When the next string is a name `remember` was given, that name, read past; nil,
+    /// with nothing read, otherwise.
+    mutating func repeatedName() -> NodeID? {
+        guard offset < end else { return nil }
+        // A remembered name is 1 to 128 bytes: its length varint is the next byte, and
+        // a byte under 0x80 is a whole varint.
+        let n = Int(self[offset])
+        guard n < 0x80, n < end - offset else { return nil }
+        let start = offset + 1
+        let match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
+            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
+            if let name = recentNames.0, Self.equal(name.rawValue, run) { return name }
+            if let name = recentNames.1, Self.equal(name.rawValue, run) { return name }
+            return nil
+        }
+        if match != nil { offset = start + n }
+        return match
+    }
+
+    private static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
+        guard text.utf8.count == run.count else { return false }
+        // Eight bytes at a time: `elementsEqual` goes byte by byte through generic code.
+        return text.utf8.withContiguousStorageIfAvailable { utf8 in
+            let name = UnsafeRawBufferPointer(utf8)
+            var index = 0
+            while index + 8 <= run.count {
+                let left = name.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                guard left == run.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+                index += 8
+            }
+            while index < run.count {
+                guard name[index] == run[index] else { return false }
+                index += 1
+            }
+            return true
+        } ?? text.utf8.elementsEqual(run)
     }
 
     /// An array of strings.
@@ -121,6 +286,9 @@ public struct ByteReader {
         _ what: String, minimumSize: Int = 1, _ element: (inout ByteReader) throws(WireError) -> T
     ) throws(WireError) -> [T] {
         let n = try count(what, minimumSize: minimumSize)
+        // Empty lists (roles, replication nodes, clocks of messages about no entry) are
+        // common; reserving nothing still costs a call into the array's growth path.
+        if n == 0 { return [] }
         var out: [T] = []
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try element(&self)) }
@@ -135,6 +303,7 @@ public struct ByteReader {
     }
 
     /// An optional's tag: true when a value follows.
+    @inline(__always)
     public mutating func present(_ what: String) throws(WireError) -> Bool {
         switch try byte(what) {
         case 0: return false

@@ -37,11 +37,7 @@ public struct ByteWriter: Sendable {
 
     /// Eight bytes, little-endian.
     public mutating func fixed64(_ value: UInt64) {
-        var v = value
-        for _ in 0..<8 {
-            bytes.append(UInt8(truncatingIfNeeded: v))
-            v >>= 8
-        }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// A `Double` as its IEEE 754 bits, little-endian.
@@ -50,7 +46,10 @@ public struct ByteWriter: Sendable {
     /// A string: varint length, then UTF-8.
     public mutating func string(_ value: String) {
         varint(value.utf8.count)
-        bytes.append(contentsOf: value.utf8)
+        // One copy of the string's contiguous UTF-8 rather than a walk over its view.
+        if value.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: value.utf8)
+        }
     }
 
     /// An array of strings.
@@ -61,7 +60,8 @@ public struct ByteWriter: Sendable {
     /// An array: a count, then each element as `element` writes it.
     public mutating func array<T>(_ items: [T], _ element: (inout ByteWriter, T) -> Void) {
         varint(items.count)
-        for item in items { element(&self, item) }
+        // By index, so each element is lent to `element` rather than copied out first.
+        for index in items.indices { element(&self, items[index]) }
     }
 
     /// An optional: a tag byte, then the value as `element` writes it when present.

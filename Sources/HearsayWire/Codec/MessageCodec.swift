@@ -25,6 +25,7 @@ public enum MessageCodec {
     /// Decodes a compound body whose messages all come from `sender`; every byte must
     /// be used.
     public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
+        reader.remember(sender: sender)
         let messages = try reader.array("message count", minimumSize: 6) { reader throws(WireError) in
             try decode(&reader, sender: sender)
         }
@@ -59,10 +60,9 @@ public enum MessageCodec {
         let clock = try clock(&reader)
         let metadata = try metadata(&reader)
         let length = try reader.count("payload length")
-        var body = reader
-        let payloadEnd = reader.offset + length
-        _ = try reader.raw(length, "payload")
-        let payload = try payload(type, &body, end: payloadEnd)
+        // `count` checked that the payload's bytes are there; `payload` checks that its
+        // content ends exactly where its length says.
+        let payload = try payload(type, &reader, end: reader.offset + length)
         return GossipMessage(
             id: id, sender: sender, timestamp: timestamp, ttl: ttl, vectorClock: clock, payload: payload,
             metadata: metadata)
@@ -115,12 +115,19 @@ public enum MessageCodec {
     static func instant(_ reader: inout ByteReader, _ what: String) throws(WireError) -> Instant {
         let ms = try reader.zigzag(what)
         // Milliseconds beyond ±292 years from 1970 do not fit nanoseconds in an Int64.
-        guard abs(ms) < Int64.max / 1_000_000 else { throw .decodeError("\(what) out of range") }
+        // `magnitude`, not `abs`: abs(Int64.min) traps, and a zigzag varint can spell it.
+        guard ms.magnitude < UInt64(Int64.max / 1_000_000) else { throw .decodeError("\(what) out of range") }
         return Instant(nanoseconds: ms * 1_000_000)
     }
 
     static func nodeID(_ reader: inout ByteReader, _ what: String) throws(WireError) -> NodeID {
-        let text = try reader.string(what, maxBytes: NodeID.maxLength)
+        if let name = reader.repeatedName() { return name }
+        let (text, conforms) = try reader.token(what, maxBytes: NodeID.maxLength, allowing: isNodeIDByte)
+        if conforms {
+            let name = NodeID(unchecked: text)
+            reader.remember(name)
+            return name
+        }
         do {
             return try NodeID(text)
         } catch {
@@ -129,19 +136,40 @@ public enum MessageCodec {
     }
 
     static func peerAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> PeerAddress {
-        let text = try reader.string(what, maxBytes: maxPeerAddressBytes)
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw .decodeError("\(what) is empty or not printable ASCII")
-        }
+        let (text, conforms) = try reader.token(what, maxBytes: maxPeerAddressBytes, allowing: isNodeIDByte)
+        guard conforms else { throw .decodeError("\(what) is empty or not printable ASCII") }
         return PeerAddress(text)
     }
 
     static func metadataAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> MetadataAddress {
-        let text = try reader.string(what, maxBytes: MetadataAddress.maxLength)
+        let (text, conforms) = try reader.token(
+            what, maxBytes: MetadataAddress.maxLength, allowing: isMetadataAddressByte)
+        if conforms { return MetadataAddress(unchecked: text) }
         do {
             return try MetadataAddress(text)
         } catch {
             throw .decodeError("\(what): \(error)")
+        }
+    }
+
+    // The byte rules of `NodeID` and `MetadataAddress`, restated so that received names
+    // are checked on the frame's bytes; a test holds them to the core's own checks. A name
+    // these refuse still goes through the core's check, so they may only be stricter.
+
+    /// Printable ASCII without spaces: what a `NodeID` and a peer address are made of.
+    static func isNodeIDByte(_ byte: UInt8) -> Bool {
+        byte &- 0x21 < 0x7F - 0x21
+    }
+
+    /// Letters, digits and `-._~:/?#[]@!$&'()*+,;=%`: what a `MetadataAddress` is made of.
+    static func isMetadataAddressByte(_ byte: UInt8) -> Bool {
+        // One bit per ASCII byte: bytes 0 to 63, then 64 to 127.
+        let low: UInt64 = 0xAFFF_FFFA_0000_0000
+        let high: UInt64 = 0x47FF_FFFE_AFFF_FFFF
+        switch byte {
+        case 0..<64: return (low >> UInt64(byte)) & 1 != 0
+        case 64..<128: return (high >> UInt64(byte - 64)) & 1 != 0
+        default: return false
         }
     }
 }

@@ -37,6 +37,8 @@ public final class FrameCodec {
     public private(set) var replay: ReplayWindow
     private var keys: [FrameKeys]
     private var nextSequence: UInt64
+    // The sender of the last frame opened.
+    private var lastSender: NodeID?
 
     /// A codec for `sender` signing with `keyring`'s primary key and accepting all its
     /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
@@ -129,13 +131,12 @@ public final class FrameCodec {
 
     /// Appends the HMAC of everything written and returns the frame.
     private func signed(_ frame: inout ByteWriter) -> [UInt8] {
-        let signedCount = frame.bytes.count
-        frame.raw(repeatElement(0, count: FrameLayout.macBytes))
         let mac = keys[0].mac
-        frame.withUnsafeMutableBytes { all in
-            mac.authenticate(
-                UnsafeRawBufferPointer(rebasing: all[0..<signedCount]),
-                into: UnsafeMutableRawBufferPointer(rebasing: all[signedCount...]))
+        // The tag goes to the stack, then after the frame in one copy: appending 32 zeros
+        // to sign over in place went through a generic append, byte by byte.
+        withUnsafeTemporaryAllocation(byteCount: FrameLayout.macBytes, alignment: 8) { tag in
+            frame.withUnsafeMutableBytes { all in mac.authenticate(UnsafeRawBufferPointer(all), into: tag) }
+            frame.raw(UnsafeRawBufferPointer(tag))
         }
         return frame.bytes
     }
@@ -182,7 +183,10 @@ public final class FrameCodec {
             throw .decodeError("unknown frame flags \(flags)")
         }
         var reader = ByteReader(bytes, range: 6..<signed)
+        // Frames come in runs from one peer: its name is then recognised, not rebuilt.
+        if let lastSender { reader.remember(sender: lastSender) }
         let sender = try MessageCodec.nodeID(&reader, "sender")
+        lastSender = sender
         let sequence = try reader.varint("sequence")
         let timestamp = try reader.zigzag("timestamp")
         let compressed = flags & FrameLayout.compressedFlag != 0
@@ -197,8 +201,7 @@ public final class FrameCodec {
         }
         if !encrypted && !compressed {
             // Decode in place: no copy of the body.
-            var messages = reader
-            let decoded = try MessageCodec.decodeBody(&messages, sender: sender)
+            let decoded = try MessageCodec.decodeBody(&reader, sender: sender)
             return Frame(
                 sender: sender, sequence: sequence, timestampMillis: timestamp, keyID: id, encrypted: false,
                 compressed: false, originalSize: 0, messages: decoded)

@@ -44,7 +44,17 @@ public struct ReplayWindow: Sendable {
     /// The most senders tracked at once; beyond it the least recently seen is forgotten.
     public let maxSenders: Int
 
-    private var senders: [String: SenderWindow] = [:]
+    // Each tracked sender has a slot: its window's fields in `windows`, its bitmap in
+    // `bitmaps` at `slot * wordCount`. One flat buffer of bitmaps instead of an array per
+    // sender means a frame costs no uniqueness checks or allocations beyond the lookup.
+    private var slots: [String: Int] = [:]
+    private var windows: [SenderWindow] = []
+    private var bitmaps: [UInt64] = []
+    private var names: [String] = []
+    private var freeSlots: [Int] = []
+    // The last sender's slot: frames come in bursts from one sender, and comparing two
+    // names costs less than hashing one.
+    private var lastSlot = -1
     // A logical clock for least-recently-seen eviction, independent of wall-clock jumps.
     private var tick: UInt64 = 0
 
@@ -59,7 +69,7 @@ public struct ReplayWindow: Sendable {
     }
 
     /// The number of senders currently tracked.
-    public var trackedSenderCount: Int { senders.count }
+    public var trackedSenderCount: Int { slots.count }
 
     /// Checks a frame from `sender` and, when it is accepted, records its sequence number so
     /// the same frame is refused next time. Rejected frames change nothing.
@@ -73,79 +83,109 @@ public struct ReplayWindow: Sendable {
         if !overflow, timestampMillis > newest { return .future }
 
         tick &+= 1
-        guard senders[sender] != nil else {
-            if senders.count >= maxSenders { evictLeastRecentlySeen() }
-            senders[sender] = SenderWindow(first: sequence, tick: tick)
+        let slot: Int
+        if lastSlot >= 0, names[lastSlot] == sender {
+            slot = lastSlot
+        } else if let known = slots[sender] {
+            slot = known
+        } else {
+            lastSlot = add(sender, first: sequence)
             return .accepted
         }
-        // Mutated in place through the dictionary: a copy would duplicate the bitmap on
-        // every frame.
-        let verdict = senders[sender]!.record(sequence)
-        if verdict == .accepted { senders[sender]!.lastSeen = tick }
+        lastSlot = slot
+        var window = windows[slot]
+        let verdict = bitmaps.withUnsafeMutableBufferPointer { all in
+            window.record(sequence, in: UnsafeMutableBufferPointer(rebasing: all[Self.words(of: slot)]))
+        }
+        if verdict == .accepted {
+            window.lastSeen = tick
+            windows[slot] = window
+        }
         return verdict
     }
 
     /// Forgets `sender`, e.g. when it leaves the cluster for good.
     public mutating func forget(sender: String) {
-        senders[sender] = nil
+        guard let slot = slots.removeValue(forKey: sender) else { return }
+        names[slot] = ""
+        freeSlots.append(slot)
+        if lastSlot == slot { lastSlot = -1 }
+    }
+
+    // Starts tracking `sender`, in a free slot, a new one, or the least recently seen
+    // sender's when the table is full.
+    private mutating func add(_ sender: String, first sequence: UInt64) -> Int {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else if slots.count < maxSenders {
+            slot = windows.count
+            windows.append(SenderWindow(first: sequence, tick: tick))
+            bitmaps.append(contentsOf: repeatElement(0, count: Self.wordCount))
+            names.append("")
+        } else {
+            slot = leastRecentlySeen()
+            slots[names[slot]] = nil
+        }
+        windows[slot] = SenderWindow(first: sequence, tick: tick)
+        for word in Self.words(of: slot) { bitmaps[word] = 0 }
+        bitmaps[slot * Self.wordCount + SenderWindow.word(of: sequence)] = SenderWindow.bit(of: sequence)
+        names[slot] = sender
+        slots[sender] = slot
+        return slot
     }
 
     // A linear scan, paid only when a new sender arrives while the table is full; senders
     // are authenticated cluster members, so that is rare.
-    private mutating func evictLeastRecentlySeen() {
-        guard let oldest = senders.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key else { return }
-        senders[oldest] = nil
+    private func leastRecentlySeen() -> Int {
+        var oldest = 0
+        for slot in windows.indices where windows[slot].lastSeen < windows[oldest].lastSeen { oldest = slot }
+        return oldest
     }
+
+    // Words of one sender's bitmap: the 1024 numbers of the window, and one word more, so
+    // that the word the highest number falls in never shares its place with the word of
+    // a number still in the window.
+    static var wordCount: Int { Int(windowSize / 64) + 1 }
+
+    private static func words(of slot: Int) -> Range<Int> { slot * wordCount..<(slot + 1) * wordCount }
 }
 
-/// One sender's highest sequence number and which of the `windowSize` numbers at and below
-/// it were seen: bit i of the bitmap (word i / 64, bit i % 64) stands for `highest - i`.
+/// One sender's highest sequence number and when it was last seen. Its bitmap of the
+/// numbers seen lives in `ReplayWindow`'s buffer: a ring of 64-bit words in which number
+/// n is bit n % 64 of word (n / 64) % wordCount, so that a new highest number clears only
+/// the words it moves past, instead of shifting every mark.
 private struct SenderWindow: Sendable {
-    private static let wordCount = Int(ReplayWindow.windowSize / 64)
-
     private var highest: UInt64
-    private var bitmap: [UInt64]
     var lastSeen: UInt64
 
     init(first sequence: UInt64, tick: UInt64) {
         highest = sequence
-        bitmap = [UInt64](repeating: 0, count: Self.wordCount)
-        bitmap[0] = 1
         lastSeen = tick
     }
 
-    mutating func record(_ sequence: UInt64) -> ReplayVerdict {
+    static func word(of sequence: UInt64) -> Int { Int((sequence / 64) % UInt64(ReplayWindow.wordCount)) }
+    static func bit(of sequence: UInt64) -> UInt64 { 1 << (sequence % 64) }
+
+    mutating func record(_ sequence: UInt64, in bitmap: UnsafeMutableBufferPointer<UInt64>) -> ReplayVerdict {
         if sequence > highest {
-            shift(by: sequence - highest)
+            // Words for the blocks of 64 numbers above the old highest's block, up to the new
+            // one's, held marks of numbers that have now left the window.
+            let blocks = min(sequence / 64 - highest / 64, UInt64(ReplayWindow.wordCount))
+            var block = sequence / 64
+            for _ in 0..<blocks {
+                bitmap[Int(block % UInt64(ReplayWindow.wordCount))] = 0
+                block &-= 1
+            }
             highest = sequence
-            bitmap[0] |= 1
+            bitmap[Self.word(of: sequence)] |= Self.bit(of: sequence)
             return .accepted
         }
-        let distance = highest - sequence
-        guard distance < ReplayWindow.windowSize else { return .belowWindow }
-        let word = Int(distance / 64)
-        let bit: UInt64 = 1 << (distance % 64)
+        guard highest - sequence < ReplayWindow.windowSize else { return .belowWindow }
+        let word = Self.word(of: sequence)
+        let bit = Self.bit(of: sequence)
         guard bitmap[word] & bit == 0 else { return .duplicate }
         bitmap[word] |= bit
         return .accepted
-    }
-
-    // Moves every mark `distance` places towards older numbers; marks pushed past the end
-    // fall out of the window.
-    private mutating func shift(by distance: UInt64) {
-        guard distance < ReplayWindow.windowSize else {
-            for index in bitmap.indices { bitmap[index] = 0 }
-            return
-        }
-        let wordShift = Int(distance / 64)
-        let bitShift = distance % 64
-        for index in stride(from: Self.wordCount - 1, through: 0, by: -1) {
-            let source = index - wordShift
-            var word: UInt64 = source >= 0 ? bitmap[source] << bitShift : 0
-            if bitShift > 0, source - 1 >= 0 {
-                word |= bitmap[source - 1] >> (64 - bitShift)
-            }
-            bitmap[index] = word
-        }
     }
 }
