@@ -24,6 +24,7 @@ for i in $(seq 0 $((NODES - 1))); do
   "$BIN" agent --name "idle-$i" --bind "127.0.0.1:$gossip" --http "127.0.0.1:$http" --key "$KEY" \
     --data-dir "$DIR/n$i" "${join[@]}" > "$DIR/n$i.log" 2>&1 &
   pids+=($!)
+  disown $!
 done
 sleep "$SETTLE"
 alive=$(curl -s "127.0.0.1:$((BASE + 1))/v1/members" | grep -o '"state": "alive"' | wc -l)
