@@ -104,34 +104,23 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     /// name -> address, as this agent sees the cluster.
-    func addresses() -> [String: String] {
-        guard let response = try? client.request("GET", "/v1/members"), case .object(let root)? = response.json,
-            case .array(let list)? = root["members"]
-        else { return [:] }
-        var addresses: [String: String] = [:]
-        for member in list {
-            if case .object(let f) = member, case .string(let name)? = f["name"],
-                case .string(let address)? = f["address"]
-            {
-                addresses[name] = address
-            }
-        }
-        return addresses
-    }
+    func addresses() -> [String: String] { memberField("address") }
 
     /// name -> state, as this agent sees the cluster; empty when it does not answer.
-    func members() -> [String: String] {
+    func members() -> [String: String] { memberField("state") }
+
+    /// name -> one text field of each member in `/v1/members`.
+    private func memberField(_ field: String) -> [String: String] {
         guard let response = try? client.request("GET", "/v1/members"), case .object(let root)? = response.json,
             case .array(let list)? = root["members"]
         else { return [:] }
-        var states: [String: String] = [:]
+        var values: [String: String] = [:]
         for member in list {
-            if case .object(let f) = member, case .string(let name)? = f["name"], case .string(let state)? = f["state"]
-            {
-                states[name] = state
+            if case .object(let f) = member, case .string(let name)? = f["name"], case .string(let value)? = f[field] {
+                values[name] = value
             }
         }
-        return states
+        return values
     }
 
     /// The entry at `address` as JSON, nil when absent or unreachable.

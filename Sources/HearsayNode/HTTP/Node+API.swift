@@ -84,17 +84,28 @@ extension Node {
     }
 
     func getMetadata(_ raw: String) -> HTTPReply {
+        switch liveEntry(raw) {
+        case .refused(let answer): .now(answer)
+        case .found(_, let entry): .now(.json(entry.json))
+        }
+    }
+
+    /// An entry that exists and is not deleted, or the 400 or 404 answer.
+    private enum Lookup {
+        case found(MetadataAddress, MetadataEntry)
+        case refused(HTTPResponse)
+    }
+
+    private func liveEntry(_ raw: String) -> Lookup {
         let address: MetadataAddress
         do {
             address = try MetadataAddress(raw)
         } catch {
-            return .now(.error(.badRequest, "\(error)"))
+            return .refused(.error(.badRequest, "\(error)"))
         }
-        guard let entry = engine.store.entry(address) else {
-            return .now(.error(.notFound, "no entry at \(raw)"))
-        }
-        if entry.isDeleted { return .now(.error(.notFound, "entry \(raw) was deleted")) }
-        return .now(.json(entry.json))
+        guard let entry = engine.store.entry(address) else { return .refused(.error(.notFound, "no entry at \(raw)")) }
+        if entry.isDeleted { return .refused(.error(.notFound, "entry \(raw) was deleted")) }
+        return .found(address, entry)
     }
 
     func putMetadata(_ raw: String, _ body: [UInt8]) -> HTTPReply {
@@ -119,13 +130,9 @@ extension Node {
 
     func deleteMetadata(_ raw: String) -> HTTPReply {
         let address: MetadataAddress
-        do {
-            address = try MetadataAddress(raw)
-        } catch {
-            return .now(.error(.badRequest, "\(error)"))
-        }
-        guard let entry = engine.store.entry(address), !entry.isDeleted else {
-            return .now(.error(.notFound, "no entry at \(raw)"))
+        switch liveEntry(raw) {
+        case .refused(let answer): return .now(answer)
+        case .found(let found, _): address = found
         }
         do {
             let (version, effects) = try engine.delete(address, now: SystemClock.now())

@@ -69,64 +69,38 @@ public final class NodeMetrics: Sendable {
             name: "hearsay_local_health_score", help: "Lifeguard local health: 0 is healthy, higher is degraded.")
         pending = r.makeGauge(name: "hearsay_pending_messages", help: "Broadcasts waiting in the message buffer.")
         capacity = r.makeGauge(name: "hearsay_message_buffer_capacity", help: "Capacity of the message buffer.")
-        sent = Dictionary(
-            uniqueKeysWithValues: GossipMessageType.allCases.map {
-                (
-                    $0,
-                    r.makeCounter(
-                        name: "hearsay_messages_sent_total", labels: [("type", $0.rawValue)],
-                        help: "Messages sent, by type.")
-                )
-            })
-        received = Dictionary(
-            uniqueKeysWithValues: GossipMessageType.allCases.map {
-                (
-                    $0,
-                    r.makeCounter(
-                        name: "hearsay_messages_received_total", labels: [("type", $0.rawValue)],
-                        help: "Messages received and verified, by type.")
-                )
-            })
-        bytesSent = Dictionary(
-            uniqueKeysWithValues: Transport.allCases.map {
-                (
-                    $0,
-                    r.makeCounter(
-                        name: "hearsay_bytes_sent_total", labels: [("transport", $0.rawValue)],
-                        help: "Frame bytes sent, by transport.")
-                )
-            })
-        bytesReceived = Dictionary(
-            uniqueKeysWithValues: Transport.allCases.map {
-                (
-                    $0,
-                    r.makeCounter(
-                        name: "hearsay_bytes_received_total", labels: [("transport", $0.rawValue)],
-                        help: "Frame bytes received, by transport.")
-                )
-            })
-        members = Dictionary(
-            uniqueKeysWithValues: MemberStatus.allCases.map {
-                (
-                    $0,
-                    r.makeGauge(
-                        name: "hearsay_members", labels: [("state", $0.rawValue)],
-                        help: "Members in this node's view, by state.")
-                )
-            })
-        entries = Dictionary(
-            uniqueKeysWithValues: MetadataStatus.allCases.map {
-                (
-                    $0,
-                    r.makeGauge(
-                        name: "hearsay_metadata_entries", labels: [("status", $0.rawValue)],
-                        help: "Metadata entries in the store, by status.")
-                )
-            })
+        sent = Self.counters(r, "hearsay_messages_sent_total", "type", "Messages sent, by type.")
+        received = Self.counters(
+            r, "hearsay_messages_received_total", "type", "Messages received and verified, by type.")
+        bytesSent = Self.counters(r, "hearsay_bytes_sent_total", "transport", "Frame bytes sent, by transport.")
+        bytesReceived = Self.counters(
+            r, "hearsay_bytes_received_total", "transport", "Frame bytes received, by transport.")
+        members = Self.gauges(r, "hearsay_members", "state", "Members in this node's view, by state.")
+        entries = Self.gauges(r, "hearsay_metadata_entries", "status", "Metadata entries in the store, by status.")
         r.makeGauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
             help: "Always 1; the labels say which build runs."
         ).set(to: 1.0)
+    }
+
+    /// One counter per value of a closed label set.
+    private static func counters<Key: CaseIterable & RawRepresentable<String> & Hashable>(
+        _ registry: PrometheusCollectorRegistry, _ name: String, _ label: String, _ help: String
+    ) -> [Key: Counter] {
+        Dictionary(
+            uniqueKeysWithValues: Key.allCases.map {
+                ($0, registry.makeCounter(name: name, labels: [(label, $0.rawValue)], help: help))
+            })
+    }
+
+    /// One gauge per value of a closed label set.
+    private static func gauges<Key: CaseIterable & RawRepresentable<String> & Hashable>(
+        _ registry: PrometheusCollectorRegistry, _ name: String, _ label: String, _ help: String
+    ) -> [Key: Gauge] {
+        Dictionary(
+            uniqueKeysWithValues: Key.allCases.map {
+                ($0, registry.makeGauge(name: name, labels: [(label, $0.rawValue)], help: help))
+            })
     }
 
     /// Records an engine event.
