@@ -31,10 +31,12 @@ public final class NodeMetrics: Sendable {
     private let bytesReceived: [Transport: Counter]
     private let members: [MemberStatus: Gauge]
     private let entries: [MetadataStatus: Gauge]
+    private let process: ProcessMetrics
 
     /// Registers every metric, with `version` and `protocolVersion` on `hearsay_build_info`.
     public init(version: String, protocolVersion: String) {
         let r = registry
+        process = ProcessMetrics(registry: r)
         rounds = r.makeCounter(name: "hearsay_gossip_rounds_total", help: "Gossip rounds (anti-entropy) started.")
         roundDuration = r.makeDurationHistogram(
             name: "hearsay_gossip_round_duration_seconds",
@@ -156,6 +158,7 @@ public final class NodeMetrics: Sendable {
         for status in MetadataStatus.allCases {
             entries[status]?.set(to: Double(counts[status] ?? 0))
         }
+        process.refresh()
         let state = engine.state
         localHealth.set(to: Double(state.localHealthScore))
         pending.set(to: Double(state.pendingMessages))
