@@ -79,6 +79,12 @@ public final class NodeMetrics: Sendable {
             r, "hearsay_bytes_received_total", "transport", "Frame bytes received, by transport.")
         members = Self.gauges(r, "hearsay_members", "state", "Members in this node's view, by state.")
         entries = Self.gauges(r, "hearsay_metadata_entries", "status", "Metadata entries in the store, by status.")
+        // Every drop series exists from the start (at zero), so rates and alerts on drops
+        // have data before the first drop; the label sets are closed, 7 types by 14 reasons.
+        for reason in DropReason.allCases {
+            _ = dropped(type: nil, reason: reason)
+            for type in GossipMessageType.allCases { _ = dropped(type: type, reason: reason) }
+        }
         r.makeGauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
             help: "Always 1; the labels say which build runs."
