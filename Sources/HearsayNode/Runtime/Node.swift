@@ -192,6 +192,7 @@ public actor Node {
                 .bind(host: bind.host, port: bind.port).get()
             listeners.append(tcp)
         } catch {
+            closeChannels()
             throw .bind(what: "gossip (TCP)", address: "\(bind)", reason: "\(error)")
         }
         do {
@@ -199,6 +200,7 @@ public actor Node {
             httpAddress = http.localAddress
             listeners.append(http)
         } catch {
+            closeChannels()
             throw .bind(what: "the HTTP API", address: "\(settings.http)", reason: "\(error)")
         }
         phase = .running
@@ -331,15 +333,20 @@ public actor Node {
         phase = .finished
         maintenance?.cancel()
         syncLog()
-        for channel in listeners { channel.close(promise: nil) }
-        udp?.close(promise: nil)
-        listeners = []
-        udp = nil
+        closeChannels()
         logger.info("agent stopped", metadata: ["event": "agent_stopped"])
         for waiter in leaveWaiters { waiter.resume() }
         for waiter in finishWaiters { waiter.resume() }
         leaveWaiters = []
         finishWaiters = []
+    }
+
+    /// Closes every socket: a failed start leaves none bound behind it.
+    private func closeChannels() {
+        for channel in listeners { channel.close(promise: nil) }
+        udp?.close(promise: nil)
+        listeners = []
+        udp = nil
     }
 
     /// Whether the node has joined and is not leaving (`/readyz`).
