@@ -55,4 +55,16 @@ public enum DropReason: String, Sendable, CaseIterable, Codable {
     case wrongTarget = "wrong_target"
     /// The payload broke a protocol rule (bad checksum, limits, unknown session).
     case invalidPayload = "invalid_payload"
+
+    /// Whether the wire layer reports this reason, before any message of the frame is
+    /// read (so its drops carry no message type).
+    public var isWireCheck: Bool {
+        switch self {
+        case .truncated, .tooLarge, .badVersion, .unknownKey, .badSignature, .decryptFailed, .decompressFailed,
+            .replay, .unknownType, .decodeError:
+            true
+        case .bufferFull, .notRunning, .wrongTarget, .invalidPayload:
+            false
+        }
+    }
 }

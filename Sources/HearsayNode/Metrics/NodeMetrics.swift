@@ -37,7 +37,8 @@ public final class NodeMetrics: Sendable {
     public init(version: String, protocolVersion: String) {
         let r = registry
         process = ProcessMetrics(registry: r)
-        rounds = r.makeCounter(name: "hearsay_gossip_rounds_total", help: "Gossip rounds (anti-entropy) started.")
+        rounds = r.makeCounter(
+            name: "hearsay_gossip_rounds_total", help: "Gossip rounds (anti-entropy) completed or timed out.")
         roundDuration = r.makeDurationHistogram(
             name: "hearsay_gossip_round_duration_seconds",
             buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000].map { .milliseconds($0) },
@@ -77,13 +78,16 @@ public final class NodeMetrics: Sendable {
         bytesSent = Self.counters(r, "hearsay_bytes_sent_total", "transport", "Frame bytes sent, by transport.")
         bytesReceived = Self.counters(
             r, "hearsay_bytes_received_total", "transport", "Frame bytes received, by transport.")
-        members = Self.gauges(r, "hearsay_members", "state", "Members in this node's view, by state.")
+        members = Self.gauges(r, "hearsay_members", "state", "Members in this node's view, itself included, by state.")
         entries = Self.gauges(r, "hearsay_metadata_entries", "status", "Metadata entries in the store, by status.")
-        // Every drop series exists from the start (at zero), so rates and alerts on drops
-        // have data before the first drop; the label sets are closed, 7 types by 14 reasons.
+        // Every possible drop series exists from the start (at zero), so rates and alerts
+        // on drops have data before the first drop: wire checks drop whole frames, whose
+        // messages are unread (type "unknown"); protocol checks drop typed messages.
         for reason in DropReason.allCases {
             _ = dropped(type: nil, reason: reason)
-            for type in GossipMessageType.allCases { _ = dropped(type: type, reason: reason) }
+            if !reason.isWireCheck {
+                for type in GossipMessageType.allCases { _ = dropped(type: type, reason: reason) }
+            }
         }
         r.makeGauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
