@@ -1,7 +1,8 @@
 # Hearsay: `make run` starts a three-node demo cluster, `make test` runs every test.
 SWIFT ?= swift
-# iptables: the cluster tests partition loopback ports with DROP rules.
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables
+# iptables: the cluster tests partition loopback ports with DROP rules; prometheus (with
+# promtool): the end-to-end test scrapes real agents and checks the rules and dashboard.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus
 BUILD_FLAGS ?=
 
 .PHONY: run simulate test build release bench bench-idle fuzz fuzz-build deps format lint clean

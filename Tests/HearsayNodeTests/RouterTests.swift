@@ -102,3 +102,19 @@ actor RouteRecorder {
         #expect(!Node.authorized(request(nil), token: "s3cret"))
     }
 }
+
+@Suite struct APIClientTests {
+    @Test func answersWithALengthOrChunkedBodyAreRead() throws {
+        let plain = try APIClient.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".utf8))
+        #expect(plain.status == 200 && plain.text == "hi")
+        let chunked = try APIClient.parse(
+            Array(
+                "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n6;x=y\r\npedia!\r\n0\r\n\r\n"
+                    .utf8))
+        #expect(chunked.status == 404 && chunked.text == "Wikipedia!")
+        #expect(throws: APIClient.Failure.self) {
+            try APIClient.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".utf8))
+        }
+        #expect(throws: APIClient.Failure.self) { try APIClient.parse(Array("garbage".utf8)) }
+    }
+}

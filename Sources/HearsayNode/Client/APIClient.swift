@@ -71,12 +71,37 @@ public struct APIClient: Sendable {
             throw Failure(description: "malformed HTTP answer (\(bytes.count) bytes)")
         }
         let head = String(decoding: bytes[..<end], as: UTF8.self)
-        let statusLine = head.split(separator: "\r\n").first ?? ""
+        let lines = head.split(separator: "\r\n")
+        let statusLine = lines.first ?? ""
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else {
             throw Failure(description: "malformed HTTP status line: \(statusLine)")
         }
-        return Response(status: status, body: Array(bytes[(end + 4)...]))
+        let chunked = lines.dropFirst().contains {
+            $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked")
+        }
+        let body = Array(bytes[(end + 4)...])
+        return Response(status: status, body: chunked ? try dechunk(body) : body)
+    }
+
+    /// The payload of a `Transfer-Encoding: chunked` body.
+    static func dechunk(_ body: [UInt8]) throws(Failure) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = 0
+        while true {
+            guard let lineEnd = body[index...].firstIndex(of: 13), lineEnd + 1 < body.count else {
+                throw Failure(description: "malformed chunked body")
+            }
+            let sizeText = String(decoding: body[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(String(sizeText).trimmingSpaces, radix: 16), size >= 0 else {
+                throw Failure(description: "malformed chunk size '\(sizeText)'")
+            }
+            let start = lineEnd + 2
+            if size == 0 { return out }
+            guard start + size <= body.count else { throw Failure(description: "truncated chunked body") }
+            out += body[start..<(start + size)]
+            index = start + size + 2
+        }
     }
 
     private func connect() throws(Failure) -> Int32 {
