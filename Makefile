@@ -51,6 +51,7 @@ test: deps
 bench: deps
 	$(SWIFT) run -c release $(BUILD_FLAGS) CoreBenchmarks
 	$(SWIFT) run -c release $(BUILD_FLAGS) WireBenchmarks
+	$(SWIFT) run -c release $(BUILD_FLAGS) NodeBenchmarks
 
 # libFuzzer on the frame decoder for FUZZ_SECONDS (default 60), starting from the
 # committed corpus. New inputs land in .build-fuzz/corpus; a crash is written to

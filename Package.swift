@@ -62,6 +62,13 @@ let package = Package(
         .executableTarget(
             name: "CoreBenchmarks", dependencies: ["HearsayCore"], path: "Benchmarks/CoreBenchmarks"),
         .executableTarget(
+            name: "NodeBenchmarks",
+            dependencies: [
+                "HearsayCore", "HearsayNode", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/NodeBenchmarks"),
+        .executableTarget(
             name: "WireBenchmarks", dependencies: ["HearsayWire", "COpenSSL"], path: "Benchmarks/WireBenchmarks"),
         // libFuzzer target for the frame decoder (`make fuzz`); built normally it replays inputs.
         .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire", "HearsayNode"], path: "Fuzz/FrameFuzzer"),
