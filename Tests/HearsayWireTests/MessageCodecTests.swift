@@ -177,6 +177,18 @@ import Testing
         }
         var r = ByteReader([UInt8](repeating: 0xFF, count: 11))
         #expect(throws: WireError.self) { try r.varint() }
+        // Followed by other bytes, as inside a frame, varints of up to eight bytes are read
+        // in one load; every length must read the same value and stop at the same byte.
+        for shift in 0..<64 {
+            for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
+                var w = ByteWriter()
+                w.varint(value)
+                w.raw([UInt8](repeating: 0xFF, count: 9))
+                var r = ByteReader(w.bytes)
+                #expect(try r.varint() == value)
+                #expect(r.remaining == 9)
+            }
+        }
     }
 
     // Strings are decoded by letting the standard library repair them and refusing any
