@@ -48,6 +48,22 @@ import Testing
         #expect(h1.finalize() == h2.finalize())
     }
 
+    @Test func decodedEntriesAreTakenAsTheyAreOnlyWhenSortedDistinctAndNonZero() {
+        let c = T.id(3)
+        #expect(VectorClock(entries: []) == VectorClock())
+        #expect(VectorClock(entries: [.init(node: a, counter: 0)]) == VectorClock())
+        #expect(VectorClock(entries: [.init(node: a, counter: 1), .init(node: a, counter: 4)]).entries.count == 1)
+        #expect(VectorClock(entries: [.init(node: a, counter: 1), .init(node: a, counter: 4)])[a] == 4)
+        #expect(
+            VectorClock(entries: [.init(node: a, counter: 2), .init(node: b, counter: 0), .init(node: c, counter: 1)])
+                == VectorClock([a: 2, c: 1]))
+        #expect(
+            VectorClock(entries: [.init(node: c, counter: 1), .init(node: b, counter: 5), .init(node: a, counter: 2)])
+                .entries.map(\.node) == [a, b, c].sorted())
+        let sorted = VectorClock(entries: [.init(node: a, counter: 1), .init(node: b, counter: 2)])
+        #expect(sorted == VectorClock([a: 1, b: 2]))
+    }
+
     @Test func wireSizeCountsNamesAndCounters() {
         let clock = VectorClock([a: 300])
         #expect(clock.wireSize == 1 + 1 + a.rawValue.utf8.count + 2)

@@ -177,5 +177,45 @@ import Testing
         }
         var r = ByteReader([UInt8](repeating: 0xFF, count: 11))
         #expect(throws: WireError.self) { try r.varint() }
+        // Followed by other bytes, as inside a frame, varints of up to eight bytes are read
+        // in one load; every length must read the same value and stop at the same byte.
+        for shift in 0..<64 {
+            for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
+                var w = ByteWriter()
+                w.varint(value)
+                w.raw([UInt8](repeating: 0xFF, count: 9))
+                var r = ByteReader(w.bytes)
+                #expect(try r.varint() == value)
+                #expect(r.remaining == 9)
+            }
+        }
+    }
+
+    // Strings are decoded by letting the standard library repair them and refusing any
+    // that came out different; a truncated four-byte sequence (F0 90 80) is repaired to
+    // one three-byte replacement character, so only the bytes, not the length, tell.
+    @Test func stringsMustBeValidUTF8EvenWhenARepairWouldKeepTheirLength() throws {
+        let valid: [[UInt8]] = [
+            [], Array("plain".utf8), Array("caf\u{E9} \u{1F600}".utf8), [0xEF, 0xBF, 0xBD],
+            Array(String(repeating: "\u{E9}", count: 300).utf8),
+        ]
+        for bytes in valid {
+            var w = ByteWriter()
+            w.varint(UInt64(bytes.count))
+            w.raw(bytes)
+            var r = ByteReader(w.bytes)
+            #expect(Array(try r.string("text").utf8) == bytes)
+        }
+        let invalid: [[UInt8]] = [
+            [0xF0, 0x90, 0x80], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xFF, 0xFE],
+            Array(String(repeating: "a", count: 100).utf8) + [0xF0, 0x90, 0x80],
+        ]
+        for bytes in invalid {
+            var w = ByteWriter()
+            w.varint(UInt64(bytes.count))
+            w.raw(bytes)
+            var r = ByteReader(w.bytes)
+            #expect(throws: WireError.self) { try r.string("text") }
+        }
     }
 }

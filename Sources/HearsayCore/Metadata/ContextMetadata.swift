@@ -33,43 +33,6 @@ public struct ContextMetadata: Hashable, Sendable {
     /// FNV-1a-based 64-bit hash of every other field, fixed when written.
     public var checksum: UInt64
 
-    /// Creates a version and computes its checksum.
-    public init(
-        address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
-        replicationNodes: [String] = [], vectorClock: VectorClock, updatedBy: NodeID,
-        lastUpdated: Instant
-    ) {
-        self.address = address
-        self.status = status
-        self.roles = roles
-        self.replicationNodes = replicationNodes
-        self.vectorClock = vectorClock
-        self.updatedBy = updatedBy
-        self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
-        let text = value?.canonicalText
-        self.valueText = text
-        self.checksum = 0
-        self.checksum = computeChecksum(valueText: text)
-    }
-
-    /// Creates a version exactly as decoded, keeping the value text and checksum it
-    /// carried; `hasValidChecksum` tells whether they match.
-    public init(
-        decodedAddress address: MetadataAddress, valueText: String?, status: MetadataStatus,
-        roles: [String], replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID,
-        lastUpdated: Instant, checksum: UInt64
-    ) {
-        self.address = address
-        self.valueText = valueText
-        self.status = status
-        self.roles = roles
-        self.replicationNodes = replicationNodes
-        self.vectorClock = vectorClock
-        self.updatedBy = updatedBy
-        self.lastUpdated = lastUpdated
-        self.checksum = checksum
-    }
-
     /// The seed's single version number: the total of the vector clock, which grows
     /// with every write.
     public var version: UInt64 { vectorClock.sum }
@@ -112,5 +75,44 @@ public struct ContextMetadata: Hashable, Sendable {
             h.combine(0)
         }
         return h.finalize()
+    }
+}
+
+// The initializers are in an extension so that the struct keeps its implicit memberwise
+// initializer (private, as `valueText` is), which the decoded version is built with.
+extension ContextMetadata {
+    /// Creates a version and computes its checksum.
+    public init(
+        address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
+        replicationNodes: [String] = [], vectorClock: VectorClock, updatedBy: NodeID,
+        lastUpdated: Instant
+    ) {
+        self.address = address
+        self.status = status
+        self.roles = roles
+        self.replicationNodes = replicationNodes
+        self.vectorClock = vectorClock
+        self.updatedBy = updatedBy
+        self.lastUpdated = Instant(nanoseconds: lastUpdated.milliseconds * 1_000_000)
+        let text = value?.canonicalText
+        self.valueText = text
+        self.checksum = 0
+        self.checksum = computeChecksum(valueText: text)
+    }
+
+    /// Creates a version exactly as decoded, keeping the value text and checksum it
+    /// carried; `hasValidChecksum` tells whether they match.
+    public init(
+        decodedAddress address: MetadataAddress, valueText: String?, status: MetadataStatus,
+        roles: [String], replicationNodes: [String], vectorClock: VectorClock, updatedBy: NodeID,
+        lastUpdated: Instant, checksum: UInt64
+    ) {
+        // The implicit memberwise initializer builds the value in one piece; assigning
+        // the fields one by one built it in a temporary and copied that out (a retain and
+        // a release of every field, for every version decoded).
+        self.init(
+            address: address, lastUpdated: lastUpdated, updatedBy: updatedBy, roles: roles,
+            replicationNodes: replicationNodes, vectorClock: vectorClock, status: status, valueText: valueText,
+            checksum: checksum)
     }
 }

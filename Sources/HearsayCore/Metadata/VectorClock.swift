@@ -48,9 +48,7 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
     /// (the highest counter wins).
     public init(entries unsorted: [Entry]) {
         // What a well-behaved peer sends: sorted, distinct, non-zero. Taken as it is.
-        if unsorted.allSatisfy({ $0.counter > 0 }),
-            zip(unsorted, unsorted.dropFirst()).allSatisfy({ $0.node < $1.node })
-        {
+        if Self.isCanonical(unsorted) {
             self.init()
             entries = unsorted
             return
@@ -58,6 +56,18 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
         var merged: [NodeID: UInt64] = [:]
         for e in unsorted { merged[e.node] = max(merged[e.node] ?? 0, e.counter) }
         self.init(merged)
+    }
+
+    // One pass by index: every received clock is checked here, and `allSatisfy` over a
+    // `zip` of the array with its own slice cost more than the comparisons themselves.
+    private static func isCanonical(_ entries: [Entry]) -> Bool {
+        guard let first = entries.first, first.counter > 0 else { return entries.isEmpty }
+        var index = 1
+        while index < entries.count {
+            guard entries[index].counter > 0, entries[index - 1].node < entries[index].node else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Whether no write has been seen.

@@ -1,5 +1,11 @@
 import HearsayCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Reads the primitive encodings of `docs/wire.md`, checking every length against the
 /// bytes that remain, so no input can make it read out of bounds or allocate more than
 /// the input could hold.
@@ -74,6 +80,10 @@ public struct ByteReader {
     }
 
     private mutating func longVarint(_ what: String) throws(WireError) -> UInt64 {
+        if end - offset >= 8, let short = shortVarint(at: offset) {
+            offset += short.length
+            return short.value
+        }
         // One pass over the buffer without throwing from inside it; the outcome says which
         // error, if any, to throw.
         let (value, next) = bytes.withUnsafeBufferPointer { buffer -> (UInt64, Int) in
@@ -101,6 +111,28 @@ public struct ByteReader {
             offset = next
             return value
         }
+    }
+
+    /// The varint at `index` and its length, when it ends within the 8 bytes there, which
+    /// must be in range; nil when it goes on.
+    // Timestamps and sequence numbers are 5 to 8 bytes long: one load finds where they end,
+    // instead of a bounds check and a branch per byte. Eight 7-bit groups are 56 bits, so
+    // nothing here can overflow, and the loop above reads the same value from the same bytes.
+    @inline(__always)
+    private func shortVarint(at index: Int) -> (value: UInt64, length: Int)? {
+        let word = bytes.withUnsafeBytes {
+            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        }
+        let stops = ~word & 0x8080_8080_8080_8080
+        guard stops != 0 else { return nil }
+        let length = (stops.trailingZeroBitCount + 1) / 8
+        var value: UInt64 = 0
+        var rest = word
+        for group in 0..<length {
+            value |= (rest & 0x7F) << UInt64(7 * group)
+            rest >>= 8
+        }
+        return (value, length)
     }
 
     private static var overflows: Int { -1 }
@@ -169,35 +201,15 @@ public struct ByteReader {
     /// into the string's storage, without an intermediate array.
     private static func text(_ run: UnsafeBufferPointer<UInt8>) -> String? {
         // `String(validating:as:)` is generic and not specialized for us: it looks up type
-        // metadata at run time, which costs more than the copy. ASCII, which is nearly
-        // every string on the wire, needs no validation beyond `isASCII`, and
-        // `String(decoding:)` has nothing to repair in it.
-        if isASCII(run) { return String(decoding: run, as: UTF8.self) }
-        return String(validating: run, as: UTF8.self)
-    }
-
-    /// Whether every byte of `run` is below 0x80, 32 bytes at a time.
-    private static func isASCII(_ run: UnsafeBufferPointer<UInt8>) -> Bool {
-        let raw = UnsafeRawBufferPointer(run)
-        var high: UInt64 = 0
-        var index = 0
-        while index + 32 <= raw.count {
-            high |=
-                raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                | raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
-                | raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
-                | raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
-            index += 32
+        // metadata at run time, which costs more than the copy. `String(decoding:)` checks
+        // for ASCII itself and repairs invalid UTF-8 rather than refusing it, so its result
+        // holds the run's very bytes exactly when the run was valid; one `memcmp` tells,
+        // for less than a second pass of our own over every byte before it.
+        let text = String(decoding: run, as: UTF8.self)
+        let same = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            utf8.count == run.count && (run.isEmpty || memcmp(utf8.baseAddress!, run.baseAddress!, run.count) == 0)
         }
-        while index + 8 <= raw.count {
-            high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            index += 8
-        }
-        while index < raw.count {
-            high |= UInt64(raw[index])
-            index += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
+        return (same ?? text.utf8.elementsEqual(run)) ? text : nil
     }
 
     /// A string of at most `maxBytes` that `conforms` when it is not empty and each of its
