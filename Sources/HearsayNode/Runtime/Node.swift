@@ -394,6 +394,21 @@ public actor Node {
         logRateLimited(.warning, "network_error", "\(context): \(error)", key: "net_\(context)")
     }
 
+    /// A stream to a member this node holds failed or left is expected to fail: every
+    /// gossip round tries to reconnect to one, in case a partition healed. Counting those
+    /// as network errors would hide real trouble behind one error a round for as long as
+    /// the tombstone is kept.
+    func streamSendFailed(_ error: any Error, to peer: PeerAddress) {
+        let expected = engine.members.all.contains { $0.address == peer && !$0.status.isLive }
+        if expected {
+            logger.debug(
+                "reconnect to a failed member found nobody",
+                metadata: ["event": "reconnect_failed", "address": "\(peer)", "error": "\(error)"])
+        } else {
+            transportError(error, context: "tcp send")
+        }
+    }
+
     func logRateLimited(
         _ level: Logger.Level, _ event: String, _ message: String, key: String, _ fields: Logger.Metadata = [:]
     ) {
@@ -462,8 +477,8 @@ public actor Node {
                         channel.close(promise: nil)
                     }
                 }
-                .whenFailure { [self] error in
-                    self.assumeIsolated { $0.transportError(error, context: "tcp send") }
+                .whenFailure { [self, peer = outbound.to] error in
+                    self.assumeIsolated { $0.streamSendFailed(error, to: peer) }
                 }
         }
     }
