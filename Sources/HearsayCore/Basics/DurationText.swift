@@ -35,7 +35,8 @@ extension Duration {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// The text without leading and trailing spaces (settings and header values).
+    package var trimmingSpaces: String {
         String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }

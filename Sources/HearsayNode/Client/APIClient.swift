@@ -66,8 +66,11 @@ public struct APIClient: Sendable {
     }
 
     static func parse(_ bytes: [UInt8]) throws(Failure) -> Response {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let end = bytes.indices.dropLast(3).first(where: { Array(bytes[$0..<($0 + 4)]) == separator }) else {
+        guard
+            let end = bytes.indices.dropLast(3).first(where: {
+                bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+            })
+        else {
             throw Failure(description: "malformed HTTP answer (\(bytes.count) bytes)")
         }
         let head = String(decoding: bytes[..<end], as: UTF8.self)

@@ -93,9 +93,3 @@ public struct SettingSources: Sendable {
         return nil
     }
 }
-
-extension String {
-    var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-    }
-}

@@ -45,11 +45,6 @@ public enum FileIO {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode_t(mode))
         guard fd >= 0 else { throw .current(path) }
         defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw .current(path) }
-            written += n
-        }
+        try DurableFile.writeAll(fd, bytes, path: path)
     }
 }

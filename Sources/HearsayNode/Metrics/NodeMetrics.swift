@@ -31,6 +31,12 @@ public final class NodeMetrics: Sendable {
     private let bytesReceived: [Transport: Counter]
     private let members: [MemberStatus: Gauge]
     private let entries: [MetadataStatus: Gauge]
+    private let drops: [DropKey: Counter]
+
+    private struct DropKey: Hashable {
+        var type: GossipMessageType?
+        var reason: DropReason
+    }
     private let process: ProcessMetrics
 
     /// Registers every metric, with `version` and `protocolVersion` on `hearsay_build_info`.
@@ -72,47 +78,51 @@ public final class NodeMetrics: Sendable {
             name: "hearsay_local_health_score", help: "Lifeguard local health: 0 is healthy, higher is degraded.")
         pending = r.makeGauge(name: "hearsay_pending_messages", help: "Broadcasts waiting in the message buffer.")
         capacity = r.makeGauge(name: "hearsay_message_buffer_capacity", help: "Capacity of the message buffer.")
-        sent = Self.counters(r, "hearsay_messages_sent_total", "type", "Messages sent, by type.")
-        received = Self.counters(
-            r, "hearsay_messages_received_total", "type", "Messages received and verified, by type.")
-        bytesSent = Self.counters(r, "hearsay_bytes_sent_total", "transport", "Frame bytes sent, by transport.")
-        bytesReceived = Self.counters(
-            r, "hearsay_bytes_received_total", "transport", "Frame bytes received, by transport.")
-        members = Self.gauges(r, "hearsay_members", "state", "Members in this node's view, itself included, by state.")
-        entries = Self.gauges(r, "hearsay_metadata_entries", "status", "Metadata entries in the store, by status.")
+        sent = Self.family("type") {
+            r.makeCounter(name: "hearsay_messages_sent_total", labels: [$0], help: "Messages sent, by type.")
+        }
+        received = Self.family("type") {
+            r.makeCounter(
+                name: "hearsay_messages_received_total", labels: [$0], help: "Messages received and verified, by type.")
+        }
+        bytesSent = Self.family("transport") {
+            r.makeCounter(name: "hearsay_bytes_sent_total", labels: [$0], help: "Frame bytes sent, by transport.")
+        }
+        bytesReceived = Self.family("transport") {
+            r.makeCounter(
+                name: "hearsay_bytes_received_total", labels: [$0], help: "Frame bytes received, by transport.")
+        }
+        members = Self.family("state") {
+            r.makeGauge(
+                name: "hearsay_members", labels: [$0], help: "Members in this node's view, itself included, by state.")
+        }
+        entries = Self.family("status") {
+            r.makeGauge(
+                name: "hearsay_metadata_entries", labels: [$0], help: "Metadata entries in the store, by status.")
+        }
         // Every possible drop series exists from the start (at zero), so rates and alerts
         // on drops have data before the first drop: wire checks drop whole frames, whose
-        // messages are unread (type "unknown"); protocol checks drop typed messages.
+        // messages are unread (type "unknown"); protocol checks drop typed messages. They
+        // are kept here so that counting a drop (a flood of bad frames) is one lookup.
+        var drops: [DropKey: Counter] = [:]
         for reason in DropReason.allCases {
-            _ = dropped(type: nil, reason: reason)
-            if !reason.isWireCheck {
-                for type in GossipMessageType.allCases { _ = dropped(type: type, reason: reason) }
+            let types: [GossipMessageType?] = reason.isWireCheck ? [nil] : [nil] + GossipMessageType.allCases
+            for type in types {
+                drops[DropKey(type: type, reason: reason)] = Self.makeDropCounter(r, type: type, reason: reason)
             }
         }
+        self.drops = drops
         r.makeGauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
             help: "Always 1; the labels say which build runs."
         ).set(to: 1.0)
     }
 
-    /// One counter per value of a closed label set.
-    private static func counters<Key: CaseIterable & RawRepresentable<String> & Hashable>(
-        _ registry: PrometheusCollectorRegistry, _ name: String, _ label: String, _ help: String
-    ) -> [Key: Counter] {
-        Dictionary(
-            uniqueKeysWithValues: Key.allCases.map {
-                ($0, registry.makeCounter(name: name, labels: [(label, $0.rawValue)], help: help))
-            })
-    }
-
-    /// One gauge per value of a closed label set.
-    private static func gauges<Key: CaseIterable & RawRepresentable<String> & Hashable>(
-        _ registry: PrometheusCollectorRegistry, _ name: String, _ label: String, _ help: String
-    ) -> [Key: Gauge] {
-        Dictionary(
-            uniqueKeysWithValues: Key.allCases.map {
-                ($0, registry.makeGauge(name: name, labels: [(label, $0.rawValue)], help: help))
-            })
+    /// One metric per value of a closed label set, made by `make` from its label pair.
+    private static func family<Key: CaseIterable & RawRepresentable<String> & Hashable, Metric>(
+        _ label: String, _ make: ((String, String)) -> Metric
+    ) -> [Key: Metric] {
+        Dictionary(uniqueKeysWithValues: Key.allCases.map { ($0, make((label, $0.rawValue))) })
     }
 
     /// Records an engine event.
@@ -135,8 +145,15 @@ public final class NodeMetrics: Sendable {
         }
     }
 
-    /// The drop counter for a type and reason; the registry returns the existing one.
+    /// The drop counter for a type and reason: one registered at start, or (for a pair
+    /// that cannot happen) the registry's, made on first use.
     private func dropped(type: GossipMessageType?, reason: DropReason) -> Counter {
+        drops[DropKey(type: type, reason: reason)] ?? Self.makeDropCounter(registry, type: type, reason: reason)
+    }
+
+    private static func makeDropCounter(
+        _ registry: PrometheusCollectorRegistry, type: GossipMessageType?, reason: DropReason
+    ) -> Counter {
         registry.makeCounter(
             name: "hearsay_messages_dropped_total",
             labels: [("type", type?.rawValue ?? "unknown"), ("reason", reason.rawValue)],

@@ -154,7 +154,7 @@ public actor Node {
     static func hostName() -> NodeID {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
-        let text = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(nulTerminated: buffer)
         return (try? NodeID(text)) ?? NodeID(unchecked: "hearsay")
     }
 
@@ -249,9 +249,8 @@ public actor Node {
     /// node has joined or stops.
     func keepJoining() async {
         while phase == .running {
-            let outcome = await join(settings.join)
-            if case .success(let seeds) = outcome, seeds.isEmpty || engine.state.joined { return }
-            if engine.state.joined { return }
+            // No seed but this node: it is the first member, and others will join it.
+            if case .success(let seeds) = await join(settings.join), seeds.isEmpty { return }
             try? await Task.sleep(for: settings.joinRetryInterval)
             if engine.state.joined { return }
         }
@@ -270,9 +269,7 @@ public actor Node {
                 if targets.count == 1 { return .failure(error) }
             }
         }
-        let others = seeds.filter {
-            $0 != advertised && !($0.port == advertised.port && Self.isLocal($0.host, advertised.host))
-        }
+        let others = seeds.filter { $0 != advertised }
         guard phase == .running, !others.isEmpty else { return .success([]) }
         do {
             perform(try engine.join(seeds: others.map(\.peerAddress), now: SystemClock.now()))
@@ -280,10 +277,6 @@ public actor Node {
             return .success([])
         }
         return .success(others)
-    }
-
-    private static func isLocal(_ host: String, _ advertisedHost: String) -> Bool {
-        host == advertisedHost
     }
 
     /// Runs the blocking resolver on a thread of its own, off the event loop.

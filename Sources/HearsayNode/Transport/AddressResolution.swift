@@ -39,7 +39,7 @@ enum Interfaces {
                 return inet_ntop(AF_INET, &raw, &text, socklen_t(text.count)) != nil
             }
             if ok {
-                return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return String(nulTerminated: text)
             }
         }
         return nil
@@ -81,7 +81,7 @@ public enum AddressResolver {
                 }
             default: continue
             }
-            let host = String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let host = String(nulTerminated: text)
             let resolved = HostPort(host: host, port: target.port)
             if !host.isEmpty && !found.contains(resolved) { found.append(resolved) }
         }
