@@ -14,7 +14,8 @@ if [ ! -x "$BIN" ]; then
 fi
 DIR=$(mktemp -d /tmp/hearsay-idle.XXXXXX)
 KEY=$("$BIN" keygen)
-BASE=$((30000 + RANDOM % 20000))
+# Below the ephemeral range (32768 up), so no outgoing connection holds one of these ports.
+BASE=$((10000 + RANDOM % 20000))
 pids=()
 cleanup() { kill -9 "${pids[@]}" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT

@@ -1,6 +1,7 @@
 import Foundation
 import HearsayCore
 import HearsayNode
+import Synchronization
 
 /// The `hearsay` binary built beside the tests (`swift build --build-tests` builds it).
 enum HearsayBinary {
@@ -13,16 +14,45 @@ enum HearsayBinary {
 }
 
 /// Ports nothing listens on now, for UDP and TCP alike.
+///
+/// They are taken below the kernel's ephemeral range, so an outgoing connection (the
+/// tests' own HTTP requests, the agents' TCP streams) cannot take one between the check
+/// and the agent's bind; and one counter serves every suite in the process, so suites
+/// running side by side never pick the same ports.
 enum FreePorts {
+    private static let next = Mutex(Int.random(in: 10_000..<(ephemeralStart - 10_000)))
+
     static func take(_ count: Int) -> [Int] {
         var ports: [Int] = []
-        var candidate = Int.random(in: 20_000...50_000)
         while ports.count < count {
-            candidate += 1
+            let candidate = next.withLock { port in
+                port = port + 1 < ephemeralStart ? port + 1 : 10_000
+                return port
+            }
             if isFree(candidate, SOCK_STREAM) && isFree(candidate, SOCK_DGRAM) { ports.append(candidate) }
         }
         return ports
     }
+
+    /// `count` consecutive free ports, for a command that derives its ports from a base.
+    static func block(_ count: Int) -> ClosedRange<Int> {
+        while true {
+            let first = next.withLock { port in
+                if port + count >= ephemeralStart { port = 10_000 }
+                port += count
+                return port - count + 1
+            }
+            let range = first...(first + count - 1)
+            if range.allSatisfy({ isFree($0, SOCK_STREAM) && isFree($0, SOCK_DGRAM) }) { return range }
+        }
+    }
+
+    /// The first port the kernel hands out to outgoing connections.
+    private static let ephemeralStart: Int = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let low = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) }
+        return max(low ?? 32_768, 21_000)
+    }()
 
     private static func isFree(_ port: Int, _ type: __socket_type) -> Bool {
         let fd = socket(AF_INET, Int32(type.rawValue), 0)

@@ -127,7 +127,8 @@ import Testing
     }
 
     @Test func theDemoStartsThreeNodesWritesAndLeavesCleanly() async throws {
-        let base = FreePorts.take(1)[0]
+        // The demo gossips on base, base+10 and base+20, each with HTTP one port above.
+        let base = FreePorts.block(22).lowerBound
         let process = Process()
         process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
         process.arguments = ["demo", "--base-port", "\(base)", "--seconds", "2"]

@@ -109,6 +109,34 @@ private let rfc4231: [(name: String, key: [UInt8], data: [UInt8], tag: String)] 
         #expect(!HMACKey(SecureRandom.bytes(count: 32)).isValid(tag: tag, for: message))
     }
 
+    @Test func preparedKeyAgreesWithLibcryptoHMACAtEveryKeyAndMessageLength() {
+        // Key lengths around the 64-byte block (shorter keys are padded, longer ones hashed)
+        // and message lengths around block and padding boundaries.
+        var generator = SystemRandomNumberGenerator()
+        for keyLength in [0, 1, 31, 32, 55, 63, 64, 65, 127, 128, 200] {
+            let keyBytes = (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let key = HMACKey(keyBytes)
+            for messageLength in [0, 1, 55, 56, 63, 64, 65, 119, 120, 512, 1400] {
+                let message = (0..<messageLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let reference = message.withUnsafeBytes { HMACSHA256.libcryptoTag($0, key: keyBytes) }
+                #expect(key.authenticate(message) == reference, "key \(keyLength) B, message \(messageLength) B")
+            }
+        }
+    }
+
+    @Test func oneKeyServesManyThreadsAtOnce() async {
+        let key = HMACKey(utf8("Jefe"))
+        let message = utf8("what do ya want for nothing?")
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        let tags = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<2_000).map { _ in hexText(key.authenticate(message)) } }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(tags.count == 8_000 && tags.allSatisfy { $0 == expected })
+    }
+
     @Test func constantTimeEqualsComparesContentAndLength() {
         #expect(HMACSHA256.constantTimeEquals([1, 2, 3], [1, 2, 3]))
         #expect(!HMACSHA256.constantTimeEquals([1, 2, 3], [1, 2, 4]))

@@ -2,47 +2,42 @@ import COpenSSL
 
 /// An HMAC-SHA256 key prepared once for signing and verifying many messages.
 ///
-/// Preparing the key hashes the inner and outer pads; each message then costs only its own
-/// compression rounds, with no allocation, which is what lets a node check every frame.
+/// Preparing the key hashes the inner and outer pads (RFC 2104) with libcrypto's SHA-256;
+/// each message then costs its own compression rounds and two more, with no allocation,
+/// which is what lets a node check every frame. The construction is checked against
+/// libcrypto's own HMAC (`HMACSHA256.libcryptoTag`) in the tests.
 ///
-/// Not thread-safe: the prepared libcrypto context is reused by every call, so the type is
-/// deliberately not `Sendable` and the compiler keeps each instance in one isolation domain.
-/// Give each task or thread its own `HMACKey`.
-public final class HMACKey {
+/// The prepared states are never changed after `init`: every message starts from a copy,
+/// so one key may be used from any number of threads at once.
+public final class HMACKey: Sendable {
     /// The key id of the key this was prepared from.
     public let id: KeyID
 
-    private let context: OpaquePointer
+    /// SHA-256 state after absorbing the key XOR ipad, and after the key XOR opad.
+    private let inner: SHA256_CTX
+    private let outer: SHA256_CTX
 
-    /// Prepares `key` (any length).
+    /// Prepares `key` (any length; keys longer than a SHA-256 block are hashed first).
     public init(_ key: [UInt8]) {
-        guard let context = EVP_MAC_CTX_new(LibCrypto.shared.hmac) else {
-            fatalError("EVP_MAC_CTX_new failed: \(LibCrypto.lastError())")
+        id = KeyID(of: key)
+        var block = [UInt8](repeating: 0, count: Self.blockSize)
+        if key.count > Self.blockSize {
+            block.replaceSubrange(0..<SHA256.byteCount, with: SHA256.hash(key))
+        } else {
+            block.replaceSubrange(0..<key.count, with: key)
         }
-        self.context = context
-        self.id = KeyID(of: key)
-        let status = "digest".withCString { name in
-            var digest = Array("SHA256".utf8CString)
-            return digest.withUnsafeMutableBufferPointer { digestName in
-                var parameters = [
-                    OSSL_PARAM_construct_utf8_string(name, digestName.baseAddress, 0),
-                    OSSL_PARAM_construct_end(),
-                ]
-                return key.withUnsafeBytes { keyBytes in
-                    // A nil key pointer means "reuse the current key" to libcrypto, unlike an empty key.
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { empty in
-                        let keyStart = keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                        return EVP_MAC_init(
-                            context, keyStart ?? UnsafePointer(empty.baseAddress!), keyBytes.count, &parameters)
-                    }
-                }
-            }
-        }
-        precondition(status == 1, "EVP_MAC_init failed: \(LibCrypto.lastError())")
+        inner = Self.absorb(block.map { $0 ^ 0x36 })
+        outer = Self.absorb(block.map { $0 ^ 0x5c })
     }
 
-    deinit {
-        EVP_MAC_CTX_free(context)
+    private static let blockSize = 64
+
+    private static func absorb(_ pad: [UInt8]) -> SHA256_CTX {
+        var context = SHA256_CTX()
+        // The low-level SHA-256 calls cannot fail on a valid context; they return 1.
+        _ = SHA256_Init(&context)
+        _ = pad.withUnsafeBytes { SHA256_Update(&context, $0.baseAddress, $0.count) }
+        return context
     }
 
     /// Writes the tag of `first` followed by `second` into `output` (32 bytes), as if the
@@ -53,22 +48,15 @@ public final class HMACKey {
         into output: UnsafeMutableRawBufferPointer
     ) {
         precondition(output.count >= HMACSHA256.byteCount, "HMAC output buffer shorter than 32 bytes")
-        // Re-initialising without a key restarts from the prepared pads.
-        var ok = EVP_MAC_init(context, nil, 0, nil) == 1
-        if ok, let base = first.baseAddress, first.count > 0 {
-            ok = EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), first.count) == 1
-        }
-        if ok, let base = second.baseAddress, second.count > 0 {
-            ok = EVP_MAC_update(context, base.assumingMemoryBound(to: UInt8.self), second.count) == 1
-        }
-        var length = 0
-        if ok {
-            ok =
-                EVP_MAC_final(
-                    context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length, HMACSHA256.byteCount)
-                == 1
-        }
-        precondition(ok && length == HMACSHA256.byteCount, "HMAC failed: \(LibCrypto.lastError())")
+        let digest = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var context = inner
+        if let base = first.baseAddress, first.count > 0 { _ = SHA256_Update(&context, base, first.count) }
+        if let base = second.baseAddress, second.count > 0 { _ = SHA256_Update(&context, base, second.count) }
+        // The inner digest goes to `output` first, then is hashed into the outer one there.
+        _ = SHA256_Final(digest, &context)
+        context = outer
+        _ = SHA256_Update(&context, digest, HMACSHA256.byteCount)
+        _ = SHA256_Final(digest, &context)
     }
 
     /// The 32-byte tag of `first` followed by `second`.

@@ -2,7 +2,7 @@ import COpenSSL
 
 /// HMAC-SHA256 (RFC 2104, FIPS 198-1) through libcrypto.
 ///
-/// The one-shot functions here set up a fresh MAC for every call. For per-frame signing
+/// The one-shot functions here prepare the key for every call. For per-frame signing
 /// and verification hold an `HMACKey`, which prepares the key once and does not allocate
 /// per message.
 public enum HMACSHA256 {
@@ -12,13 +12,20 @@ public enum HMACSHA256 {
     /// The 32-byte HMAC-SHA256 tag of `message` under `key` (any length; RFC 2104 hashes
     /// keys longer than the block size).
     public static func authenticate(_ message: UnsafeRawBufferPointer, key: [UInt8]) -> [UInt8] {
+        HMACKey(key).authenticate(message)
+    }
+
+    /// The tag of `message` under `key` computed by libcrypto's own HMAC (`HMAC()`, through
+    /// its EVP provider). Frames use `HMACKey`; this is the reference it is tested and
+    /// benchmarked against. The first call loads libcrypto's provider tables.
+    public static func libcryptoTag(_ message: UnsafeRawBufferPointer, key: [UInt8]) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: byteCount) { output, initialized in
             var length: UInt32 = 0
             let result = key.withUnsafeBytes { keyBytes in
                 // A nil key pointer reads as "no key given" to libcrypto, unlike an empty key.
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { empty in
                     HMAC(
-                        LibCrypto.shared.sha256, keyBytes.baseAddress ?? UnsafeRawPointer(empty.baseAddress!),
+                        EVP_sha256(), keyBytes.baseAddress ?? UnsafeRawPointer(empty.baseAddress!),
                         Int32(keyBytes.count), message.baseAddress?.assumingMemoryBound(to: UInt8.self),
                         message.count, output.baseAddress, &length)
                 }

@@ -1,31 +1,26 @@
 import COpenSSL
 
-/// The libcrypto algorithms Hearsay uses, fetched once from the default provider.
+/// The EVP algorithm Hearsay uses, fetched once from the default provider.
 ///
-/// OpenSSL 3 looks an algorithm up by name on every use of `EVP_sha256()`-style handles
-/// ("implicit fetch"), which costs a locked table lookup per call; fetching once keeps that
-/// off the per-frame path.
+/// OpenSSL 3 looks an algorithm up by name on every use of `EVP_aes_256_gcm()`-style
+/// handles ("implicit fetch"), which costs a locked table lookup per call; fetching once
+/// keeps that off the per-frame path. `shared` is a lazy static, so the provider tables
+/// are loaded the first time a frame is encrypted or decrypted, never in an agent that
+/// does neither (HMAC and SHA-256 use libcrypto's SHA-256 functions directly).
 ///
-/// `@unchecked Sendable` is safe because fetched `EVP_MD`, `EVP_MAC` and `EVP_CIPHER`
-/// objects are immutable once fetched, OpenSSL documents them as shareable between threads,
-/// and these are never freed (they live as long as the process).
+/// `@unchecked Sendable` is safe because a fetched `EVP_CIPHER` is immutable, OpenSSL
+/// documents it as shareable between threads, and it is never freed (it lives as long as
+/// the process).
 struct LibCrypto: @unchecked Sendable {
-    let sha256: OpaquePointer
-    let hmac: OpaquePointer
     let aes256GCM: OpaquePointer
 
     static let shared = LibCrypto()
 
     private init() {
-        guard let sha256 = EVP_MD_fetch(nil, "SHA256", nil),
-            let hmac = EVP_MAC_fetch(nil, "HMAC", nil),
-            let aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
-        else {
-            // Without these nothing can be signed or verified; running unsigned is not an option.
-            fatalError("libcrypto does not provide SHA256, HMAC or AES-256-GCM: \(LibCrypto.lastError())")
+        guard let aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else {
+            // Without it no encrypted frame can be sealed or opened; running in clear is not an option.
+            fatalError("libcrypto does not provide AES-256-GCM: \(LibCrypto.lastError())")
         }
-        self.sha256 = sha256
-        self.hmac = hmac
         self.aes256GCM = aes256GCM
     }
 

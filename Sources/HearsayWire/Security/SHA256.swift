@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// SHA-256 through libcrypto, for key ids; frames are authenticated with `HMACSHA256`.
+/// SHA-256 through libcrypto, for key ids; frames are authenticated with `HMACKey`.
 public enum SHA256 {
     /// The digest length in bytes.
     public static let byteCount = 32
@@ -8,12 +8,12 @@ public enum SHA256 {
     /// The SHA-256 digest of `data`.
     public static func hash(_ data: [UInt8]) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: byteCount) { output, initialized in
-            var length: UInt32 = 0
-            let status = data.withUnsafeBytes { input in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, LibCrypto.shared.sha256, nil)
-            }
-            // Only allocation failure makes a one-shot digest fail.
-            precondition(status == 1 && length == byteCount, "EVP_Digest failed: \(LibCrypto.lastError())")
+            // The context functions, not the one-shot `SHA256()`: in OpenSSL 3 that one goes
+            // through EVP and loads the provider tables. They cannot fail on a valid context.
+            var context = SHA256_CTX()
+            _ = SHA256_Init(&context)
+            _ = data.withUnsafeBytes { SHA256_Update(&context, $0.baseAddress, $0.count) }
+            _ = SHA256_Final(output.baseAddress, &context)
             initialized = byteCount
         }
     }

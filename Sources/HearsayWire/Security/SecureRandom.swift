@@ -1,6 +1,12 @@
 import COpenSSL
 
-/// Cryptographically secure random bytes from libcrypto's DRBG (seeded from the OS).
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Cryptographically secure random bytes from the kernel (`getrandom(2)`), the source
+/// libcrypto's own generator seeds from; asking the kernel directly keeps libcrypto's
+/// generator, and the provider tables it needs, out of an agent that does not encrypt.
 public enum SecureRandom {
     /// `count` fresh random bytes.
     public static func bytes(count: Int) -> [UInt8] {
@@ -14,11 +20,17 @@ public enum SecureRandom {
     /// Overwrites `buffer` with fresh random bytes, so a caller can fill a nonce in place.
     public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        precondition(buffer.count <= Int32.max, "random request too large")
-        // RAND_bytes fails only when the generator cannot be seeded. Continuing would reuse
-        // predictable nonces and keys, which is worse than stopping.
-        guard RAND_bytes(base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
-            fatalError("RAND_bytes failed: \(LibCrypto.lastError())")
+        var filled = 0
+        while filled < buffer.count {
+            // Blocks only until the kernel's pool is first seeded at boot; large requests
+            // may come back short, and a signal may interrupt one.
+            let n = getrandom(base + filled, buffer.count - filled, 0)
+            if n > 0 {
+                filled += n
+            } else if errno != EINTR {
+                // Continuing would reuse predictable nonces and keys, which is worse than stopping.
+                fatalError("getrandom failed: errno \(errno)")
+            }
         }
     }
 }
