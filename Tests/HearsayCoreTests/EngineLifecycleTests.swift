@@ -52,6 +52,31 @@ import Testing
         #expect(effects.metrics == [.messageDropped(type: .healthCheck, reason: .notRunning)])
     }
 
+    @Test func aRejectedFrameIsCountedAlwaysAndLoggedOncePerReasonEveryTenSeconds() throws {
+        var engine = try Engine(config: T.config(0), seed: 1, now: T.t0)
+        let first = engine.recordRejectedFrame(
+            reason: .badSignature, detail: "tag mismatch", from: T.addr(1), transport: .datagram, now: T.t0)
+        #expect(first.metrics == [.messageDropped(type: nil, reason: .badSignature)])
+        #expect(first.logs.map(\.event) == ["frame_rejected"])
+        #expect(
+            first.logs.first?.fields == [
+                LogField("type", "unknown"), LogField("reason", "bad_signature"), LogField("detail", "tag mismatch"),
+                LogField("transport", "udp"), LogField("from", T.addr(1).rawValue),
+            ])
+        let flood = engine.recordRejectedFrame(
+            reason: .badSignature, detail: "tag mismatch", from: T.addr(2), transport: .datagram,
+            now: T.t0 + .seconds(9))
+        #expect(flood.metrics.count == 1 && flood.logs.isEmpty)
+        let other = engine.recordRejectedFrame(
+            reason: .replay, detail: "seen", from: T.addr(2), transport: .stream, now: T.t0 + .seconds(9))
+        #expect(other.logs.count == 1)
+        let later = engine.recordRejectedFrame(
+            reason: .badSignature, detail: "tag mismatch", from: T.addr(2), transport: .datagram,
+            now: T.t0 + .seconds(10))
+        #expect(later.logs.count == 1)
+        #expect(engine.statistics(now: T.t0 + .seconds(10)).messagesDropped == 4)
+    }
+
     @Test func aJoinExchangesMemberListsWithTheSeed() throws {
         var (seed, _) = try T.engine(0, peers: [1, 2])
         var (joiner, _) = try T.engine(5)

@@ -199,12 +199,16 @@ public struct Engine: Sendable {
         return takeEffects()
     }
 
-    /// Counts a frame the host dropped before decoding it (bad signature, replay...).
-    public mutating func recordDrop(type: GossipMessageType?, reason: DropReason, now: Instant)
-        -> [Effect]
-    {
+    /// Counts a frame the host dropped before decoding it (bad signature, replay...) and
+    /// logs it as `frame_rejected` with what the wire layer said, at most once per reason
+    /// every 10 s; its messages are unread, so their type is "unknown".
+    public mutating func recordRejectedFrame(
+        reason: DropReason, detail: String, from: PeerAddress, transport: Transport, now: Instant
+    ) -> [Effect] {
         self.now = now
-        drop(type, reason)
+        drop(
+            nil, reason, event: "frame_rejected", message: "rejected a frame",
+            [LogField("detail", detail), LogField("transport", transport.rawValue), LogField("from", from.rawValue)])
         return takeEffects()
     }
 
@@ -255,14 +259,17 @@ public struct Engine: Sendable {
 
     /// Counts a dropped message; logs each reason at most once per 10 s so a flood of
     /// bad frames cannot flood the log.
-    mutating func drop(_ type: GossipMessageType?, _ reason: DropReason) {
+    mutating func drop(
+        _ type: GossipMessageType?, _ reason: DropReason, event: String = "message_dropped",
+        message: String = "dropped a message", _ fields: [LogField] = []
+    ) {
         statisticsStorage.messagesDropped += 1
         metric(.messageDropped(type: type, reason: reason))
         if let last = lastDropLog[reason], now - last < .seconds(10) { return }
         lastDropLog[reason] = now
         log(
-            .warning, "message_dropped", "dropped a message",
-            [LogField("type", type?.rawValue ?? "unknown"), LogField("reason", reason.rawValue)])
+            .warning, event, message,
+            [LogField("type", type?.rawValue ?? "unknown"), LogField("reason", reason.rawValue)] + fields)
     }
 
     mutating func protocolViolation(_ type: GossipMessageType, _ detail: String) {

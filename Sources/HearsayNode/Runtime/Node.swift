@@ -373,13 +373,11 @@ public actor Node {
 
     func frameRejected(_ error: WireError, from: SocketAddress?, transport: Transport) {
         let reason = DropReason(rawValue: error.reason) ?? .decodeError
-        perform(engine.recordDrop(type: nil, reason: reason, now: SystemClock.now()))
-        logRateLimited(
-            .warning, "frame_rejected", "rejected a frame", key: "frame_\(error.reason)",
-            [
-                "reason": "\(error.reason)", "detail": "\(error.detail)", "transport": "\(transport.rawValue)",
-                "from": "\(from.map(Self.text) ?? "unknown")",
-            ])
+        perform(
+            engine.recordRejectedFrame(
+                reason: reason, detail: "\(error.detail)",
+                from: from.map { Self.peerAddress($0) } ?? PeerAddress("unknown"),
+                transport: transport, now: SystemClock.now()))
     }
 
     func transportError(_ error: any Error, context: String) {
