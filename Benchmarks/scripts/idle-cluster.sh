@@ -49,3 +49,15 @@ awk -v n="$NODES" -v alive="$alive" -v tr="$total_rss" -v mr="$max_rss" -v tc="$
   printf "resident memory per node: mean %.1f MB, max %.1f MB (target <= 13 MB: ratio %.2f)\n", avg_mb, max_mb, max_mb / 13
   printf "CPU per node: mean %.2f%%, max %.2f%% of a core (target < 1%%: ratio %.2f)\n", avg_cpu, max_cpu, max_cpu / 1
 }'
+# Where one node's resident memory goes, from its mappings: the executable's pages, libcrypto,
+# the other shared libraries, and anonymous memory (heap, stacks, relocated data).
+awk -v bin="$(basename "$BIN")" '
+  /^[0-9a-f]+-[0-9a-f]+ / { name = $6; n = split(name, parts, "/"); base = parts[n] }
+  /^Rss:/ { rss = $2 }
+  /^Anonymous:/ {
+    anon += $2; file = rss - $2
+    if (base == bin) exe += file; else if (base ~ /^libcrypto/) crypto += file; else lib += file
+  }
+  END { printf "node 0 resident: executable %.1f MB, libcrypto %.1f MB, other libraries %.1f MB, anonymous %.1f MB\n",
+        exe / 1024, crypto / 1024, lib / 1024, anon / 1024 }' "/proc/${pids[0]}/smaps"
+

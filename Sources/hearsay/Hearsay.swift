@@ -1,7 +1,6 @@
 import ArgumentParser
 import HearsayNode
 
-@main
 struct Hearsay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearsay",
