@@ -178,15 +178,31 @@ import Testing
         var r = ByteReader([UInt8](repeating: 0xFF, count: 11))
         #expect(throws: WireError.self) { try r.varint() }
         // Followed by other bytes, as inside a frame, varints of up to eight bytes are read
-        // in one load; every length must read the same value and stop at the same byte.
-        for shift in 0..<64 {
-            for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
-                var w = ByteWriter()
-                w.varint(value)
-                w.raw([UInt8](repeating: 0xFF, count: 9))
-                var r = ByteReader(w.bytes)
-                #expect(try r.varint() == value)
-                #expect(r.remaining == 9)
+        // in one load; every length must read the same value and stop at the same byte,
+        // whatever the bytes after it (with or without their continuation bit).
+        for filler: UInt8 in [0xFF, 0x00, 0x7F, 0x80] {
+            for shift in 0..<64 {
+                for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
+                    var w = ByteWriter()
+                    w.varint(value)
+                    w.raw([UInt8](repeating: filler, count: 9))
+                    var r = ByteReader(w.bytes)
+                    #expect(try r.varint() == value)
+                    #expect(r.remaining == 9)
+                }
+            }
+        }
+        // Padded forms (a continuation byte of zero bits before the last) are read as the
+        // byte-by-byte loop reads them, in one load or not.
+        for padded: [UInt8] in [
+            [0x80, 0x00], [0x81, 0x80, 0x80, 0x00], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F],
+        ] {
+            var expected: UInt64 = 0
+            for (index, byte) in padded.enumerated() { expected |= UInt64(byte & 0x7F) << UInt64(7 * index) }
+            for tail in [0, 9] {
+                var r = ByteReader(padded + [UInt8](repeating: 0xFF, count: tail))
+                #expect(try r.varint() == expected)
+                #expect(r.remaining == tail)
             }
         }
     }
