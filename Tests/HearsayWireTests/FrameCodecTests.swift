@@ -40,6 +40,34 @@ import Testing
         }
     }
 
+    // Opening decodes into the previous frame's message list once the caller has let go of
+    // it: frames still held must keep their messages, whatever is opened after them.
+    @Test func heldFramesKeepTheirMessagesWhileLaterFramesAreOpened() throws {
+        for compress in [false, true] {
+            let a = try codec(alice, [keyA], compress: compress)
+            let b = try codec(bob, [keyA])
+            var held: [(frame: Frame, sent: [GossipMessage])] = []
+            for seed in 0..<40 {
+                // 1 to 5 messages, and every tenth frame over a datagram's worth.
+                let sent = messages(UInt64(seed), count: seed % 10 == 9 ? 60 : 1 + seed % 5)
+                let frame = try b.open(a.seal(sent, nowMillis: now), nowMillis: now)
+                #expect(frame.messages == sent)
+                if seed % 3 == 0 { held.append((frame, sent)) }
+                if seed % 4 == 1 {
+                    // Signed, but with a byte after its last message: refused as before.
+                    var body = ByteWriter()
+                    MessageCodec.encodeBody(messages(UInt64(100 + seed), count: 2), into: &body)
+                    body.byte(0)
+                    let bad = a.sealPrepared(body: body.bytes, flags: 0, originalSize: 0, nowMillis: now)
+                    #expect(throws: WireError.decodeError("1 bytes after the last message")) {
+                        try b.open(bad, nowMillis: now)
+                    }
+                }
+            }
+            for (frame, sent) in held { #expect(frame.messages == sent) }
+        }
+    }
+
     @Test func flippingAnyByteOfASignedFrameIsRejected() throws {
         for encrypt in [false, true] {
             let a = try codec(alice, [keyA], encrypt: encrypt)

@@ -25,12 +25,21 @@ public enum MessageCodec {
     /// Decodes a compound body whose messages all come from `sender`; every byte must
     /// be used.
     public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
-        reader.remember(sender: sender)
-        let messages = try reader.array("message count", minimumSize: 6) { reader throws(WireError) in
-            try decode(&reader, sender: sender)
-        }
-        guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
+        var messages: [GossipMessage] = []
+        try decodeBody(&reader, sender: sender, into: &messages)
         return messages
+    }
+
+    /// Decodes a compound body like `decodeBody(_:sender:)`, appending its messages to
+    /// `messages`, whose buffer is used when it has room.
+    static func decodeBody(
+        _ reader: inout ByteReader, sender: NodeID, into messages: inout [GossipMessage]
+    ) throws(WireError) {
+        reader.remember(sender: sender)
+        let n = try reader.count("message count", minimumSize: 6)
+        if n > 0 { messages.reserveCapacity(messages.count + n) }
+        for _ in 0..<n { messages.append(try decode(&reader, sender: sender)) }
+        guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
     }
 
     // MARK: One message
