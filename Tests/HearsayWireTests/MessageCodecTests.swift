@@ -160,6 +160,44 @@ import Testing
         #expect(valid < 20_000)
     }
 
+    // The frame codec lends each frame's reader a table of the addresses of 16 to 127 bytes
+    // it received lately. A repeat is taken from the table; another address in the same
+    // slot (a table of two slots, and addresses equal in the bytes the slot is chosen by)
+    // is read and checked as without the table, and one that fails its check is refused
+    // with the same error.
+    @Test func addressesFromTheTableDecodeAsWithoutIt() throws {
+        let texts = [
+            "ucxl://agent/ctx", "ucxl://agent/ct", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzzz",
+            "ucxl://aCCCCCCCmmmmmmmmBBBBBBBBzzzzzzzz", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzz%",
+            String(repeating: "a", count: 127), String(repeating: "a", count: 128), "ucxl://agent/ctx with space",
+            "ucxl://agent/ctx\u{E9}t\u{E9}", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBB\u{1}zzzzzzz", "ucxl://agent/ctx",
+        ]
+        func encoded(_ text: String) -> [UInt8] {
+            var writer = ByteWriter()
+            writer.string(text)
+            writer.byte(0x2A)
+            return writer.bytes
+        }
+        var table = AddressTable(slotCount: 2)
+        for _ in 0..<3 {
+            for text in texts {
+                var plain = ByteReader(encoded(text))
+                let expected = Result { () throws(WireError) in try MessageCodec.metadataAddress(&plain, "address") }
+                var reader = ByteReader(encoded(text))
+                swap(&reader.addresses, &table)
+                let decoded = Result { () throws(WireError) in try MessageCodec.metadataAddress(&reader, "address") }
+                swap(&reader.addresses, &table)
+                #expect(decoded == expected, "\(text)")
+                if case .success = decoded { #expect(reader.remaining == 1, "\(text)") }
+            }
+        }
+        // The last address read is in the table, to be found on its bytes next time.
+        Array("ucxl://agent/ctx".utf8).withUnsafeBytes { run in
+            let slot = table.slot(for: run)
+            #expect(slot.flatMap { table.address(in: $0, spelled: run) }?.rawValue == "ucxl://agent/ctx")
+        }
+    }
+
     @Test func varintsUseTheShortestFormAndRejectOverlongOnes() throws {
         for value: UInt64 in [0, 1, 127, 128, 16_383, 16_384, UInt64.max] {
             var w = ByteWriter()

@@ -19,6 +19,8 @@ public struct ByteReader {
     // version's writer is in its clock. A repeat is recognised on the bytes and shares
     // the earlier string instead of building and checking a new one.
     private var recentNames: (NodeID?, NodeID?) = (nil, nil)
+    /// Addresses received lately; empty (keeping nothing) unless a frame codec lends its own.
+    var addresses = AddressTable()
 
     /// Reads `bytes[range]` (the whole array by default); `range` must lie within `bytes`.
     public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
@@ -268,7 +270,25 @@ public struct ByteReader {
         return match
     }
 
-    private static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
+    /// When the next string is an address `addresses` holds, that address, read past.
+    /// Otherwise nil, with nothing read, and the slot in which to store the address once
+    /// it has passed its check (nil when the table does not keep it).
+    mutating func repeatedAddress() -> (address: MetadataAddress?, slot: Int?) {
+        guard addresses.keepsAny, offset < end else { return (nil, nil) }
+        // A kept address is 16 to 127 bytes: its length varint is the next byte.
+        let n = Int(self[offset])
+        guard n < 0x80, n < end - offset else { return (nil, nil) }
+        let start = offset + 1
+        let found = bytes.withUnsafeBufferPointer { buffer -> (address: MetadataAddress?, slot: Int?) in
+            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
+            guard let slot = addresses.slot(for: run) else { return (nil, nil) }
+            return (addresses.address(in: slot, spelled: run), slot)
+        }
+        if found.address != nil { offset = start + n }
+        return found
+    }
+
+    static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
         guard text.utf8.count == run.count else { return false }
         // Eight bytes at a time: `elementsEqual` goes byte by byte through generic code.
         return text.utf8.withContiguousStorageIfAvailable { utf8 in

@@ -151,9 +151,15 @@ public enum MessageCodec {
     }
 
     static func metadataAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> MetadataAddress {
+        let (repeated, slot) = reader.repeatedAddress()
+        if let repeated { return repeated }
         let (text, conforms) = try reader.token(
             what, maxBytes: MetadataAddress.maxLength, allowing: isMetadataAddressByte)
-        if conforms { return MetadataAddress(unchecked: text) }
+        if conforms {
+            let address = MetadataAddress(unchecked: text)
+            if let slot { reader.addresses.store(address, in: slot) }
+            return address
+        }
         do {
             return try MetadataAddress(text)
         } catch {

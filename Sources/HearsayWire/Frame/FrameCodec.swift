@@ -52,6 +52,8 @@ public final class FrameCodec {
     // go into this list's buffer instead of a new one (an allocation and a release less per
     // frame). While the caller still holds it, the buffer is shared and left alone.
     @exclusivity(unchecked) private var messageList: [GossipMessage] = []
+    // Metadata addresses received lately, lent to each frame's reader.
+    @exclusivity(unchecked) private var addresses = AddressTable(slotCount: 64)
 
     /// A codec for `sender` signing with `keyring`'s primary key and accepting all its
     /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
@@ -248,6 +250,8 @@ public final class FrameCodec {
         // list, and the caller's copy stays as it was.
         messages.removeAll(keepingCapacity: true)
         let bodyBytes = reader.remaining
+        swap(&reader.addresses, &addresses)
+        defer { swap(&reader.addresses, &addresses) }
         try MessageCodec.decodeBody(&reader, sender: sender, into: &messages)
         // Kept only for bodies that fit a datagram, so that the list holds on to at most
         // a datagram's worth of messages until the next frame.
