@@ -83,6 +83,33 @@ import Testing
         #expect(reader.isAtEnd)
     }
 
+    // Remembered names of up to sixteen bytes are compared as two words loaded from the
+    // buffer, with the bytes past the name masked off: a name that differs from one
+    // remembered only in its last byte, or only in length, must not pass for it, whatever
+    // follows it, and near the end of the buffer the byte-wise comparison takes over.
+    @Test func rememberedNamesAreRecognisedOnlyWhenEveryByteMatches() throws {
+        for length in 1...20 {
+            let name = String((0..<length).map { Character(UnicodeScalar(UInt8(0x61 + $0 % 26))) })
+            let lastDiffers = String(name.dropLast()) + "#"
+            let shorter = String(name.dropLast())
+            let longer = name + "z"
+            let names = [name, lastDiffers, name, longer, name, shorter, name, name].filter { !$0.isEmpty }
+            for tail in [0, 1, 7, 16, 20] {
+                for filler: UInt8 in [0x00, 0x7A, 0xFF] {
+                    var writer = ByteWriter()
+                    for text in names { writer.string(text) }
+                    writer.raw([UInt8](repeating: filler, count: tail))
+                    var reader = ByteReader(writer.bytes, range: 0..<writer.bytes.count - tail)
+                    reader.remember(sender: NodeID(unchecked: name))
+                    for text in names {
+                        #expect(try MessageCodec.nodeID(&reader, "name").rawValue == text, "\(length) \(tail)")
+                    }
+                    #expect(reader.isAtEnd)
+                }
+            }
+        }
+    }
+
     @Test func decodedVersionsKeepTheirChecksums() throws {
         var samples = MessageSamples(seed: 9)
         for _ in 0..<100 {

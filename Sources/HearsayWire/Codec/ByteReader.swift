@@ -18,7 +18,7 @@ public struct ByteReader {
     // the header, then often again as a version's writer and in vector clocks, and a
     // version's writer is in its clock. A repeat is recognised on the bytes and shares
     // the earlier string instead of building and checking a new one.
-    private var recentNames: (NodeID?, NodeID?) = (nil, nil)
+    private var recentNames: (KnownName?, KnownName?) = (nil, nil)
     /// Addresses received lately; empty (keeping nothing) unless a frame codec lends its own.
     var addresses = AddressTable()
 
@@ -242,13 +242,18 @@ public struct ByteReader {
     /// Remembers `name`, a valid node name, as the frame's sender for `repeatedName()`
     /// to recognise: it stays until the next sender.
     mutating func remember(sender name: NodeID) {
+        recentNames.0 = KnownName(name)
+    }
+
+    /// Remembers `name` as the frame's sender, like `remember(sender:)`.
+    mutating func remember(sender name: KnownName) {
         recentNames.0 = name
     }
 
     /// Remembers `name`, a valid node name, for `repeatedName()` to recognise until the
     /// next name is remembered.
     mutating func remember(_ name: NodeID) {
-        recentNames.1 = name
+        recentNames.1 = KnownName(name)
     }
 
     /// When the next string is a name `remember` was given, that name, read past; nil,
@@ -260,11 +265,30 @@ public struct ByteReader {
         let n = Int(self[offset])
         guard n < 0x80, n < end - offset else { return nil }
         let start = offset + 1
-        let match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
-            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
-            if let name = recentNames.0, Self.equal(name.rawValue, run) { return name }
-            if let name = recentNames.1, Self.equal(name.rawValue, run) { return name }
-            return nil
+        let match: NodeID?
+        if n <= 16 && start + 16 <= bytes.count {
+            // Sixteen bytes from the name's start lie within the array (in a frame, the HMAC
+            // follows the messages); the bytes past the name are masked off.
+            let words = bytes.withUnsafeBytes {
+                (
+                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+                )
+            }
+            if let known = recentNames.0, known.matches(count: n, words: words) {
+                match = known.name
+            } else if let known = recentNames.1, known.matches(count: n, words: words) {
+                match = known.name
+            } else {
+                match = nil
+            }
+        } else {
+            match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
+                let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
+                if let known = recentNames.0, Self.equal(known.name.rawValue, run) { return known.name }
+                if let known = recentNames.1, Self.equal(known.name.rawValue, run) { return known.name }
+                return nil
+            }
         }
         if match != nil { offset = start + n }
         return match

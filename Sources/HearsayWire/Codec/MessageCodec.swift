@@ -26,16 +26,17 @@ public enum MessageCodec {
     /// be used.
     public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
         var messages: [GossipMessage] = []
-        try decodeBody(&reader, sender: sender, into: &messages)
+        reader.remember(sender: sender)
+        try decodeBody(&reader, rememberedSender: sender, into: &messages)
         return messages
     }
 
     /// Decodes a compound body like `decodeBody(_:sender:)`, appending its messages to
-    /// `messages`, whose buffer is used when it has room.
+    /// `messages`, whose buffer is used when it has room. `reader` must already remember
+    /// `sender` (`ByteReader.remember(sender:)`).
     static func decodeBody(
-        _ reader: inout ByteReader, sender: NodeID, into messages: inout [GossipMessage]
+        _ reader: inout ByteReader, rememberedSender sender: NodeID, into messages: inout [GossipMessage]
     ) throws(WireError) {
-        reader.remember(sender: sender)
         let n = try reader.count("message count", minimumSize: 6)
         if n > 0 { messages.reserveCapacity(messages.count + n) }
         for _ in 0..<n { messages.append(try decode(&reader, sender: sender)) }

@@ -46,7 +46,7 @@ public final class FrameCodec {
     @exclusivity(unchecked) private var keys: [FrameKeys]
     @exclusivity(unchecked) private var nextSequence: UInt64
     // The sender of the last frame opened.
-    @exclusivity(unchecked) private var lastSender: NodeID?
+    @exclusivity(unchecked) private var lastSender: KnownName?
     // The message list of the last datagram-sized frame opened. The caller usually lets go
     // of a frame's messages before it opens the next frame; the next frame's messages then
     // go into this list's buffer instead of a new one (an allocation and a release less per
@@ -201,7 +201,11 @@ public final class FrameCodec {
         // Frames come in runs from one peer: its name is then recognised, not rebuilt.
         if let lastSender { reader.remember(sender: lastSender) }
         let sender = try MessageCodec.nodeID(&reader, "sender")
-        lastSender = sender
+        if lastSender?.name != sender {
+            let known = KnownName(sender)
+            lastSender = known
+            reader.remember(sender: known)
+        }
         let sequence = try reader.varint("sequence")
         let timestamp = try reader.zigzag("timestamp")
         let compressed = flags & FrameLayout.compressedFlag != 0
@@ -235,6 +239,7 @@ public final class FrameCodec {
             body = try Compression.inflate(body, declaredSize: originalSize, cap: options.maxDecompressedBytes)
         }
         var messages = ByteReader(body)
+        if let lastSender { messages.remember(sender: lastSender) }
         let decoded = try decodeMessages(&messages, sender: sender)
         return Frame(
             sender: sender, sequence: sequence, timestampMillis: timestamp, keyID: id, encrypted: encrypted,
@@ -252,7 +257,7 @@ public final class FrameCodec {
         let bodyBytes = reader.remaining
         swap(&reader.addresses, &addresses)
         defer { swap(&reader.addresses, &addresses) }
-        try MessageCodec.decodeBody(&reader, sender: sender, into: &messages)
+        try MessageCodec.decodeBody(&reader, rememberedSender: sender, into: &messages)
         // Kept only for bodies that fit a datagram, so that the list holds on to at most
         // a datagram's worth of messages until the next frame.
         if bodyBytes <= WireLimits.maxDatagramBytes { messageList = messages }
