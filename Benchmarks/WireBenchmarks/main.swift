@@ -48,8 +48,10 @@ func rates(
 }
 
 /// One context_update message whose encoded payload is about `bytes` long, with a value
-/// that compresses like typical JSON metadata.
-func message(payloadBytes bytes: Int) -> GossipMessage {
+/// that compresses like typical JSON metadata. A `variant` gives the version an address
+/// and a clock of its own (same address length, the clock's counter `variant + 1`), and
+/// the message the version's clock, as the engine sends it.
+func message(payloadBytes bytes: Int, variant: Int? = nil) -> GossipMessage {
     var text = ""
     var i = 0
     while text.utf8.count < bytes - 60 {
@@ -57,13 +59,22 @@ func message(payloadBytes bytes: Int) -> GossipMessage {
         i += 1
     }
     let version = ContextMetadata(
-        address: MetadataAddress(unchecked: "ucxl://agent/ctx"),
+        address: MetadataAddress(unchecked: variant.map { "ucxl://agent/" + code($0) } ?? "ucxl://agent/ctx"),
         value: .string(String(text.prefix(max(0, bytes - 60)))),
-        status: .active, vectorClock: VectorClock([sender: 1]), updatedBy: sender,
+        status: .active, vectorClock: VectorClock([sender: UInt64((variant ?? 0) + 1)]), updatedBy: sender,
         lastUpdated: Instant(nanoseconds: nowMillis * 1_000_000))
+    // The engine sends a version's clock in the message too; the table's message, kept as
+    // in the earlier rounds, leaves it out.
     return GossipMessage(
         id: 1, sender: sender, timestamp: Instant(nanoseconds: nowMillis * 1_000_000), ttl: 3,
-        payload: .contextUpdate(version), metadata: MessageMetadata())
+        vectorClock: variant == nil ? VectorClock() : version.vectorClock, payload: .contextUpdate(version),
+        metadata: MessageMetadata())
+}
+
+/// Three letters and digits for `n`, below 36^3.
+func code(_ n: Int) -> String {
+    let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+    return String([digits[n / 1296 % 36], digits[n / 36 % 36], digits[n % 36]])
 }
 
 // `WireBenchmarks profile <mode> [payload bytes] [count] [distinct frames]` repeats one
@@ -71,8 +82,11 @@ func message(payloadBytes bytes: Int) -> GossipMessage {
 // that callgrind or `perf stat` can count instructions and cycles for that operation
 // alone. Modes: `seal`, `open` (cycling through `distinct` frames, 256 by default),
 // `raw` (HMAC over one frame: the table's raw hot), `verify` (HMAC over the cycled frames:
-// the table's raw cycled), `inspect` (opening without HMAC or replay window) and `decode`
-// (the messages alone).
+// the table's raw cycled), `inspect` (opening without HMAC or replay window), `decode`
+// (the messages alone) and `open-new`: `open` with an address and a clock of its own in
+// every frame, which the codec's tables of recent addresses and clocks never hold (the
+// frames of `open` repeat both, as versions gossiped again do), the clock also in the
+// message as the engine sends it.
 func profile(_ arguments: ArraySlice<String>) throws {
     let rawKey = HMACKey(key)
     let what = arguments.first ?? "open"
@@ -87,7 +101,10 @@ func profile(_ arguments: ArraySlice<String>) throws {
     let opener = FrameCodec(
         sender: NodeID(unchecked: "node-rx"), keyring: try Keyring(primary: key), options: options,
         nowMillis: nowMillis)
-    let frames = (0..<distinct).map { _ in sealer.seal(messages, nowMillis: nowMillis) }
+    let frames = (0..<distinct).map { index in
+        sealer.seal(
+            what == "open-new" ? [message(payloadBytes: size, variant: index)] : messages, nowMillis: nowMillis)
+    }
     let start = clock.now
     switch what {
     case "seal":

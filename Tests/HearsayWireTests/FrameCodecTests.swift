@@ -68,8 +68,8 @@ import Testing
         }
     }
 
-    // Frames from one codec share their addresses through its table: repeats, and
-    // addresses that take each other's slot, must come out as they were sent.
+    // Frames from one codec share their addresses and clocks through its tables: repeats,
+    // and addresses or clocks that take each other's slot, must come out as they were sent.
     @Test func repeatedAndCollidingAddressesRoundTrip() throws {
         let a = try codec(alice, [keyA], compress: false)
         let b = try codec(bob, [keyA])
@@ -77,16 +77,16 @@ import Testing
             "ucxl://agent/ctx", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzzz", "ucxl://aCCCCCCCmmmmmmmmBBBBBBBBzzzzzzzz",
             "ucxl://agent/ct",
         ].map(MetadataAddress.init(unchecked:))
-        for round in 0..<12 {
+        for round in 0..<24 {
             let version = ContextMetadata(
                 address: addresses[round % addresses.count], value: .string("v\(round)"), status: .active,
-                vectorClock: VectorClock([alice: UInt64(round + 1)]), updatedBy: alice,
+                vectorClock: VectorClock([alice: UInt64(round % 5 + 1), bob: UInt64(round % 2)]), updatedBy: alice,
                 lastUpdated: Instant(nanoseconds: now * 1_000_000))
             let alert = ConflictAlert(address: addresses[(round + 1) % addresses.count], versions: [version])
             let sent = [
                 GossipMessage(
                     id: UInt64(round), sender: alice, timestamp: Instant(nanoseconds: now * 1_000_000), ttl: 3,
-                    payload: .contextUpdate(version), metadata: MessageMetadata()),
+                    vectorClock: version.vectorClock, payload: .contextUpdate(version), metadata: MessageMetadata()),
                 GossipMessage(
                     id: UInt64(round), sender: alice, timestamp: Instant(nanoseconds: now * 1_000_000), ttl: 3,
                     payload: .conflictAlert(alert), metadata: MessageMetadata()),

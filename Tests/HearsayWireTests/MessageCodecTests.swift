@@ -225,6 +225,55 @@ import Testing
         }
     }
 
+    // The frame codec also lends a table of the clocks it decoded lately, found again by
+    // their encoding. Whatever the bytes (repeats, slots shared in a two-slot table, clocks
+    // out of order or with a zero counter, padded counters, names too long to keep, clocks
+    // cut short by the end of the reader's range while the array goes on), a reader with
+    // the table must decode what one without it decodes, or fail with the same error.
+    @Test func clocksFromTheTableDecodeAsWithoutIt() throws {
+        func entries(_ pairs: [(String, [UInt8])]) -> [UInt8] {
+            var writer = ByteWriter()
+            writer.varint(UInt64(pairs.count))
+            for (name, counter) in pairs {
+                writer.string(name)
+                writer.raw(counter)
+            }
+            return writer.bytes
+        }
+        let encodings: [[UInt8]] = [
+            entries([("node-bench", [1])]), entries([("node-bench", [2])]), entries([("node-bench", [0x81, 0x01])]),
+            entries([("node-bench", [0x80, 0x01])]), entries([("node-a", [1]), ("node-b", [7])]),
+            entries([("node-b", [1]), ("node-a", [7])]), entries([("node-a", [1]), ("node-a", [7])]),
+            entries([("node-a", [0])]), entries([("node-a", [1]), ("node-b", [0])]),
+            entries([(String(repeating: "n", count: 29), [1])]), entries([(String(repeating: "n", count: 30), [1])]),
+            entries([("node bench", [1])]), entries([("node-\u{E9}", [1])]), entries([("", [1])]),
+            entries([("node-bench", [1])]), [0], [1], [1, 3], [2, 1, 0x61, 1], [0x80, 1],
+        ]
+        var table = ClockTable(slotCount: 2)
+        for _ in 0..<3 {
+            for encoding in encodings {
+                for cut in [encoding.count, encoding.count - 1, 1] where cut >= 1 && cut <= encoding.count {
+                    // The array goes on past the reader's range, as a frame's HMAC does.
+                    let bytes = Array(encoding[0..<cut]) + [0x2A] + [UInt8](repeating: 0x80, count: 40)
+                    var plain = ByteReader(bytes, range: 0..<cut + 1)
+                    let expected = Result { () throws(WireError) in try MessageCodec.clock(&plain) }
+                    var reader = ByteReader(bytes, range: 0..<cut + 1)
+                    swap(&reader.clocks, &table)
+                    let decoded = Result { () throws(WireError) in try MessageCodec.clock(&reader) }
+                    swap(&reader.clocks, &table)
+                    #expect(decoded == expected, "\(encoding) cut at \(cut)")
+                    #expect(reader.offset == plain.offset, "\(encoding) cut at \(cut)")
+                }
+            }
+        }
+        // The last clock decoded is in the table, to be found on its bytes next time.
+        var reader = ByteReader(encodings[14] + [UInt8](repeating: 0, count: 40))
+        swap(&reader.clocks, &table)
+        let (repeated, _) = reader.repeatedClock()
+        #expect(repeated == VectorClock([NodeID(unchecked: "node-bench"): 1]))
+        #expect(reader.offset == encodings[14].count)
+    }
+
     @Test func varintsUseTheShortestFormAndRejectOverlongOnes() throws {
         for value: UInt64 in [0, 1, 127, 128, 16_383, 16_384, UInt64.max] {
             var w = ByteWriter()

@@ -21,6 +21,8 @@ public struct ByteReader {
     private var recentNames: (KnownName?, KnownName?) = (nil, nil)
     /// Addresses received lately; empty (keeping nothing) unless a frame codec lends its own.
     var addresses = AddressTable()
+    /// Vector clocks received lately; empty (keeping nothing) unless a frame codec lends its own.
+    var clocks = ClockTable()
 
     /// Reads `bytes[range]` (the whole array by default); `range` must lie within `bytes`.
     public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
@@ -38,6 +40,11 @@ public struct ByteReader {
     public var isAtEnd: Bool { offset == end }
 
     private func short(_ what: String) -> WireError { .truncated("\(what) at byte \(offset)") }
+
+    /// The next byte, not read past; nil at the end.
+    var nextByte: UInt8? {
+        @inline(__always) get { offset < end ? self[offset] : nil }
+    }
 
     /// One byte.
     @inline(__always)
@@ -310,6 +317,45 @@ public struct ByteReader {
         }
         if found.address != nil { offset = start + n }
         return found
+    }
+
+    /// When the next bytes encode a vector clock `clocks` holds, that clock, read past.
+    /// Otherwise nil, with nothing read, and the key under which to store the clock once
+    /// it is decoded (nil when the table would not keep it).
+    mutating func repeatedClock() -> (clock: VectorClock?, key: ClockTable.Key?) {
+        guard clocks.keepsAny, offset < end, offset + ClockTable.maxBytes <= bytes.count else { return (nil, nil) }
+        // Where the encoding ends, found without decoding it: a count, then per entry a
+        // name (length byte and bytes) and a counter varint. Anything unusual (long
+        // varints, more than 32 bytes) is left to the decoder, uncached.
+        let limit = min(end, offset + ClockTable.maxBytes)
+        let stop = bytes.withUnsafeBufferPointer { buffer -> Int? in
+            let entries = Int(buffer[offset])
+            guard entries > 0, entries < 0x80 else { return nil }
+            var index = offset + 1
+            for _ in 0..<entries {
+                guard index < limit else { return nil }
+                let length = Int(buffer[index])
+                guard length < 0x80 else { return nil }
+                index += 1 + length
+                while index < limit && buffer[index] >= 0x80 { index += 1 }
+                guard index < limit else { return nil }
+                index += 1
+            }
+            return index
+        }
+        guard let stop else { return (nil, nil) }
+        let words = bytes.withUnsafeBytes { raw in
+            (
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            )
+        }
+        let key = clocks.key(count: stop - offset, words: words)
+        guard let clock = clocks.clock(for: key) else { return (nil, key) }
+        offset = stop
+        return (clock, nil)
     }
 
     static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {

@@ -88,11 +88,21 @@ public enum MessageCodec {
     }
 
     static func clock(_ reader: inout ByteReader) throws(WireError) -> VectorClock {
+        var key: ClockTable.Key?
+        // Checked here, so that a reader without a table (a body decoded alone) and the
+        // empty clock of most messages pay no call.
+        if reader.clocks.keepsAny, reader.nextByte != 0 {
+            let (repeated, newKey) = reader.repeatedClock()
+            if let repeated { return repeated }
+            key = newKey
+        }
         let entries = try reader.array("vector clock size", minimumSize: 3) { reader throws(WireError) in
             let node = try nodeID(&reader, "vector clock node")
             return VectorClock.Entry(node: node, counter: try reader.varint("vector clock counter"))
         }
-        return VectorClock(entries: entries)
+        let clock = VectorClock(entries: entries)
+        if let key { reader.clocks.store(clock, for: key) }
+        return clock
     }
 
     static func metadata(_ metadata: MessageMetadata, into writer: inout ByteWriter) {

@@ -54,6 +54,8 @@ public final class FrameCodec {
     @exclusivity(unchecked) private var messageList: [GossipMessage] = []
     // Metadata addresses received lately, lent to each frame's reader.
     @exclusivity(unchecked) private var addresses = AddressTable(slotCount: 64)
+    // Vector clocks received lately, lent to each frame's reader.
+    @exclusivity(unchecked) private var clocks = ClockTable(slotCount: 64)
 
     /// A codec for `sender` signing with `keyring`'s primary key and accepting all its
     /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
@@ -256,7 +258,11 @@ public final class FrameCodec {
         messages.removeAll(keepingCapacity: true)
         let bodyBytes = reader.remaining
         swap(&reader.addresses, &addresses)
-        defer { swap(&reader.addresses, &addresses) }
+        swap(&reader.clocks, &clocks)
+        defer {
+            swap(&reader.addresses, &addresses)
+            swap(&reader.clocks, &clocks)
+        }
         try MessageCodec.decodeBody(&reader, rememberedSender: sender, into: &messages)
         // Kept only for bodies that fit a datagram, so that the list holds on to at most
         // a datagram's worth of messages until the next frame.
