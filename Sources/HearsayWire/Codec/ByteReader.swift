@@ -378,8 +378,15 @@ public struct ByteReader {
     }
 
     /// An array of strings.
+    @inline(__always)
     public mutating func strings(_ what: String, maxBytes: Int = .max) throws(WireError) -> [String] {
-        try array(what) { reader throws(WireError) in try reader.string(what, maxBytes: maxBytes) }
+        // Most lists of strings (a version's roles and replication nodes) are empty: their
+        // count byte is read here instead of through a call into the generic reader.
+        if nextByte == 0 {
+            offset += 1
+            return []
+        }
+        return try array(what) { reader throws(WireError) in try reader.string(what, maxBytes: maxBytes) }
     }
 
     /// An array: a count, checked against the bytes left for elements of at least
