@@ -77,12 +77,20 @@ public struct ByteReader {
     /// An unsigned LEB128 varint of at most 10 bytes.
     @inline(__always)
     public mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
-        // Most varints on the wire (lengths, counts, small counters) are one byte.
+        // Most varints on the wire (lengths, counts, small counters) are one byte, and
+        // most others (the lengths of payloads and values over 127 bytes) two.
         if offset < end {
             let first = self[offset]
             if first < 0x80 {
                 offset += 1
                 return UInt64(first)
+            }
+            if offset + 1 < end {
+                let second = self[offset + 1]
+                if second < 0x80 {
+                    offset += 2
+                    return UInt64(first & 0x7F) | UInt64(second) << 7
+                }
             }
         }
         return try longVarint(what)
