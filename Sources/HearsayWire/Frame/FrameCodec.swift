@@ -253,9 +253,10 @@ public final class FrameCodec {
     private func decodeMessages(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
         var messages: [GossipMessage] = []
         swap(&messages, &messageList)
-        // Unique: its old messages are released and its buffer kept. Shared: a new empty
-        // list, and the caller's copy stays as it was.
-        messages.removeAll(keepingCapacity: true)
+        // Unique: its old messages are released and its buffer kept. Shared: the first
+        // `removeLast` copies it, and the caller's copy stays as it was. (`removeAll(keepingCapacity:)`
+        // goes through the generic `replaceSubrange`: about 60 instructions more for one message.)
+        while !messages.isEmpty { messages.removeLast() }
         let bodyBytes = reader.remaining
         swap(&reader.addresses, &addresses)
         swap(&reader.clocks, &clocks)
