@@ -50,7 +50,7 @@ public final class FrameCodec {
     // The message list of the last datagram-sized frame opened. The caller usually lets go
     // of a frame's messages before it opens the next frame; the next frame's messages then
     // go into this list's buffer instead of a new one (an allocation and a release less per
-    // frame). While the caller still holds it, the buffer is shared and left alone.
+    // frame). A list the caller still holds is shared, and it never changes under the caller.
     @exclusivity(unchecked) private var messageList: [GossipMessage] = []
     // Metadata addresses received lately, lent to each frame's reader.
     @exclusivity(unchecked) private var addresses = AddressTable(slotCount: 64)
@@ -253,9 +253,10 @@ public final class FrameCodec {
     private func decodeMessages(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
         var messages: [GossipMessage] = []
         swap(&messages, &messageList)
-        // Unique: its old messages are released and its buffer kept. Shared: the first
-        // `removeLast` copies it, and the caller's copy stays as it was. (`removeAll(keepingCapacity:)`
-        // goes through the generic `replaceSubrange`: about 60 instructions more for one message.)
+        // Unique: its old messages are released and its buffer kept. Shared (the caller kept
+        // the last frame): the first `removeLast` copies it, as any change to a shared array
+        // does, and the caller's copy stays as it was. `removeAll(keepingCapacity:)` would go
+        // through the generic `replaceSubrange`: about 60 instructions more for one message.
         while !messages.isEmpty { messages.removeLast() }
         let bodyBytes = reader.remaining
         swap(&reader.addresses, &addresses)
