@@ -40,6 +40,61 @@ import Testing
         }
     }
 
+    // Opening decodes into the previous frame's message list once the caller has let go of
+    // it: frames still held must keep their messages, whatever is opened after them.
+    @Test func heldFramesKeepTheirMessagesWhileLaterFramesAreOpened() throws {
+        for compress in [false, true] {
+            let a = try codec(alice, [keyA], compress: compress)
+            let b = try codec(bob, [keyA])
+            var held: [(frame: Frame, sent: [GossipMessage])] = []
+            for seed in 0..<40 {
+                // 1 to 5 messages, and every tenth frame over a datagram's worth.
+                let sent = messages(UInt64(seed), count: seed % 10 == 9 ? 60 : 1 + seed % 5)
+                let frame = try b.open(a.seal(sent, nowMillis: now), nowMillis: now)
+                #expect(frame.messages == sent)
+                if seed % 3 == 0 { held.append((frame, sent)) }
+                if seed % 4 == 1 {
+                    // Signed, but with a byte after its last message: refused as before.
+                    var body = ByteWriter()
+                    MessageCodec.encodeBody(messages(UInt64(100 + seed), count: 2), into: &body)
+                    body.byte(0)
+                    let bad = a.sealPrepared(body: body.bytes, flags: 0, originalSize: 0, nowMillis: now)
+                    #expect(throws: WireError.decodeError("1 bytes after the last message")) {
+                        try b.open(bad, nowMillis: now)
+                    }
+                }
+            }
+            for (frame, sent) in held { #expect(frame.messages == sent) }
+        }
+    }
+
+    // Frames from one codec share their addresses and clocks through its tables: repeats,
+    // and addresses or clocks that take each other's slot, must come out as they were sent.
+    @Test func repeatedAndCollidingAddressesRoundTrip() throws {
+        let a = try codec(alice, [keyA], compress: false)
+        let b = try codec(bob, [keyA])
+        let addresses = [
+            "ucxl://agent/ctx", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzzz", "ucxl://aCCCCCCCmmmmmmmmBBBBBBBBzzzzzzzz",
+            "ucxl://agent/ct",
+        ].map(MetadataAddress.init(unchecked:))
+        for round in 0..<24 {
+            let version = ContextMetadata(
+                address: addresses[round % addresses.count], value: .string("v\(round)"), status: .active,
+                vectorClock: VectorClock([alice: UInt64(round % 5 + 1), bob: UInt64(round % 2)]), updatedBy: alice,
+                lastUpdated: Instant(nanoseconds: now * 1_000_000))
+            let alert = ConflictAlert(address: addresses[(round + 1) % addresses.count], versions: [version])
+            let sent = [
+                GossipMessage(
+                    id: UInt64(round), sender: alice, timestamp: Instant(nanoseconds: now * 1_000_000), ttl: 3,
+                    vectorClock: version.vectorClock, payload: .contextUpdate(version), metadata: MessageMetadata()),
+                GossipMessage(
+                    id: UInt64(round), sender: alice, timestamp: Instant(nanoseconds: now * 1_000_000), ttl: 3,
+                    payload: .conflictAlert(alert), metadata: MessageMetadata()),
+            ]
+            #expect(try b.open(a.seal(sent, nowMillis: now), nowMillis: now).messages == sent)
+        }
+    }
+
     @Test func flippingAnyByteOfASignedFrameIsRejected() throws {
         for encrypt in [false, true] {
             let a = try codec(alice, [keyA], encrypt: encrypt)

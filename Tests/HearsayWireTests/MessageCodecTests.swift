@@ -83,6 +83,33 @@ import Testing
         #expect(reader.isAtEnd)
     }
 
+    // Remembered names of up to sixteen bytes are compared as two words loaded from the
+    // buffer, with the bytes past the name masked off: a name that differs from one
+    // remembered only in its last byte, or only in length, must not pass for it, whatever
+    // follows it, and near the end of the buffer the byte-wise comparison takes over.
+    @Test func rememberedNamesAreRecognisedOnlyWhenEveryByteMatches() throws {
+        for length in 1...20 {
+            let name = String((0..<length).map { Character(UnicodeScalar(UInt8(0x61 + $0 % 26))) })
+            let lastDiffers = String(name.dropLast()) + "#"
+            let shorter = String(name.dropLast())
+            let longer = name + "z"
+            let names = [name, lastDiffers, name, longer, name, shorter, name, name].filter { !$0.isEmpty }
+            for tail in [0, 1, 7, 16, 20] {
+                for filler: UInt8 in [0x00, 0x7A, 0xFF] {
+                    var writer = ByteWriter()
+                    for text in names { writer.string(text) }
+                    writer.raw([UInt8](repeating: filler, count: tail))
+                    var reader = ByteReader(writer.bytes, range: 0..<writer.bytes.count - tail)
+                    reader.remember(sender: NodeID(unchecked: name))
+                    for text in names {
+                        #expect(try MessageCodec.nodeID(&reader, "name").rawValue == text, "\(length) \(tail)")
+                    }
+                    #expect(reader.isAtEnd)
+                }
+            }
+        }
+    }
+
     @Test func decodedVersionsKeepTheirChecksums() throws {
         var samples = MessageSamples(seed: 9)
         for _ in 0..<100 {
@@ -160,6 +187,93 @@ import Testing
         #expect(valid < 20_000)
     }
 
+    // The frame codec lends each frame's reader a table of the addresses of 16 to 127 bytes
+    // it received lately. A repeat is taken from the table; another address in the same
+    // slot (a table of two slots, and addresses equal in the bytes the slot is chosen by)
+    // is read and checked as without the table, and one that fails its check is refused
+    // with the same error.
+    @Test func addressesFromTheTableDecodeAsWithoutIt() throws {
+        let texts = [
+            "ucxl://agent/ctx", "ucxl://agent/ct", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzzz",
+            "ucxl://aCCCCCCCmmmmmmmmBBBBBBBBzzzzzzzz", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBBzzzzzzz%",
+            String(repeating: "a", count: 127), String(repeating: "a", count: 128), "ucxl://agent/ctx with space",
+            "ucxl://agent/ctx\u{E9}t\u{E9}", "ucxl://aAAAAAAAmmmmmmmmBBBBBBBB\u{1}zzzzzzz", "ucxl://agent/ctx",
+        ]
+        func encoded(_ text: String) -> [UInt8] {
+            var writer = ByteWriter()
+            writer.string(text)
+            writer.byte(0x2A)
+            return writer.bytes
+        }
+        var table = AddressTable(slotCount: 2)
+        for _ in 0..<3 {
+            for text in texts {
+                var plain = ByteReader(encoded(text))
+                let expected = Result { () throws(WireError) in try MessageCodec.metadataAddress(&plain, "address") }
+                var reader = ByteReader(encoded(text))
+                swap(&reader.addresses, &table)
+                let decoded = Result { () throws(WireError) in try MessageCodec.metadataAddress(&reader, "address") }
+                swap(&reader.addresses, &table)
+                #expect(decoded == expected, "\(text)")
+                if case .success = decoded { #expect(reader.remaining == 1, "\(text)") }
+            }
+        }
+        // The last address read is in the table, to be found on its bytes next time.
+        Array("ucxl://agent/ctx".utf8).withUnsafeBytes { run in
+            let slot = table.slot(for: run)
+            #expect(slot.flatMap { table.address(in: $0, spelled: run) }?.rawValue == "ucxl://agent/ctx")
+        }
+    }
+
+    // The frame codec also lends a table of the clocks it decoded lately, found again by
+    // their encoding. Whatever the bytes (repeats, slots shared in a two-slot table, clocks
+    // out of order or with a zero counter, padded counters, names too long to keep, clocks
+    // cut short by the end of the reader's range while the array goes on), a reader with
+    // the table must decode what one without it decodes, or fail with the same error.
+    @Test func clocksFromTheTableDecodeAsWithoutIt() throws {
+        func entries(_ pairs: [(String, [UInt8])]) -> [UInt8] {
+            var writer = ByteWriter()
+            writer.varint(UInt64(pairs.count))
+            for (name, counter) in pairs {
+                writer.string(name)
+                writer.raw(counter)
+            }
+            return writer.bytes
+        }
+        let encodings: [[UInt8]] = [
+            entries([("node-bench", [1])]), entries([("node-bench", [2])]), entries([("node-bench", [0x81, 0x01])]),
+            entries([("node-bench", [0x80, 0x01])]), entries([("node-a", [1]), ("node-b", [7])]),
+            entries([("node-b", [1]), ("node-a", [7])]), entries([("node-a", [1]), ("node-a", [7])]),
+            entries([("node-a", [0])]), entries([("node-a", [1]), ("node-b", [0])]),
+            entries([(String(repeating: "n", count: 29), [1])]), entries([(String(repeating: "n", count: 30), [1])]),
+            entries([("node bench", [1])]), entries([("node-\u{E9}", [1])]), entries([("", [1])]),
+            entries([("node-bench", [1])]), [0], [1], [1, 3], [2, 1, 0x61, 1], [0x80, 1],
+        ]
+        var table = ClockTable(slotCount: 2)
+        for _ in 0..<3 {
+            for encoding in encodings {
+                for cut in [encoding.count, encoding.count - 1, 1] where cut >= 1 && cut <= encoding.count {
+                    // The array goes on past the reader's range, as a frame's HMAC does.
+                    let bytes = Array(encoding[0..<cut]) + [0x2A] + [UInt8](repeating: 0x80, count: 40)
+                    var plain = ByteReader(bytes, range: 0..<cut + 1)
+                    let expected = Result { () throws(WireError) in try MessageCodec.clock(&plain) }
+                    var reader = ByteReader(bytes, range: 0..<cut + 1)
+                    swap(&reader.clocks, &table)
+                    let decoded = Result { () throws(WireError) in try MessageCodec.clock(&reader) }
+                    swap(&reader.clocks, &table)
+                    #expect(decoded == expected, "\(encoding) cut at \(cut)")
+                    #expect(reader.offset == plain.offset, "\(encoding) cut at \(cut)")
+                }
+            }
+        }
+        // The last clock decoded is in the table, to be found on its bytes next time.
+        var reader = ByteReader(encodings[14] + [UInt8](repeating: 0, count: 40))
+        swap(&reader.clocks, &table)
+        let (repeated, _) = reader.repeatedClock()
+        #expect(repeated == VectorClock([NodeID(unchecked: "node-bench"): 1]))
+        #expect(reader.offset == encodings[14].count)
+    }
+
     @Test func varintsUseTheShortestFormAndRejectOverlongOnes() throws {
         for value: UInt64 in [0, 1, 127, 128, 16_383, 16_384, UInt64.max] {
             var w = ByteWriter()
@@ -178,15 +292,31 @@ import Testing
         var r = ByteReader([UInt8](repeating: 0xFF, count: 11))
         #expect(throws: WireError.self) { try r.varint() }
         // Followed by other bytes, as inside a frame, varints of up to eight bytes are read
-        // in one load; every length must read the same value and stop at the same byte.
-        for shift in 0..<64 {
-            for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
-                var w = ByteWriter()
-                w.varint(value)
-                w.raw([UInt8](repeating: 0xFF, count: 9))
-                var r = ByteReader(w.bytes)
-                #expect(try r.varint() == value)
-                #expect(r.remaining == 9)
+        // in one load; every length must read the same value and stop at the same byte,
+        // whatever the bytes after it (with or without their continuation bit).
+        for filler: UInt8 in [0xFF, 0x00, 0x7F, 0x80] {
+            for shift in 0..<64 {
+                for value: UInt64 in [1 << shift, (1 << shift) - 1, (1 << shift) | 0x55, UInt64.max >> shift] {
+                    var w = ByteWriter()
+                    w.varint(value)
+                    w.raw([UInt8](repeating: filler, count: 9))
+                    var r = ByteReader(w.bytes)
+                    #expect(try r.varint() == value)
+                    #expect(r.remaining == 9)
+                }
+            }
+        }
+        // Padded forms (a continuation byte of zero bits before the last) are read as the
+        // byte-by-byte loop reads them, in one load or not.
+        for padded: [UInt8] in [
+            [0x80, 0x00], [0x81, 0x80, 0x80, 0x00], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F],
+        ] {
+            var expected: UInt64 = 0
+            for (index, byte) in padded.enumerated() { expected |= UInt64(byte & 0x7F) << UInt64(7 * index) }
+            for tail in [0, 9] {
+                var r = ByteReader(padded + [UInt8](repeating: 0xFF, count: tail))
+                #expect(try r.varint() == expected)
+                #expect(r.remaining == tail)
             }
         }
     }

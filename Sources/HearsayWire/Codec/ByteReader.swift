@@ -18,7 +18,11 @@ public struct ByteReader {
     // the header, then often again as a version's writer and in vector clocks, and a
     // version's writer is in its clock. A repeat is recognised on the bytes and shares
     // the earlier string instead of building and checking a new one.
-    private var recentNames: (NodeID?, NodeID?) = (nil, nil)
+    private var recentNames: (KnownName?, KnownName?) = (nil, nil)
+    /// Addresses received lately; empty (keeping nothing) unless a frame codec lends its own.
+    var addresses = AddressTable()
+    /// Vector clocks received lately; empty (keeping nothing) unless a frame codec lends its own.
+    var clocks = ClockTable()
 
     /// Reads `bytes[range]` (the whole array by default); `range` must lie within `bytes`.
     public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
@@ -36,6 +40,11 @@ public struct ByteReader {
     public var isAtEnd: Bool { offset == end }
 
     private func short(_ what: String) -> WireError { .truncated("\(what) at byte \(offset)") }
+
+    /// The next byte, not read past; nil at the end.
+    var nextByte: UInt8? {
+        @inline(__always) get { offset < end ? self[offset] : nil }
+    }
 
     /// One byte.
     @inline(__always)
@@ -68,12 +77,20 @@ public struct ByteReader {
     /// An unsigned LEB128 varint of at most 10 bytes.
     @inline(__always)
     public mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
-        // Most varints on the wire (lengths, counts, small counters) are one byte.
+        // Most varints on the wire (lengths, counts, small counters) are one byte, and
+        // most others (the lengths of payloads and values over 127 bytes) two.
         if offset < end {
             let first = self[offset]
             if first < 0x80 {
                 offset += 1
                 return UInt64(first)
+            }
+            if offset + 1 < end {
+                let second = self[offset + 1]
+                if second < 0x80 {
+                    offset += 2
+                    return UInt64(first & 0x7F) | UInt64(second) << 7
+                }
             }
         }
         return try longVarint(what)
@@ -125,14 +142,14 @@ public struct ByteReader {
         }
         let stops = ~word & 0x8080_8080_8080_8080
         guard stops != 0 else { return nil }
-        let length = (stops.trailingZeroBitCount + 1) / 8
-        var value: UInt64 = 0
-        var rest = word
-        for group in 0..<length {
-            value |= (rest & 0x7F) << UInt64(7 * group)
-            rest >>= 8
-        }
-        return (value, length)
+        // The bits up to the first stop bit are the varint's bytes; without their
+        // continuation bits, the 7-bit groups are pulled together in three steps (pairs,
+        // then fours, then all eight) instead of one shift and mask per byte.
+        var groups = word & (stops ^ (stops &- 1)) & 0x7F7F_7F7F_7F7F_7F7F
+        groups = (groups & 0x007F_007F_007F_007F) | ((groups & 0x7F00_7F00_7F00_7F00) >> 1)
+        groups = (groups & 0x0000_3FFF_0000_3FFF) | ((groups & 0x3FFF_0000_3FFF_0000) >> 2)
+        groups = (groups & 0x0000_0000_0FFF_FFFF) | ((groups & 0x0FFF_FFFF_0000_0000) >> 4)
+        return (groups, (stops.trailingZeroBitCount + 1) / 8)
     }
 
     private static var overflows: Int { -1 }
@@ -240,13 +257,18 @@ public struct ByteReader {
     /// Remembers `name`, a valid node name, as the frame's sender for `repeatedName()`
     /// to recognise: it stays until the next sender.
     mutating func remember(sender name: NodeID) {
+        recentNames.0 = KnownName(name)
+    }
+
+    /// Remembers `name` as the frame's sender, like `remember(sender:)`.
+    mutating func remember(sender name: KnownName) {
         recentNames.0 = name
     }
 
     /// Remembers `name`, a valid node name, for `repeatedName()` to recognise until the
     /// next name is remembered.
     mutating func remember(_ name: NodeID) {
-        recentNames.1 = name
+        recentNames.1 = KnownName(name)
     }
 
     /// When the next string is a name `remember` was given, that name, read past; nil,
@@ -258,17 +280,93 @@ public struct ByteReader {
         let n = Int(self[offset])
         guard n < 0x80, n < end - offset else { return nil }
         let start = offset + 1
-        let match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
-            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
-            if let name = recentNames.0, Self.equal(name.rawValue, run) { return name }
-            if let name = recentNames.1, Self.equal(name.rawValue, run) { return name }
-            return nil
+        let match: NodeID?
+        if n <= 16 && start + 16 <= bytes.count {
+            // Sixteen bytes from the name's start lie within the array (in a frame, the HMAC
+            // follows the messages); the bytes past the name are masked off.
+            let words = bytes.withUnsafeBytes {
+                (
+                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+                )
+            }
+            if let known = recentNames.0, known.matches(count: n, words: words) {
+                match = known.name
+            } else if let known = recentNames.1, known.matches(count: n, words: words) {
+                match = known.name
+            } else {
+                match = nil
+            }
+        } else {
+            match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
+                let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
+                if let known = recentNames.0, Self.equal(known.name.rawValue, run) { return known.name }
+                if let known = recentNames.1, Self.equal(known.name.rawValue, run) { return known.name }
+                return nil
+            }
         }
         if match != nil { offset = start + n }
         return match
     }
 
-    private static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
+    /// When the next string is an address `addresses` holds, that address, read past.
+    /// Otherwise nil, with nothing read, and the slot in which to store the address once
+    /// it has passed its check (nil when the table does not keep it).
+    mutating func repeatedAddress() -> (address: MetadataAddress?, slot: Int?) {
+        guard addresses.keepsAny, offset < end else { return (nil, nil) }
+        // A kept address is 16 to 127 bytes: its length varint is the next byte.
+        let n = Int(self[offset])
+        guard n < 0x80, n < end - offset else { return (nil, nil) }
+        let start = offset + 1
+        let found = bytes.withUnsafeBufferPointer { buffer -> (address: MetadataAddress?, slot: Int?) in
+            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
+            guard let slot = addresses.slot(for: run) else { return (nil, nil) }
+            return (addresses.address(in: slot, spelled: run), slot)
+        }
+        if found.address != nil { offset = start + n }
+        return found
+    }
+
+    /// When the next bytes encode a vector clock `clocks` holds, that clock, read past.
+    /// Otherwise nil, with nothing read, and the key under which to store the clock once
+    /// it is decoded (nil when the table would not keep it).
+    mutating func repeatedClock() -> (clock: VectorClock?, key: ClockTable.Key?) {
+        guard clocks.keepsAny, offset < end, offset + ClockTable.maxBytes <= bytes.count else { return (nil, nil) }
+        // Where the encoding ends, found without decoding it: a count, then per entry a
+        // name (length byte and bytes) and a counter varint. Anything unusual (long
+        // varints, more than 32 bytes) is left to the decoder, uncached.
+        let limit = min(end, offset + ClockTable.maxBytes)
+        let stop = bytes.withUnsafeBufferPointer { buffer -> Int? in
+            let entries = Int(buffer[offset])
+            guard entries > 0, entries < 0x80 else { return nil }
+            var index = offset + 1
+            for _ in 0..<entries {
+                guard index < limit else { return nil }
+                let length = Int(buffer[index])
+                guard length < 0x80 else { return nil }
+                index += 1 + length
+                while index < limit && buffer[index] >= 0x80 { index += 1 }
+                guard index < limit else { return nil }
+                index += 1
+            }
+            return index
+        }
+        guard let stop else { return (nil, nil) }
+        let words = bytes.withUnsafeBytes { raw in
+            (
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+            )
+        }
+        let key = clocks.key(count: stop - offset, words: words)
+        guard let clock = clocks.clock(for: key) else { return (nil, key) }
+        offset = stop
+        return (clock, nil)
+    }
+
+    static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
         guard text.utf8.count == run.count else { return false }
         // Eight bytes at a time: `elementsEqual` goes byte by byte through generic code.
         return text.utf8.withContiguousStorageIfAvailable { utf8 in
@@ -288,8 +386,15 @@ public struct ByteReader {
     }
 
     /// An array of strings.
+    @inline(__always)
     public mutating func strings(_ what: String, maxBytes: Int = .max) throws(WireError) -> [String] {
-        try array(what) { reader throws(WireError) in try reader.string(what, maxBytes: maxBytes) }
+        // Most lists of strings (a version's roles and replication nodes) are empty: their
+        // count byte is read here instead of through a call into the generic reader.
+        if nextByte == 0 {
+            offset += 1
+            return []
+        }
+        return try array(what) { reader throws(WireError) in try reader.string(what, maxBytes: maxBytes) }
     }
 
     /// An array: a count, checked against the bytes left for elements of at least

@@ -25,12 +25,22 @@ public enum MessageCodec {
     /// Decodes a compound body whose messages all come from `sender`; every byte must
     /// be used.
     public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
+        var messages: [GossipMessage] = []
         reader.remember(sender: sender)
-        let messages = try reader.array("message count", minimumSize: 6) { reader throws(WireError) in
-            try decode(&reader, sender: sender)
-        }
-        guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
+        try decodeBody(&reader, rememberedSender: sender, into: &messages)
         return messages
+    }
+
+    /// Decodes a compound body like `decodeBody(_:sender:)`, appending its messages to
+    /// `messages`, whose buffer is used when it has room. `reader` must already remember
+    /// `sender` (`ByteReader.remember(sender:)`).
+    static func decodeBody(
+        _ reader: inout ByteReader, rememberedSender sender: NodeID, into messages: inout [GossipMessage]
+    ) throws(WireError) {
+        let n = try reader.count("message count", minimumSize: 6)
+        if n > 0 { messages.reserveCapacity(messages.count + n) }
+        for _ in 0..<n { messages.append(try decode(&reader, sender: sender)) }
+        guard reader.isAtEnd else { throw .decodeError("\(reader.remaining) bytes after the last message") }
     }
 
     // MARK: One message
@@ -78,11 +88,21 @@ public enum MessageCodec {
     }
 
     static func clock(_ reader: inout ByteReader) throws(WireError) -> VectorClock {
+        var key: ClockTable.Key?
+        // Checked here, so that a reader without a table (a body decoded alone) and the
+        // empty clock of most messages pay no call.
+        if reader.clocks.keepsAny, reader.nextByte != 0 {
+            let (repeated, newKey) = reader.repeatedClock()
+            if let repeated { return repeated }
+            key = newKey
+        }
         let entries = try reader.array("vector clock size", minimumSize: 3) { reader throws(WireError) in
             let node = try nodeID(&reader, "vector clock node")
             return VectorClock.Entry(node: node, counter: try reader.varint("vector clock counter"))
         }
-        return VectorClock(entries: entries)
+        let clock = VectorClock(entries: entries)
+        if let key { reader.clocks.store(clock, for: key) }
+        return clock
     }
 
     static func metadata(_ metadata: MessageMetadata, into writer: inout ByteWriter) {
@@ -142,9 +162,15 @@ public enum MessageCodec {
     }
 
     static func metadataAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> MetadataAddress {
+        let (repeated, slot) = reader.repeatedAddress()
+        if let repeated { return repeated }
         let (text, conforms) = try reader.token(
             what, maxBytes: MetadataAddress.maxLength, allowing: isMetadataAddressByte)
-        if conforms { return MetadataAddress(unchecked: text) }
+        if conforms {
+            let address = MetadataAddress(unchecked: text)
+            if let slot { reader.addresses.store(address, in: slot) }
+            return address
+        }
         do {
             return try MetadataAddress(text)
         } catch {
