@@ -67,11 +67,12 @@ test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
 
-# The same flags as `make release`, so the two share one build.
+# The same flags as `make release`, so the two share one build (`swift run` does not
+# take --static-swift-stdlib, hence build, then run).
+BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks
 bench: deps
-	$(SWIFT) run -c release $(RELEASE_FLAGS) $(BUILD_FLAGS) CoreBenchmarks
-	$(SWIFT) run -c release $(RELEASE_FLAGS) $(BUILD_FLAGS) WireBenchmarks
-	$(SWIFT) run -c release $(RELEASE_FLAGS) $(BUILD_FLAGS) NodeBenchmarks
+	for b in $(BENCHMARKS); do $(SWIFT) build -c release $(RELEASE_FLAGS) --product $$b $(BUILD_FLAGS) || exit 1; done
+	for b in $(BENCHMARKS); do .build/release/$$b || exit 1; done
 
 # libFuzzer on the frame decoder for FUZZ_SECONDS (default 60), starting from the
 # committed corpus. New inputs land in .build-fuzz/corpus; a crash is written to
