@@ -16,6 +16,8 @@ func seconds(_ d: Duration) -> Double {
 }
 
 func format(_ x: Double, _ digits: Int = 2) -> String {
+    // Whole numbers print without the ".0" that Double's description adds.
+    if digits == 0 { return "\(Int(x.rounded()))" }
     let scale = (0..<digits).reduce(1.0) { a, _ in a * 10 }
     return "\((x * scale).rounded() / scale)"
 }
