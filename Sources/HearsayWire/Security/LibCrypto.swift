@@ -1,4 +1,5 @@
 import COpenSSL
+import HearsayCore
 
 /// The EVP algorithm Hearsay uses, fetched once from the default provider.
 ///
@@ -30,6 +31,6 @@ struct LibCrypto: @unchecked Sendable {
         guard code != 0 else { return "no libcrypto error queued" }
         var text = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &text, text.count)
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: text)
     }
 }

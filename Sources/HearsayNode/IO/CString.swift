@@ -1,6 +1,0 @@
-extension String {
-    /// The text of a NUL-terminated C buffer filled by a libc call (gethostname, inet_ntop).
-    init(nulTerminated buffer: [CChar]) {
-        self.init(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
