@@ -45,8 +45,7 @@ release: deps
 # links again with it. Run it when the code an agent runs has changed much; names that no
 # longer exist are skipped, new ones are left where they fall.
 order-file: release
-	@command -v valgrind > /dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind; }
+	$(MAKE) deps APT_PACKAGES=valgrind
 	Benchmarks/scripts/order-file.sh .build/release/hearsay
 	$(MAKE) release
 

@@ -367,8 +367,7 @@ public actor Node {
             return
         }
         metrics.received(frame.messages)
-        let peer = from.map { Self.peerAddress($0) } ?? PeerAddress("unknown")
-        perform(engine.receive(frame.messages, from: peer, transport: transport, now: now))
+        perform(engine.receive(frame.messages, from: Self.peerAddress(from), transport: transport, now: now))
     }
 
     func frameRejected(_ error: WireError, from: SocketAddress?, transport: Transport) {
@@ -376,7 +375,7 @@ public actor Node {
         perform(
             engine.recordRejectedFrame(
                 reason: reason, detail: "\(error.detail)",
-                from: from.map { Self.peerAddress($0) } ?? PeerAddress("unknown"),
+                from: Self.peerAddress(from),
                 transport: transport, now: SystemClock.now()))
     }
 
@@ -484,8 +483,9 @@ public actor Node {
         return address
     }
 
-    static func peerAddress(_ address: SocketAddress) -> PeerAddress {
-        PeerAddress(text(address))
+    /// A sender's address as the engine names it; "unknown" when the socket gave none.
+    static func peerAddress(_ address: SocketAddress?) -> PeerAddress {
+        PeerAddress(address.map(text) ?? "unknown")
     }
 
     static func text(_ address: SocketAddress) -> String {
