@@ -1,11 +1,13 @@
 # Hearsay: `make run` starts a three-node demo cluster, `make test` runs every test.
 SWIFT ?= swift
 # iptables: the cluster tests partition loopback ports with DROP rules; prometheus (with
-# promtool): the end-to-end test scrapes real agents and checks the rules and dashboard.
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus
+# promtool): the end-to-end test scrapes real agents and checks the rules and dashboard;
+# docker.io (Debian's engine and client), mmdebstrap (base images when none can be
+# pulled) and python3-venv (the deployment tests' tools): Tests/Deployment.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus docker.io mmdebstrap python3-venv
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test build release order-file bench bench-idle fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment image build release order-file bench bench-idle fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
@@ -23,23 +25,15 @@ deps:
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
-# The agent as it ships: the Swift runtime linked in, no exported symbols, packed
-# relative relocations (lld). Every function in a section of its own, so the linker can
-# gather the code an agent runs (release/hearsay.order, written by `make order-file`)
-# and the nameless helpers (release/unnamed-helpers.ld) at the front: code pages are
-# mapped 64 KiB around each first touch, and scattered code keeps most of the 14 MB
-# resident (docs/benchmarks.md, "Idle footprint").
-RELEASE_FLAGS := --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
-  -Xlinker -z -Xlinker pack-relative-relocs -Xswiftc -Xfrontend -Xswiftc -function-sections \
-  -Xlinker --symbol-ordering-file=$(CURDIR)/release/hearsay.order -Xlinker --no-warn-symbol-ordering \
-  -Xlinker -T -Xlinker $(CURDIR)/release/unnamed-helpers.ld
-
-# The order file and the linker script are not inputs SwiftPM tracks: linking again
-# every time (seconds) keeps the binary true to them.
+# The agent as it ships (release/build.sh says what its flags do; the Dockerfile uses the
+# same script). The order file and the linker script are not inputs SwiftPM tracks:
+# linking again every time (seconds) keeps the binary true to them. The link map, which
+# `make order-file` reads, goes beside .build/release: that is a link SwiftPM makes only
+# after its first build.
 release: deps
 	rm -f .build/release/hearsay
-	$(SWIFT) build -c release $(RELEASE_FLAGS) -Xlinker -Map=$(CURDIR)/.build/release/hearsay.map \
-	  --product hearsay $(BUILD_FLAGS)
+	mkdir -p .build
+	SWIFT=$(SWIFT) release/build.sh --product hearsay -Xlinker -Map=$(CURDIR)/.build/hearsay.map $(BUILD_FLAGS)
 
 # Rewrites release/hearsay.order from a traced run of the release agent (valgrind), then
 # links again with it. Run it when the code an agent runs has changed much; names that no
@@ -62,15 +56,28 @@ run: deps
 simulate: deps
 	$(SWIFT) run $(BUILD_FLAGS) hearsay simulate --nodes 8 --kill 1 --partition 20s --gossip-interval 5s --verbose
 
+# The Swift suites, then the deployment tests (image, containers, Compose, Kubernetes
+# manifests), which start a Docker daemon when none runs and stop it afterwards.
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
+	Tests/Deployment/run.sh
+
+# The deployment tests alone (they read the Swift test build for one check).
+test-deployment: deps
+	Tests/Deployment/run.sh
+
+# The container image, `hearsay:latest`; base images are built locally when they cannot
+# be pulled (deploy/docker/base-images.sh).
+image: deps
+	deploy/docker/base-images.sh
+	DOCKER_BUILDKIT=1 /usr/bin/docker build -t hearsay:latest .
 
 # The same flags as `make release`, so the two share one build (`swift run` does not
 # take --static-swift-stdlib, hence build, then run).
 BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks
 bench: deps
-	for b in $(BENCHMARKS); do $(SWIFT) build -c release $(RELEASE_FLAGS) --product $$b $(BUILD_FLAGS) || exit 1; done
+	for b in $(BENCHMARKS); do SWIFT=$(SWIFT) release/build.sh --product $$b $(BUILD_FLAGS) || exit 1; done
 	for b in $(BENCHMARKS); do .build/release/$$b || exit 1; done
 
 # libFuzzer on the frame decoder for FUZZ_SECONDS (default 60), starting from the

@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The container image builds only the shipped products, from a build context that holds
+// Sources/ and release/ but not the tests, benchmarks or fuzzer (Dockerfile, .dockerignore).
+let productsOnly = Context.environment["HEARSAY_PRODUCTS_ONLY"] == "1"
+
 let package = Package(
     name: "Hearsay",
     platforms: [.macOS(.v14)],
@@ -14,7 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libcrypto (HMAC-SHA256, AES-256-GCM) from Debian's libssl-dev, found through pkg-config.
@@ -46,7 +49,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/HearsayNode"),
         .executableTarget(
@@ -56,9 +58,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/hearsay"),
+    ] + (productsOnly ? [] : developmentTargets()),
+    swiftLanguageModes: [.v6]
+)
+
+/// The benchmarks, the fuzzer and the tests.
+func developmentTargets() -> [Target] {
+    [
         .executableTarget(
             name: "CoreBenchmarks", dependencies: ["HearsayCore"], path: "Benchmarks/CoreBenchmarks"),
         .executableTarget(
@@ -75,6 +83,5 @@ let package = Package(
         .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
         .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire", "FrameFuzzer"]),
         .testTarget(name: "HearsayNodeTests", dependencies: ["HearsayNode"]),
-    ],
-    swiftLanguageModes: [.v6]
-)
+    ]
+}

@@ -61,7 +61,7 @@ wait "$traced" || true
 # runs from end to end, is the exception): MAP is the link map `make release`
 # writes, which says where each name is defined. Without a map every name defined more
 # than once (local helpers every module has a copy of) is left out instead.
-MAP=${MAP:-.build/release/hearsay.map}
+MAP=${MAP:-.build/hearsay.map}
 nm --defined-only "$DIR/hearsay" | awk '$2 ~ /^[tTwW]$/ { print $1, $3 }' > "$DIR/all-symbols"
 if [ -f "$MAP" ]; then
   awk '

@@ -2,7 +2,6 @@ import ArgumentParser
 import HearsayNode
 import Logging
 import NIOPosix
-import ServiceLifecycle
 
 /// `hearsay agent`: run a node.
 struct AgentCommand: AsyncParsableCommand {
@@ -77,11 +76,10 @@ struct AgentCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let node = try Node(settings: settings, eventLoop: group.next(), logger: logger)
-            let services = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: NodeService(node: node))],
-                    gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "hearsay.lifecycle")))
-            try await services.run()
+            try await node.start()
+            let signals = ShutdownSignals { Task { await node.leave() } }
+            await node.waitUntilFinished()
+            withExtendedLifetime(signals) {}
         } catch {
             printError("hearsay agent: \(error)")
             try? await group.shutdownGracefully()

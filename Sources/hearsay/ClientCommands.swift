@@ -5,7 +5,10 @@ import HearsayNode
 /// Where a client command finds the agent.
 struct ClientOptions: ParsableArguments {
     @Option(
-        name: .customLong("http-addr"), help: "the agent's HTTP API (default 127.0.0.1:7947; env HEARSAY_HTTP_ADDR)")
+        name: .customLong("http-addr"),
+        help:
+            "the agent's HTTP API (env HEARSAY_HTTP_ADDR; default: the port of HEARSAY_HTTP on this host, else 127.0.0.1:7947)"
+    )
     var httpAddress: String?
 
     @Option(help: "bearer token for mutating calls (env HEARSAY_API_TOKEN)")
@@ -13,15 +16,31 @@ struct ClientOptions: ParsableArguments {
 
     var client: APIClient {
         get throws {
-            let text = httpAddress ?? ProcessEnvironment.value("HEARSAY_HTTP_ADDR") ?? "127.0.0.1:7947"
             let address: HostPort
             do {
-                address = try HostPort(parsing: text, defaultPort: 7947, setting: "--http-addr")
+                if let text = httpAddress ?? ProcessEnvironment.value("HEARSAY_HTTP_ADDR") {
+                    address = try HostPort(parsing: text, defaultPort: 7947, setting: "--http-addr")
+                } else {
+                    address = try Self.localAgent()
+                }
             } catch {
                 throw ValidationError("\(error)")
             }
             return APIClient(address: address, token: apiToken ?? ProcessEnvironment.value("HEARSAY_API_TOKEN"))
         }
+    }
+
+    /// The agent configured in this environment: where `HEARSAY_HTTP` (the agent's own
+    /// setting, as in a container's environment) listens, reached on loopback when it
+    /// listens on every interface.
+    private static func localAgent() throws(HearsayCore.ValidationError) -> HostPort {
+        guard let text = ProcessEnvironment.value("HEARSAY_HTTP") else {
+            return HostPort(host: "127.0.0.1", port: 7947)
+        }
+        let listen = try HostPort(parsing: text, defaultPort: 7947, setting: "HEARSAY_HTTP")
+        if listen.host == "::" || listen.host == "0:0:0:0:0:0:0:0" { return HostPort(host: "::1", port: listen.port) }
+        if IPAddressText.isUnspecified(listen.host) { return HostPort(host: "127.0.0.1", port: listen.port) }
+        return listen
     }
 
     /// Sends a request; prints the error of a non-2xx answer and exits 1.

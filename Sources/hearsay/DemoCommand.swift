@@ -4,7 +4,10 @@ import HearsayNode
 import HearsayWire
 import Logging
 import NIOPosix
-import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `hearsay demo`: three agents on loopback in one process, some metadata written, and
 /// where to look.
@@ -45,18 +48,24 @@ struct DemoCommand: AsyncParsableCommand {
             httpAddresses.append(settings.http)
             nodes.append(try Node(settings: settings, eventLoop: group.next(), logger: Logger(label: "hearsay")))
         }
-        let services = ServiceGroup(
-            configuration: .init(
-                services: nodes.map { .init(service: NodeService(node: $0)) },
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "hearsay.lifecycle")))
+        for node in nodes { try await node.start() }
+        let running = nodes
+        let leaveAll: @Sendable () -> Void = {
+            Task {
+                await withDiscardingTaskGroup { group in
+                    for node in running { group.addTask { await node.leave() } }
+                }
+            }
+        }
+        let signals = ShutdownSignals(leaveAll)
         let clients = httpAddresses.map { APIClient(address: $0) }
-        async let running: Void = services.run()
         try await showCluster(clients)
         if seconds > 0 {
             try await Task.sleep(for: .seconds(seconds))
-            await services.triggerGracefulShutdown()
+            leaveAll()
         }
-        try await running
+        for node in nodes { await node.waitUntilFinished() }
+        withExtendedLifetime(signals) {}
         try? await group.shutdownGracefully()
     }
 
@@ -104,6 +113,9 @@ struct DemoCommand: AsyncParsableCommand {
             Ctrl-C makes every node leave gracefully.
 
             """)
+        // Standard output to a pipe or file is block-buffered, and the demo then idles
+        // until Ctrl-C: without a flush the text would never appear (`make run | tee`).
+        fflush(nil)
     }
 }
 

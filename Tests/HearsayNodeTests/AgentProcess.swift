@@ -70,7 +70,8 @@ enum FreePorts {
     }
 }
 
-/// One `hearsay agent` process on loopback, with its own data directory and log file.
+/// One `hearsay agent` process on loopback, with its own data directory and log file,
+/// run as an unprivileged user (`Unprivileged`).
 final class AgentProcess: @unchecked Sendable {
     // @unchecked: each test drives its agents from one task; `process` is only replaced
     // by start(), never concurrently with another use.
@@ -98,14 +99,17 @@ final class AgentProcess: @unchecked Sendable {
     ]
 
     func start(key: String, join: [Int] = [], joinAddresses: [String] = [], extra: [String] = []) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
-        process.arguments =
+        let arguments =
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
                 "--key", key, "--data-dir", dataDir,
             ] + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + joinAddresses.flatMap { ["--join", $0] } + Self.quick
             + extra
+        try Unprivileged.handOver(dataDir)
+        let command = Unprivileged.command(Unprivileged.hearsayBinary, arguments)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         if !FileManager.default.fileExists(atPath: logPath) {
             FileManager.default.createFile(atPath: logPath, contents: nil)
         }

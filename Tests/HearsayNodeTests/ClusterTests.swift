@@ -129,9 +129,11 @@ import Testing
     @Test func theDemoStartsThreeNodesWritesAndLeavesCleanly() async throws {
         // The demo gossips on base, base+10 and base+20, each with HTTP one port above.
         let base = FreePorts.block(22).lowerBound
+        let command = Unprivileged.command(
+            Unprivileged.hearsayBinary, ["demo", "--base-port", "\(base)", "--seconds", "2"])
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
-        process.arguments = ["demo", "--base-port", "\(base)", "--seconds", "2"]
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -143,6 +145,47 @@ import Testing
         #expect(text.contains("curl -s http://127.0.0.1:\(base + 11)/v1/members"))
         // Each node left gracefully on the way out.
         #expect(text.components(separatedBy: "left the cluster").count - 1 == 3, "\(text)")
+    }
+
+    @Test func theDemoPrintsWhereToLookWhileItRunsWithOutputToAFile() async throws {
+        // `make run | tee demo.log`: standard output is not a terminal, and the demo idles
+        // until Ctrl-C, so its text must be flushed rather than left in the buffer.
+        let base = FreePorts.block(22).lowerBound
+        let directory = TemporaryDirectory("hearsay-demo")
+        defer { directory.remove() }
+        let outputPath = directory.file("demo.log")
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        let command = Unprivileged.command(Unprivileged.hearsayBinary, ["demo", "--base-port", "\(base)"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let text = { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        #expect(await eventually(timeout: .seconds(60)) { text().contains("Look at it:") }, "\(text())")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text())")
+    }
+
+    @Test func readinessWaitsForTheSeedsAndALoneFirstMemberIsReady() async throws {
+        let cluster = AgentCluster(size: 2)
+        defer { cluster.stop() }
+        let (unresolved, first) = (cluster.agents[0], cluster.agents[1])
+        // A seed name that does not resolve (a headless Service before its first pod has
+        // an address): alive, but not ready, since it cannot know whether it is first.
+        try unresolved.start(key: cluster.key, joinAddresses: ["hearsay-seed.invalid"])
+        #expect(await eventually { (try? unresolved.client.request("GET", "/healthz"))?.status == 200 })
+        try await Task.sleep(for: .seconds(2))
+        #expect((try? unresolved.client.request("GET", "/readyz"))?.status == 503, "\(unresolved.logText)")
+        // Seeds that resolve to this node alone: it is the first member, and ready.
+        try first.start(key: cluster.key, joinAddresses: ["localhost:\(first.gossipPort)"])
+        #expect(
+            await eventually { (try? first.client.request("GET", "/readyz"))?.status == 200 }, "\(first.logText)")
+        #expect(first.logText.contains("\"event\":\"first_member\""))
     }
 
     @Test func aTerminatedAgentLeavesGracefullyAndExitsZero() async throws {

@@ -47,7 +47,19 @@ private final class PrometheusServer: @unchecked Sendable {
         try process.run()
     }
 
-    var client: APIClient { APIClient(address: HostPort(host: "127.0.0.1", port: port)) }
+    var api: PrometheusAPI { PrometheusAPI(address: HostPort(host: "127.0.0.1", port: port)) }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// Prometheus's HTTP API, wherever the server runs (a test's own process, or the
+/// Compose stack's container).
+private struct PrometheusAPI {
+    let address: HostPort
+
+    var client: APIClient { APIClient(address: address) }
 
     /// The result vector of an instant query; nil when the query failed.
     func query(_ expression: String) -> [JSONValue]? {
@@ -88,10 +100,6 @@ private final class PrometheusServer: @unchecked Sendable {
             }
         }
         return names
-    }
-
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }
 
@@ -154,8 +162,9 @@ private func dashboardQueries() throws -> [String] {
         let (metricsStatus, metricsText) = try run(promtool, ["check", "metrics"], input: Data(scrape.body))
         #expect(metricsStatus == 0 && metricsText.isEmpty, "promtool check metrics: \(metricsText)")
 
-        let prometheus = try PrometheusServer(configuration: configuration, storage: cluster.directory.file("tsdb"))
-        defer { prometheus.stop() }
+        let server = try PrometheusServer(configuration: configuration, storage: cluster.directory.file("tsdb"))
+        defer { server.stop() }
+        let prometheus = server.api
         let scraping = await eventually(timeout: .seconds(60)) {
             prometheus.query(#"count(up{job="hearsay"} == 1) == 3"#)?.isEmpty == false
         }
@@ -168,32 +177,54 @@ private func dashboardQueries() throws -> [String] {
         failed[victim.name] = "failed"
         #expect(await eventually { cluster.allSee(failed, observers: Array(cluster.agents.prefix(2))) })
 
-        // No empty panel: every dashboard query returns data.
-        let queries = try dashboardQueries()
-        #expect(queries.count >= 20)
-        let panelsHaveData = await eventually(timeout: .seconds(60)) {
-            queries.allSatisfy { prometheus.query($0)?.isEmpty == false }
-        }
-        #expect(panelsHaveData, "empty: \(queries.filter { prometheus.query($0)?.isEmpty != false })")
-
-        // Every alert's query is valid, and every series it reads is there.
-        let rules = prometheus.alertingRules()
-        #expect(rules.count >= 6)
-        let seriesPattern = try Regex(#"\b(hearsay_[a-z_]+|process_[a-z_]+|up)\b"#)
-        for rule in rules {
-            #expect(prometheus.query(rule.query) != nil, "\(rule.name): the query fails")
-            for match in rule.query.matches(of: seriesPattern) {
-                let series = String(rule.query[match.range])
-                #expect(
-                    prometheus.query("count(\(series){job=\"hearsay\"})")?.isEmpty == false,
-                    "\(rule.name) reads \(series), which has no data")
-            }
-        }
+        try await expectEveryPanelAndAlertHasData(prometheus)
 
         let fired = await eventually(timeout: .seconds(200)) {
             prometheus.firingAlerts().contains("HearsayMemberFailed")
         }
         #expect(fired, "firing: \(prometheus.firingAlerts())")
         #expect(prometheus.firingAlerts().contains("HearsayTargetDown"))
+    }
+
+    /// The Compose stack's Prometheus (Tests/Deployment runs this with the stack up):
+    /// every agent's target is up, the rules loaded, and every panel and alert has data.
+    @Test(.enabled(if: composePrometheus != nil, "run by the Compose test in Tests/Deployment"))
+    func theComposeStacksPrometheusScrapesEveryAgentAndEveryPanelAndAlertHasData() async throws {
+        let prometheus = try #require(composePrometheus)
+        let agents = Int(ProcessInfo.processInfo.environment["HEARSAY_TEST_AGENTS"] ?? "3") ?? 3
+        let scraping = await eventually(timeout: .seconds(90)) {
+            prometheus.query(#"count(up{job="hearsay"} == 1) == \#(agents)"#)?.isEmpty == false
+        }
+        #expect(scraping, "up: \(prometheus.query(#"up{job="hearsay"}"#) ?? [])")
+        try await expectEveryPanelAndAlertHasData(prometheus)
+    }
+}
+
+/// The Prometheus that `HEARSAY_TEST_PROMETHEUS` (host:port) names, if any.
+private let composePrometheus: PrometheusAPI? = ProcessInfo.processInfo.environment["HEARSAY_TEST_PROMETHEUS"].flatMap {
+    (try? HostPort(parsing: $0, defaultPort: 9090, setting: "HEARSAY_TEST_PROMETHEUS")).map(PrometheusAPI.init)
+}
+
+/// No empty panel: every dashboard query returns data; every alert's query is valid and
+/// every series it reads is there.
+private func expectEveryPanelAndAlertHasData(_ prometheus: PrometheusAPI) async throws {
+    let queries = try dashboardQueries()
+    #expect(queries.count >= 20)
+    let panelsHaveData = await eventually(timeout: .seconds(60)) {
+        queries.allSatisfy { prometheus.query($0)?.isEmpty == false }
+    }
+    #expect(panelsHaveData, "empty: \(queries.filter { prometheus.query($0)?.isEmpty != false })")
+
+    let rules = prometheus.alertingRules()
+    #expect(rules.count >= 6)
+    let seriesPattern = try Regex(#"\b(hearsay_[a-z_]+|process_[a-z_]+|up)\b"#)
+    for rule in rules {
+        #expect(prometheus.query(rule.query) != nil, "\(rule.name): the query fails")
+        for match in rule.query.matches(of: seriesPattern) {
+            let series = String(rule.query[match.range])
+            #expect(
+                prometheus.query("count(\(series){job=\"hearsay\"})")?.isEmpty == false,
+                "\(rule.name) reads \(series), which has no data")
+        }
     }
 }

@@ -8,7 +8,9 @@ extension Engine {
         guard isRunning else { throw .notRunning }
         let targets = seeds.filter { $0 != config.address }
         guard !targets.isEmpty else { return [] }
-        joined = false
+        // A member that already has live peers stays joined while it asks more seeds: a
+        // join to a wrong address must not take it out of service (`/readyz`).
+        if members.liveCount <= 1 { joined = false }
         joinAttempt += 1
         for seed in targets {
             send([message(.peerDiscovery(.request(members: memberRecords())))], to: seed, via: .stream)
@@ -17,6 +19,16 @@ extension Engine {
         log(
             .info, "join_started", "joining the cluster",
             [LogField("seeds", targets.map(\.rawValue).joined(separator: ","))])
+        return takeEffects()
+    }
+
+    /// The join seeds resolved to this node alone: it is the first member of its
+    /// cluster, joined until others join it. The host keeps resolving the seeds while
+    /// the node has no peer, so two nodes that both started alone still find each other.
+    public mutating func joinedAsFirstMember(now: Instant) -> [Effect] {
+        self.now = now
+        guard isRunning, !joined, members.liveCount <= 1 else { return [] }
+        joined = true
         return takeEffects()
     }
 

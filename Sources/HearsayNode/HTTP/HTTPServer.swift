@@ -9,7 +9,7 @@ enum HTTPServer {
         let maxBody = node.settings.maxBodyBytes
         return try await ServerBootstrap(group: node.eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -42,6 +42,10 @@ public actor Node {
     var phase: Phase = .created
     var finishWaiters: [CheckedContinuation<Void, Never>] = []
     var leaveWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Set while join seeds are configured and none has resolved yet.
+    var awaitingFirstJoin: Bool
+    /// Whether `first_member` was logged: once per life, not at every retry.
+    var announcedFirstMember = false
     var lastErrorLog: [String: Instant] = [:]
     var maintenance: RepeatedTask?
 
@@ -125,6 +129,7 @@ public actor Node {
         self.dataDirectory = directory
         self.metadataLog = metadataLog
         self.persistedIncarnation = incarnation
+        self.awaitingFirstJoin = !settings.join.isEmpty
         self.metrics = NodeMetrics(version: BuildInfo.version, protocolVersion: BuildInfo.protocolVersion)
         self.logger = logger
         if let directory, store.count > 0 {
@@ -246,13 +251,25 @@ public actor Node {
     }
 
     /// Retries the configured seeds, resolving their names afresh each time, until the
-    /// node has joined or stops.
+    /// node has a peer or stops. A node whose seeds resolve to itself alone is the first
+    /// member (ready, for others to join), but it keeps looking: in a StatefulSet or a
+    /// Compose stack two nodes can each start before the name lists the other.
     func keepJoining() async {
         while phase == .running {
-            // No seed but this node: it is the first member, and others will join it.
-            if case .success(let seeds) = await join(settings.join), seeds.isEmpty { return }
+            if case .success(let seeds) = await join(settings.join) {
+                if seeds.isEmpty && engine.state.activeConnections == 0 {
+                    perform(engine.joinedAsFirstMember(now: SystemClock.now()))
+                    if !announcedFirstMember {
+                        announcedFirstMember = true
+                        logger.info(
+                            "the join seeds name only this node: it is the first member, and keeps looking for others",
+                            metadata: ["event": "first_member"])
+                    }
+                }
+                awaitingFirstJoin = false
+            }
             try? await Task.sleep(for: settings.joinRetryInterval)
-            if engine.state.joined { return }
+            if engine.state.joined && engine.state.activeConnections > 0 { return }
         }
     }
 
@@ -342,8 +359,10 @@ public actor Node {
         udp = nil
     }
 
-    /// Whether the node has joined and is not leaving (`/readyz`).
-    public var isReady: Bool { phase == .running && engine.state.joined }
+    /// Whether the node has joined (or is the first member) and is not leaving
+    /// (`/readyz`). With seeds configured, not before their names resolved once: until
+    /// then the node cannot tell whether it is first.
+    public var isReady: Bool { phase == .running && !awaitingFirstJoin && engine.state.joined }
 
     /// Whether the node runs (`/healthz`).
     public var isRunning: Bool { phase == .running || phase == .leaving }

@@ -1,0 +1,225 @@
+"""The harness of the deployment tests: a real Docker engine, and everything a test
+creates labelled with this run's id and removed at the end, whatever happened.
+
+`make test` runs these after the Swift suites, through Tests/Deployment/run.sh, which
+makes the tools' virtualenv. When Docker cannot run here (no client, no daemon and not
+root to start one), the Docker tests are skipped and say why; they never pass silently.
+"""
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
+SOCKET = "/var/run/docker.sock"
+TOOLS = Path(sys.executable).parent
+RUN = f"{os.getpid()}-{secrets.token_hex(3)}"
+LABEL_KEY = "hearsay.test"
+LABEL = f"{LABEL_KEY}={RUN}"
+BASE_IMAGES = ["debian:bookworm-slim", "swift:6.3-bookworm", "prom/prometheus:v2.42.0"]
+
+
+def run(*args, check=True, timeout=600, env=None, input=None):
+    """Runs a command; returns its CompletedProcess with text output."""
+    result = subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=env, input=input
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def eventually(condition, timeout=60.0, interval=0.5):
+    """Polls `condition` until it returns a true value or `timeout` seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_json(method, url, body=None, timeout=5):
+    """(status, parsed JSON or None); (None, None) when nothing answers."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        text, status = error.read(), error.code
+    except (OSError, http.client.HTTPException):
+        return None, None
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, None
+
+
+def http_text(url, timeout=5):
+    """The body of a GET as text; None when nothing answers or the status is not 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read().decode()
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+class Docker:
+    """The engine, through Debian's docker client, and what this run made in it."""
+
+    def __init__(self, started_daemon):
+        self.started_daemon = started_daemon
+        self.base_images_built = []
+
+    def __call__(self, *args, check=True, timeout=600, env=None, input=None):
+        environment = dict(os.environ if env is None else env, DOCKER_BUILDKIT="1")
+        return run(DOCKER, *args, check=check, timeout=timeout, env=environment, input=input)
+
+    def inspect(self, template, name):
+        result = self("inspect", "--format", template, name, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def image_present(self, name):
+        return self("image", "inspect", name, check=False).returncode == 0
+
+    def build_cache_ids(self):
+        """The ids of the build cache records the engine holds now."""
+        connection = _UnixConnection(SOCKET)
+        connection.request("GET", "/system/df")
+        records = json.loads(connection.getresponse().read()).get("BuildCache") or []
+        connection.close()
+        return {record["ID"] for record in records}
+
+    def remove_build_cache(self, ids):
+        """Removes exactly these records (filters on one key match any of their values)."""
+        if ids:
+            filters = [argument for record in sorted(ids) for argument in ("--filter", f"id={record}")]
+            self("builder", "prune", "--all", "--force", *filters, check=False)
+
+    def remove_labelled(self, label):
+        """Every container, network and volume that carries `label` (key or key=value)."""
+        containers = self("ps", "-aq", "--filter", f"label={label}", check=False).stdout.split()
+        if containers:
+            self("rm", "-f", "-v", *containers, check=False)
+        networks = self("network", "ls", "-q", "--filter", f"label={label}", check=False).stdout.split()
+        if networks:
+            self("network", "rm", *networks, check=False)
+        volumes = self("volume", "ls", "-q", "--filter", f"label={label}", check=False).stdout.split()
+        if volumes:
+            self("volume", "rm", "-f", *volumes, check=False)
+
+    def remove_leftovers_of_dead_runs(self):
+        """What an earlier run killed before its clean-up left behind (its pid is gone)."""
+        values = set()
+        for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+            listing = self(*kind, "--filter", f"label={LABEL_KEY}", "--format", "{{.Labels}}", check=False)
+            for line in listing.stdout.splitlines():
+                for pair in line.split(","):
+                    key, _, value = pair.partition("=")
+                    if key == LABEL_KEY and value:
+                        values.add(value)
+        for value in values:
+            pid = value.split("-")[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                self.remove_labelled(f"{LABEL_KEY}={value}")
+
+
+def _daemon_answers():
+    return run(DOCKER, "version", "--format", "{{.Server.Version}}", check=False, timeout=30).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def docker():
+    """A Docker engine: the one that runs, or one this run starts (as root) and stops."""
+    if not Path(DOCKER).exists():
+        pytest.skip(f"Docker cannot run here: no client at {DOCKER} (make deps installs docker.io)")
+    daemon = None
+    log = None
+    if not _daemon_answers():
+        if os.geteuid() != 0:
+            pytest.skip("Docker cannot run here: no daemon answers and starting dockerd needs root")
+        if not Path(DOCKERD).exists():
+            pytest.skip(f"Docker cannot run here: no daemon answers and there is no {DOCKERD}")
+        log = tempfile.NamedTemporaryFile(prefix="hearsay-dockerd-", suffix=".log", delete=False)
+        daemon = subprocess.Popen([DOCKERD], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if not eventually(lambda: daemon.poll() is not None or _daemon_answers(), timeout=90):
+            pass
+        if daemon.poll() is not None or not _daemon_answers():
+            text = Path(log.name).read_text()[-3000:]
+            daemon.kill()
+            pytest.skip(f"Docker cannot run here: dockerd did not start:\n{text}")
+    engine = Docker(started_daemon=daemon is not None)
+    engine.remove_leftovers_of_dead_runs()
+    yield engine
+    engine.remove_labelled(LABEL)
+    for image in engine.base_images_built:
+        engine("image", "rm", image, check=False)
+    if daemon is not None:
+        # Only the daemon this run started, by its own process: a daemon someone else
+        # runs is left alone.
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        os.unlink(log.name)
+
+
+@pytest.fixture(scope="session")
+def image(docker):
+    """The image built from the repository's Dockerfile, tagged for this run and removed
+    at the end with its build cache; base images it had to build are removed too."""
+    cache_before = docker.build_cache_ids()
+    missing = [name for name in BASE_IMAGES if not docker.image_present(name)]
+    if missing:
+        started = time.monotonic()
+        docker_env = dict(os.environ, DOCKER=DOCKER)
+        run(REPO / "deploy/docker/base-images.sh", *missing, env=docker_env, timeout=1800)
+        docker.base_images_built = missing
+        print(f"\nbase images built: {', '.join(missing)} in {time.monotonic() - started:.0f} s")
+    tag = f"hearsay-test:{RUN}"
+    started = time.monotonic()
+    try:
+        docker("build", "--label", LABEL, "-t", tag, str(REPO), timeout=2400)
+        print(f"\nimage {tag} built in {time.monotonic() - started:.0f} s")
+        yield tag
+    finally:
+        docker("image", "rm", "-f", tag, check=False)
+        docker.remove_build_cache(docker.build_cache_ids() - cache_before)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds release products the way the agent ships, for `make release`, `make bench` and
+# the Dockerfile alike: `release/build.sh --product hearsay [more swift build flags]`.
+#
+# - The Swift runtime linked in (--static-swift-stdlib), no exported symbols, packed
+#   relative relocations (lld).
+# - Identical functions folded into one (--icf=all: 1.1 MB of 20 MB, mostly generic
+#   specializations and thunks that compile to the same code). Swift code does not rely
+#   on distinct functions having distinct addresses; Apple's linker folds them by default.
+# - Every function in a section of its own, so the linker can gather the code an agent
+#   runs (release/hearsay.order, written by `make order-file`) and the nameless helpers
+#   (release/unnamed-helpers.ld) at the front: code pages are mapped 64 KiB around each
+#   first touch, and scattered code keeps most of the binary resident
+#   (docs/benchmarks.md, "Idle footprint").
+#
+# SwiftPM does not track the order file or the linker script as inputs, and it does not
+# recompile dependencies when only -Xswiftc flags change: after changing the flags here,
+# remove .build/*/release.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+exec "${SWIFT:-swift}" build -c release --package-path "$root" \
+  --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
+  -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xswiftc -Xfrontend -Xswiftc -function-sections \
+  -Xlinker "--symbol-ordering-file=$root/release/hearsay.order" -Xlinker --no-warn-symbol-ordering \
+  -Xlinker -T -Xlinker "$root/release/unnamed-helpers.ld" \
+  "$@"
