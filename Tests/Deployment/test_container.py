@@ -136,10 +136,13 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(docker, image):
     cluster = Cluster(docker, image)
-    cluster.volumes = {name: cluster.volume(name) for name in NAMES}
-    for name in NAMES:
-        cluster.start(name, cluster.volumes[name])
-    return cluster
+    try:
+        cluster.volumes = {name: cluster.volume(name) for name in NAMES}
+        for name in NAMES:
+            cluster.start(name, cluster.volumes[name])
+        yield cluster
+    finally:
+        docker.remove_labelled(LABEL)
 
 
 def everyone(state="alive"):
