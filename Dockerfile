@@ -39,7 +39,9 @@ RUN apt-get update \
  && groupadd --system --gid 10001 hearsay \
  && useradd --system --uid 10001 --gid hearsay --home-dir /var/lib/hearsay --no-create-home \
       --shell /usr/sbin/nologin hearsay \
- && install -d -o hearsay -g hearsay -m 0750 /var/lib/hearsay
+ && install -d -o hearsay -g root -m 0770 /var/lib/hearsay
+# The data directory is the user's, and writable by group root too, so that an image
+# run under an arbitrary uid with gid 0 (OpenShift's restricted policy) can use it.
 COPY --from=build /out/ /
 # Every setting is also a HEARSAY_* variable (docs/operations.md); these three are what
 # a container needs to differ from the defaults. The key (HEARSAY_KEY or
@@ -55,6 +57,8 @@ USER 10001:10001
 WORKDIR /var/lib/hearsay
 # SIGTERM is a graceful leave: peers mark the node `left` within 5 s and it exits 0.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["hearsay", "health"]
+# Healthy means ready: joined (or the first member) and not leaving, which also needs
+# the event loop to answer; an agent that cannot join (a wrong key) shows as unhealthy.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["hearsay", "health", "--ready"]
 ENTRYPOINT ["hearsay"]
 CMD ["agent"]

@@ -2,9 +2,13 @@
 SWIFT ?= swift
 # iptables: the cluster tests partition loopback ports with DROP rules; prometheus (with
 # promtool): the end-to-end test scrapes real agents and checks the rules and dashboard;
-# docker.io (Debian's engine and client), mmdebstrap (base images when none can be
-# pulled) and python3-venv (the deployment tests' tools): Tests/Deployment.
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus docker.io mmdebstrap python3-venv
+# mmdebstrap (base images when none can be pulled) and python3-venv (the deployment
+# tests' tools): Tests/Deployment. Docker is DOCKER_PACKAGES, apart.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap python3-venv
+# Debian's engine and client, without recommends (apparmor, needrestart). Not installed
+# where an engine already is: Docker's own packages (docker-ce, containerd.io) conflict
+# with Debian's, and apt-get -y would remove them.
+DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
 .PHONY: run simulate test test-deployment image build release order-file bench bench-idle fuzz fuzz-build deps format lint clean
@@ -16,10 +20,19 @@ deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
+	docker=""; if ! command -v dockerd >/dev/null && ! dpkg-query -W -f='$${Status}' docker-ce 2>/dev/null | grep -q "ok installed"; then \
+	  for p in $(DOCKER_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || docker="$$docker $$p"; \
+	  done; \
+	fi; \
+	if [ -n "$$missing$$docker" ]; then \
+	  echo "installing:$$missing$$docker"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq || exit 1; \
+	  if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing || exit 1; fi; \
+	  if [ -n "$$docker" ]; then \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$docker || exit 1; \
+	  fi; \
 	fi
 
 build: deps
@@ -63,8 +76,9 @@ test: deps
 	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
 	Tests/Deployment/run.sh
 
-# The deployment tests alone (they read the Swift test build for one check).
+# The deployment tests alone (one check runs a Swift test, hence the build).
 test-deployment: deps
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	Tests/Deployment/run.sh
 
 # The container image, `hearsay:latest`; base images are built locally when they cannot

@@ -73,18 +73,28 @@ struct AgentCommand: AsyncParsableCommand {
         let level = Logger.Level(settings.logLevel)
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "hearsay")
+        for name in ProcessEnvironment.unknownSettingVariables() {
+            logger.warning(
+                "\(name) is not a setting and is ignored (docs/operations.md lists them)",
+                metadata: ["event": "unknown_setting", "variable": "\(name)"])
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let signals = ShutdownSignals()
         do {
             let node = try Node(settings: settings, eventLoop: group.next(), logger: logger)
             try await node.start()
-            let signals = ShutdownSignals { Task { await node.leave() } }
+            let requests = signals.requests
+            let leaving = Task {
+                for await _ in requests { await node.leave() }
+            }
             await node.waitUntilFinished()
-            withExtendedLifetime(signals) {}
+            leaving.cancel()
         } catch {
             printError("hearsay agent: \(error)")
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
         try? await group.shutdownGracefully()
+        withExtendedLifetime(signals) {}
     }
 }

@@ -48,23 +48,26 @@ struct DemoCommand: AsyncParsableCommand {
             httpAddresses.append(settings.http)
             nodes.append(try Node(settings: settings, eventLoop: group.next(), logger: Logger(label: "hearsay")))
         }
+        let signals = ShutdownSignals()
         for node in nodes { try await node.start() }
         let running = nodes
-        let leaveAll: @Sendable () -> Void = {
-            Task {
-                await withDiscardingTaskGroup { group in
-                    for node in running { group.addTask { await node.leave() } }
-                }
+        let leaveAll: @Sendable () async -> Void = {
+            await withDiscardingTaskGroup { group in
+                for node in running { group.addTask { await node.leave() } }
             }
         }
-        let signals = ShutdownSignals(leaveAll)
+        let requests = signals.requests
+        let leaving = Task {
+            for await _ in requests { await leaveAll() }
+        }
         let clients = httpAddresses.map { APIClient(address: $0) }
         try await showCluster(clients)
         if seconds > 0 {
             try await Task.sleep(for: .seconds(seconds))
-            leaveAll()
+            await leaveAll()
         }
         for node in nodes { await node.waitUntilFinished() }
+        leaving.cancel()
         withExtendedLifetime(signals) {}
         try? await group.shutdownGracefully()
     }

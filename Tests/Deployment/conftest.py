@@ -26,11 +26,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
-SOCKET = "/var/run/docker.sock"
+# The engine's API socket, for what the client cannot list (build cache records).
+SOCKET = (
+    os.environ["DOCKER_HOST"].removeprefix("unix://")
+    if os.environ.get("DOCKER_HOST", "").startswith("unix://")
+    else "/var/run/docker.sock"
+)
 TOOLS = Path(sys.executable).parent
 RUN = f"{os.getpid()}-{secrets.token_hex(3)}"
 LABEL_KEY = "hearsay.test"
 LABEL = f"{LABEL_KEY}={RUN}"
+# Containers run as the Kubernetes manifests run them (restricted Pod Security): read-only
+# root filesystem, no capabilities, no privilege escalation.
+RESTRICTED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
 BASE_IMAGES = ["debian:bookworm-slim", "swift:6.3-bookworm", "prom/prometheus:v2.42.0"]
 
 
@@ -149,19 +157,29 @@ class Docker:
             self("volume", "rm", "-f", *volumes, check=False)
 
     def remove_leftovers_of_dead_runs(self):
-        """What an earlier run killed before its clean-up left behind (its pid is gone)."""
-        values = set()
-        for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        """What an earlier run that was killed before its clean-up left behind (its pid
+        is gone): labelled containers, networks, volumes and images, and its Compose
+        project. Build cache records carry no label, so a killed run's stay."""
+        runs = set()
+        for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"], ["image", "ls"]):
             listing = self(*kind, "--filter", f"label={LABEL_KEY}", "--format", "{{.Labels}}", check=False)
             for line in listing.stdout.splitlines():
                 for pair in line.split(","):
                     key, _, value = pair.partition("=")
                     if key == LABEL_KEY and value:
-                        values.add(value)
-        for value in values:
-            pid = value.split("-")[0]
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                self.remove_labelled(f"{LABEL_KEY}={value}")
+                        runs.add(value)
+        projects = self("ps", "-a", "--filter", "label=com.docker.compose.project",
+                        "--format", '{{.Label "com.docker.compose.project"}}', check=False).stdout.split()
+        runs |= {project.removeprefix("hearsay-test-") for project in projects if project.startswith("hearsay-test-")}
+        for run_id in runs:
+            pid = run_id.split("-")[0]
+            if run_id == RUN or not pid.isdigit() or Path(f"/proc/{pid}").exists():
+                continue
+            self.remove_labelled(f"com.docker.compose.project=hearsay-test-{run_id}")
+            self.remove_labelled(f"{LABEL_KEY}={run_id}")
+            images = self("image", "ls", "-q", "--filter", f"label={LABEL_KEY}={run_id}", check=False).stdout.split()
+            if images:
+                self("image", "rm", "-f", *set(images), check=False)
 
 
 def _daemon_answers():
@@ -172,38 +190,57 @@ def _daemon_answers():
 def docker():
     """A Docker engine: the one that runs, or one this run starts (as root) and stops."""
     if not Path(DOCKER).exists():
-        pytest.skip(f"Docker cannot run here: no client at {DOCKER} (make deps installs docker.io)")
+        cannot_run(f"no client at {DOCKER} (make deps installs docker.io)")
     daemon = None
     log = None
     if not _daemon_answers():
         if os.geteuid() != 0:
-            pytest.skip("Docker cannot run here: no daemon answers and starting dockerd needs root")
+            cannot_run("no daemon answers and starting dockerd needs root")
         if not Path(DOCKERD).exists():
-            pytest.skip(f"Docker cannot run here: no daemon answers and there is no {DOCKERD}")
+            cannot_run(f"no daemon answers and there is no {DOCKERD}")
         log = tempfile.NamedTemporaryFile(prefix="hearsay-dockerd-", suffix=".log", delete=False)
         daemon = subprocess.Popen([DOCKERD], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        if not eventually(lambda: daemon.poll() is not None or _daemon_answers(), timeout=90):
-            pass
+        eventually(lambda: daemon.poll() is not None or _daemon_answers(), timeout=90)
         if daemon.poll() is not None or not _daemon_answers():
             text = Path(log.name).read_text()[-3000:]
-            daemon.kill()
-            pytest.skip(f"Docker cannot run here: dockerd did not start:\n{text}")
+            stop_daemon(daemon)
+            os.unlink(log.name)
+            cannot_run(f"dockerd did not start:\n{text}")
     engine = Docker(started_daemon=daemon is not None)
     engine.remove_leftovers_of_dead_runs()
+    engine.cache_at_start = engine.build_cache_ids()
     yield engine
     engine.remove_labelled(LABEL)
-    for image in engine.base_images_built:
+    # Children before parents: the Swift and Prometheus images are built on Debian's.
+    for image in reversed(engine.base_images_built):
         engine("image", "rm", image, check=False)
+    if engine.base_images_built:
+        engine.remove_build_cache(engine.build_cache_ids() - engine.cache_at_start)
     if daemon is not None:
         # Only the daemon this run started, by its own process: a daemon someone else
-        # runs is left alone.
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        # runs is left alone. Its bridge (docker0) and iptables chains stay, as after
+        # any stop of dockerd; the next daemon takes them over.
+        stop_daemon(daemon)
         os.unlink(log.name)
+
+
+def stop_daemon(daemon):
+    """SIGTERM, which makes dockerd stop its containerd too, then waits for it."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+
+
+def cannot_run(reason):
+    """Skips the Docker tests, saying why; under CI (CI=true), where the machine can run
+    Docker, fails instead, so that a broken setup cannot pass as skipped tests."""
+    message = f"Docker cannot run here: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: failing instead of skipping)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -212,15 +249,16 @@ def image(docker):
     at the end with its build cache; base images it had to build are removed too."""
     cache_before = docker.build_cache_ids()
     missing = [name for name in BASE_IMAGES if not docker.image_present(name)]
-    if missing:
-        started = time.monotonic()
-        docker_env = dict(os.environ, DOCKER=DOCKER)
-        run(REPO / "deploy/docker/base-images.sh", *missing, env=docker_env, timeout=1800)
-        docker.base_images_built = missing
-        print(f"\nbase images built: {', '.join(missing)} in {time.monotonic() - started:.0f} s")
+    # Whatever of them gets built is removed at the end, even if the build fails halfway.
+    docker.base_images_built = missing
     tag = f"hearsay-test:{RUN}"
-    started = time.monotonic()
     try:
+        if missing:
+            started = time.monotonic()
+            docker_env = dict(os.environ, DOCKER=DOCKER)
+            run(REPO / "deploy/docker/base-images.sh", *missing, env=docker_env, timeout=1800)
+            print(f"\nbase images built: {', '.join(missing)} in {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
         docker("build", "--label", LABEL, "-t", tag, str(REPO), timeout=2400)
         print(f"\nimage {tag} built in {time.monotonic() - started:.0f} s")
         yield tag
@@ -229,4 +267,5 @@ def image(docker):
         docker.remove_labelled(LABEL)
         image_id = docker.inspect("{{.Id}}", tag)
         docker("image", "rm", "-f", image_id or tag, check=False)
+        # Base images go in the docker fixture's clean-up, after every user of them.
         docker.remove_build_cache(docker.build_cache_ids() - cache_before)

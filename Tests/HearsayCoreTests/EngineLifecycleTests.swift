@@ -105,28 +105,13 @@ import Testing
         #expect(!joiner.state.joined)
     }
 
-    @Test func aMemberWithLivePeersStaysJoinedWhileItAsksAnotherSeed() throws {
-        var (member, _) = try T.engine(0, peers: [1, 2])
-        let effects = try member.join(seeds: [T.addr(9)], now: T.t0)
-        #expect(effects.sentMessages.map(\.to) == [T.addr(9)])
-        #expect(member.state.joined, "a join to a wrong address took a cluster member out of service")
-    }
-
-    @Test func aNodeWhoseSeedsNameOnlyItselfIsTheFirstMember() throws {
-        var (node, _) = try T.engine(5)
-        // An earlier attempt reached an address that never answered (a deleted pod's)...
-        let attempt = try node.join(seeds: [T.addr(0)], now: T.t0)
-        #expect(!node.state.joined)
-        // ...and now the name resolves to this node alone.
-        _ = node.joinedAsFirstMember(now: T.t0 + .seconds(1))
-        #expect(node.state.joined)
-        // The old attempt's timeout is no failure any more.
-        let at = attempt.timer(.joinTimeout(attempt: 1))!
-        #expect(!node.timerFired(node.timer(.joinTimeout(attempt: 1)), now: at).metrics.contains(.networkError))
-        // A node with peers is not a first member, whatever its seeds say.
-        var (member, _) = try T.engine(0, peers: [1])
-        _ = try member.join(seeds: [T.addr(9)], now: T.t0)
-        #expect(member.joinedAsFirstMember(now: T.t0).isEmpty)
+    @Test func theLastMemberLeavesAtOnce() throws {
+        var (engine, _) = try T.engine(0)
+        let effects = try engine.leave(now: T.t0)
+        #expect(effects.contains(.leaveCompleted))
+        #expect(effects.sentMessages.isEmpty)
+        _ = try engine.stop(now: T.t0)
+        #expect(engine.state.state == "left")
     }
 
     @Test func aLeaveIsAnnouncedAndCompletesOnceItHasSpread() throws {

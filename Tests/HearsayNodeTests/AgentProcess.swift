@@ -98,7 +98,10 @@ final class AgentProcess: @unchecked Sendable {
         "--join-retry-interval", "500ms",
     ]
 
-    func start(key: String, join: [Int] = [], joinAddresses: [String] = [], extra: [String] = []) throws {
+    func start(
+        key: String, join: [Int] = [], joinAddresses: [String] = [], extra: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         let arguments =
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
@@ -110,6 +113,9 @@ final class AgentProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if !FileManager.default.fileExists(atPath: logPath) {
             FileManager.default.createFile(atPath: logPath, contents: nil)
         }

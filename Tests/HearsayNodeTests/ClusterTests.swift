@@ -117,6 +117,16 @@ import Testing
         #expect((try? agent.client.request("GET", "/healthz")) == nil)
     }
 
+    @Test func aMisspeltSettingVariableIsNamedInAWarning() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        try agent.start(key: cluster.key, environment: ["HEARSAY_GOSSIP_INTERVALL": "10s"])
+        #expect(await eventually { agent.logText.contains("\"event\":\"agent_started\"") })
+        #expect(agent.logText.contains("\"variable\":\"HEARSAY_GOSSIP_INTERVALL\""), "\(agent.logText)")
+        #expect(!agent.logText.contains("\"variable\":\"HEARSAY_GOSSIP_INTERVAL\""))
+    }
+
     @Test func aBadSettingStopsTheAgentWithExitCodeTwoAndNamesIt() async throws {
         let cluster = AgentCluster(size: 1)
         defer { cluster.stop() }
@@ -177,7 +187,7 @@ import Testing
         let (unresolved, first) = (cluster.agents[0], cluster.agents[1])
         // A seed name that does not resolve (a headless Service before its first pod has
         // an address): alive, but not ready, since it cannot know whether it is first.
-        try unresolved.start(key: cluster.key, joinAddresses: ["hearsay-seed.invalid"])
+        try unresolved.start(key: cluster.key, joinAddresses: ["hearsay-seed.invalid", "hearsay-other.invalid"])
         #expect(await eventually { (try? unresolved.client.request("GET", "/healthz"))?.status == 200 })
         try await Task.sleep(for: .seconds(2))
         #expect((try? unresolved.client.request("GET", "/readyz"))?.status == 503, "\(unresolved.logText)")
@@ -186,6 +196,13 @@ import Testing
         #expect(
             await eventually { (try? first.client.request("GET", "/readyz"))?.status == 200 }, "\(first.logText)")
         #expect(first.logText.contains("\"event\":\"first_member\""))
+        // A join to an address that never answers does not take a working member out of
+        // service (a retry that finds a starting peer, an operator's typo).
+        let dead = FreePorts.take(1)[0]
+        let join = try first.client.request(
+            "POST", "/v1/join", body: Array(#"{"addresses": ["127.0.0.1:\#(dead)"]}"#.utf8))
+        #expect(join.status == 504, "\(join.text)")
+        #expect((try? first.client.request("GET", "/readyz"))?.status == 200)
     }
 
     @Test func aTerminatedAgentLeavesGracefullyAndExitsZero() async throws {
@@ -290,5 +307,50 @@ import Testing
             return
         }
         #expect(ids.count == 1)
+    }
+
+    @Test func aKeySeedsTheKeyringFileWhichKeepsRotatedKeysAcrossRestarts() async throws {
+        // A container's environment names the first key for ever; the keyring file in its
+        // data volume is what it must use once keys have been rotated.
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        let keyring = agent.dataDir + "/keyring.json"
+        let options = ["--keyring", keyring]
+        func primary() -> JSONValue? {
+            guard case .object(let keys)? = try? agent.client.request("GET", "/v1/keys").json else { return nil }
+            return keys["primary"]
+        }
+        func keyCount() -> Int {
+            guard case .object(let keys)? = try? agent.client.request("GET", "/v1/keys").json,
+                case .array(let ids)? = keys["keys"]
+            else { return 0 }
+            return ids.count
+        }
+        func restart() async throws {
+            agent.signal(SIGTERM)
+            #expect(await agent.waitForExit(timeout: .seconds(20)) == 0)
+            try agent.start(key: cluster.key, extra: options)
+            #expect(await eventually { keyCount() > 0 }, "\(agent.logText)")
+        }
+        try agent.start(key: cluster.key, extra: options)
+        #expect(await eventually { keyCount() == 1 }, "\(agent.logText)")
+        #expect(agent.logText.contains("\"event\":\"keyring_seeded\""))
+        let first = primary()
+        let newKey = Array(JSONValue.object(["key": .string(Base64Key.make())]).canonicalText.utf8)
+        for step in ["install", "use"] {
+            #expect(try agent.client.request("POST", "/v1/keys/\(step)", body: newKey).status == 200)
+        }
+        let rotated = primary()
+        #expect(rotated != first)
+        // Restarted with the same first key, it keeps the rotated keyring.
+        try await restart()
+        #expect(primary() == rotated && keyCount() == 2)
+        let oldKey = Array(JSONValue.object(["key": .string(cluster.key)]).canonicalText.utf8)
+        #expect(try agent.client.request("POST", "/v1/keys/remove", body: oldKey).status == 200)
+        // Now the file no longer holds the key it was given: the file wins, and says so.
+        try await restart()
+        #expect(primary() == rotated && keyCount() == 1)
+        #expect(agent.logText.contains("\"event\":\"keyring_key_ignored\""))
     }
 }

@@ -1,5 +1,6 @@
 import HearsayCore
 import HearsayNode
+import HearsayWire
 import Testing
 
 @Suite struct SettingsTests {
@@ -30,6 +31,14 @@ import Testing
         #expect(settings.maxGossipPeers == 4)  // file
         #expect(settings.join == [HostPort(host: "10.0.0.1", port: 7946), HostPort(host: "10.0.0.2", port: 8000)])
         #expect(settings.messageBufferSize == 1000)  // default
+    }
+
+    @Test func anEmptyDataDirectoryIsMemoryOnlyAndAKeyMayEndInANewline() throws {
+        let key = Base64.encode([UInt8](repeating: 7, count: 32))
+        let settings = try NodeSettings.resolve(
+            SettingSources(environment: ["HEARSAY_DATA_DIR": "", "HEARSAY_KEY": key + "\n"]))
+        #expect(settings.dataDir == nil)
+        #expect(settings.key == [UInt8](repeating: 7, count: 32))
     }
 
     @Test func anOutOfRangeValueNamesTheSettingTheValueItsSourceAndTheRange() {

@@ -44,30 +44,48 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hearsay-base-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # The host's Debian sources for bookworm, without third-party repositories: the image
-# reaches packages the way this host does (a mirror, a proxy, a snapshot).
-debian_sources() {
+# reaches packages the way this host does (a mirror, a proxy, a snapshot). deb822
+# stanzas (`*.sources`) and one-line entries (`sources.list`, `*.list`) are kept apart,
+# since apt and mmdebstrap tell the two formats by the file name. An entry counts as
+# Debian's when it is signed by the Debian archive keyring, or (one-line entries) names
+# no keyring of its own and has the `main` component.
+debian_stanzas() {
   local file
   for file in /etc/apt/sources.list.d/*.sources; do
     [ -f "$file" ] || continue
-    awk 'BEGIN { RS = ""; ORS = "\n\n" } /Suites:[^\n]*bookworm/ && /debian-archive-keyring/' "$file"
-  done
-  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$file" ] || continue
-    grep -E '^deb[[:space:]].*[[:space:]]bookworm(-updates|-security)?[[:space:]]' "$file" | grep -v -- '-src' || true
+    awk 'BEGIN { RS = ""; ORS = "\n\n" }
+      /(^|\n)Suites:[^\n]*bookworm/ && /(^|\n)Components:[^\n]*main/ && /debian-archive-keyring/' "$file"
   done
 }
 
-# apt settings the image needs to reach those sources as the host does (a frozen
-# snapshot's Release files are past their Valid-Until date).
+debian_lines() {
+  local file
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$file" ] || continue
+    grep -E '^deb[[:space:]]' "$file" \
+      | grep -E '[[:space:]]bookworm(-updates|-security|/updates)?[[:space:]]([^#]*[[:space:]])?main([[:space:]]|$)' \
+      | awk 'index($0, "signed-by=") == 0 || index($0, "debian-archive-keyring") > 0' || true
+  done | sort -u
+}
+
+# apt settings the image needs to reach those sources as the host does: a frozen
+# snapshot's Release files are past their Valid-Until date; a proxy, unless it listens
+# on the host's loopback, which a container cannot reach.
 host_apt_settings() {
-  apt-config dump 2> /dev/null | grep -E '^Acquire::(Check-Valid-Until|Check-Date|http::Proxy|https::Proxy) ' || true
+  apt-config dump 2> /dev/null \
+    | grep -E '^Acquire::(Check-Valid-Until|Check-Date|http::Proxy|https::Proxy) ' \
+    | grep -Ev 'Proxy "[a-z]+://(127\.|localhost|\[::1\])' || true
 }
 
 build_debian() {
   command -v mmdebstrap > /dev/null || { say "mmdebstrap is needed (apt-get install mmdebstrap)"; return 1; }
-  local root=$work/debian sources=$work/bookworm.sources
-  debian_sources > "$sources"
-  if ! grep -q . "$sources"; then
+  local root=$work/debian stanzas=$work/bookworm.sources lines=$work/bookworm.list
+  debian_stanzas > "$stanzas"
+  debian_lines > "$lines"
+  local mirrors=()
+  grep -q . "$stanzas" && mirrors+=("$stanzas")
+  grep -q . "$lines" && mirrors+=("$lines")
+  if [ ${#mirrors[@]} -eq 0 ]; then
     say "no Debian bookworm source in /etc/apt: cannot build $DEBIAN_IMAGE"
     return 1
   fi
@@ -97,13 +115,14 @@ EOF
   say "building $DEBIAN_IMAGE with mmdebstrap (minbase)"
   if ! mmdebstrap --variant=minbase --mode=root --format=tar "${dpkg_options[@]}" \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --customize-hook="cp $root/apt-slim \"\$1/etc/apt/apt.conf.d/docker-slim\"" \
-    --customize-hook="cp $root/apt-host \"\$1/etc/apt/apt.conf.d/99host\"" \
+    --customize-hook="cp '$root/apt-slim' \"\$1/etc/apt/apt.conf.d/docker-slim\"" \
+    --customize-hook="cp '$root/apt-host' \"\$1/etc/apt/apt.conf.d/99host\"" \
     --customize-hook="rm -f \"\$1\"/etc/apt/sources.list \"\$1\"/etc/apt/sources.list.d/*" \
-    --customize-hook="cp $sources \"\$1/etc/apt/sources.list.d/debian.sources\"" \
+    --customize-hook="if [ -s '$stanzas' ]; then cp '$stanzas' \"\$1/etc/apt/sources.list.d/debian.sources\"; fi" \
+    --customize-hook="if [ -s '$lines' ]; then cp '$lines' \"\$1/etc/apt/sources.list.d/debian.list\"; fi" \
     --customize-hook="rm -rf \"\$1\"/var/lib/apt/lists/* \"\$1\"/var/cache/apt/* \"\$1\"/var/log/* \"\$1\"/tmp/*" \
     --customize-hook="rm -f \"\$1/etc/machine-id\" \"\$1/etc/hostname\" \"\$1/etc/resolv.conf\"" \
-    bookworm "$work/debian.tar" "$sources" > "$work/mmdebstrap.log" 2>&1; then
+    bookworm "$work/debian.tar" "${mirrors[@]}" > "$work/mmdebstrap.log" 2>&1; then
     tail -30 "$work/mmdebstrap.log" >&2
     return 1
   fi
@@ -117,9 +136,16 @@ toolchain_root() {
     printf '%s\n' "$SWIFT_TOOLCHAIN"
     return
   fi
-  local swift
+  local swift root
   swift=$(command -v swift) || { say "no swift on PATH; set SWIFT_TOOLCHAIN"; return 1; }
-  dirname "$(dirname "$(dirname "$(readlink -f "$swift")")")"
+  root=$(dirname "$(dirname "$(dirname "$(readlink -f "$swift")")")")
+  # A toolchain installed into /usr itself cannot be told apart from the rest of the
+  # system: name its own copy instead.
+  if [ "$root" = / ]; then
+    say "swift is installed in /usr; set SWIFT_TOOLCHAIN to a directory holding usr/bin/swift"
+    return 1
+  fi
+  printf '%s\n' "$root"
 }
 
 build_swift() {

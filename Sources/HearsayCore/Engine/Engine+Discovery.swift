@@ -8,9 +8,7 @@ extension Engine {
         guard isRunning else { throw .notRunning }
         let targets = seeds.filter { $0 != config.address }
         guard !targets.isEmpty else { return [] }
-        // A member that already has live peers stays joined while it asks more seeds: a
-        // join to a wrong address must not take it out of service (`/readyz`).
-        if members.liveCount <= 1 { joined = false }
+        joined = false
         joinAttempt += 1
         for seed in targets {
             send([message(.peerDiscovery(.request(members: memberRecords())))], to: seed, via: .stream)
@@ -19,16 +17,6 @@ extension Engine {
         log(
             .info, "join_started", "joining the cluster",
             [LogField("seeds", targets.map(\.rawValue).joined(separator: ","))])
-        return takeEffects()
-    }
-
-    /// The join seeds resolved to this node alone: it is the first member of its
-    /// cluster, joined until others join it. The host keeps resolving the seeds while
-    /// the node has no peer, so two nodes that both started alone still find each other.
-    public mutating func joinedAsFirstMember(now: Instant) -> [Effect] {
-        self.now = now
-        guard isRunning, !joined, members.liveCount <= 1 else { return [] }
-        joined = true
         return takeEffects()
     }
 
@@ -133,10 +121,16 @@ extension Engine {
             $0.status = .left
             $0.statusChangedAt = now
         }
+        log(.info, "leaving", "leaving the cluster")
+        // Nobody live to tell (the last member, or one cut off): waiting for the
+        // announcement to spread would only hold up the stop for the leave timeout.
+        guard members.liveCount > 0 else {
+            finishLeave()
+            return takeEffects()
+        }
         enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL, essential: true)
         gossipBroadcasts()
         arm(.leave, at: now + config.leaveTimeout)
-        log(.info, "leaving", "leaving the cluster")
         return takeEffects()
     }
 

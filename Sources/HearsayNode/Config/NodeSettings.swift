@@ -81,8 +81,9 @@ public struct NodeSettings: Sendable {
             defaultText: "none (memory only)", isList: false),
         .init(name: "key", help: "cluster key in base64 (see hearsay keygen)", defaultText: "none", isList: false),
         .init(
-            name: "keyring", help: "keyring file: JSON array of base64 keys, primary first", defaultText: "none",
-            isList: false),
+            name: "keyring",
+            help: "keyring file: JSON array of base64 keys, primary first; with key, the key seeds it when missing",
+            defaultText: "none", isList: false),
         .init(
             name: "encrypt", help: "encrypt frames with AES-256-GCM (true/false)", defaultText: "false", isList: false),
         .init(
@@ -149,14 +150,15 @@ public struct NodeSettings: Sendable {
                 v, within: .milliseconds(100)...(.seconds(600)), "100ms to 10m")
         }
         if let v = try reader.single("data-dir") {
-            guard !v.text.isEmpty else {
-                throw ValidationError(setting: v.origin, value: v.text, allowed: "a directory path")
-            }
-            settings.dataDir = v.text
+            // Empty is memory only, as when unset: the container image sets a data
+            // directory, and an environment variable can be emptied but not removed.
+            settings.dataDir = v.text.isEmpty ? nil : v.text
         }
         if let v = try reader.single("key") {
             do {
-                let key = try Base64.decode(v.text)
+                // A key read from a file or a secret often ends with a newline; base64 has no
+                // white space of its own.
+                let key = try Base64.decode(v.text.filter { !$0.isWhitespace })
                 _ = try Keyring(primary: key)
                 settings.key = key
             } catch {
@@ -216,9 +218,6 @@ public struct NodeSettings: Sendable {
             throw ValidationError(
                 setting: "probe-timeout", value: settings.probeTimeout.text,
                 allowed: "less than the probe interval (\(settings.probeInterval.text))")
-        }
-        if settings.key != nil && settings.keyringFile != nil {
-            throw ValidationError(setting: "key", value: "(hidden)", allowed: "either key or keyring, not both")
         }
         return settings
     }

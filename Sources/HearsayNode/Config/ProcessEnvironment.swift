@@ -22,6 +22,22 @@ public enum ProcessEnvironment {
     }
 }
 
+extension ProcessEnvironment {
+    /// `HEARSAY_*` variables of this process that name no setting: a misspelt setting
+    /// would otherwise be ignored without a word. Read from /proc (empty elsewhere).
+    public static func unknownSettingVariables() -> [String] {
+        guard let bytes = try? FileIO.read("/proc/self/environ", limit: 1024 * 1024) else { return [] }
+        let known =
+            Set(NodeSettings.definitions.map { SettingSources.environmentName($0.name) })
+            // The config file's path, and the client commands' address.
+            .union(["HEARSAY_CONFIG", "HEARSAY_HTTP_ADDR"])
+        return bytes.split(separator: 0).compactMap { entry -> String? in
+            let name = String(decoding: entry.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)
+            return name.hasPrefix("HEARSAY_") && !known.contains(name) ? name : nil
+        }.sorted()
+    }
+}
+
 extension NodeSettings {
     /// The help text of setting `name` with its default, for `--help`.
     public static func help(_ name: String) -> String {

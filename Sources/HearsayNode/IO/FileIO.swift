@@ -14,7 +14,14 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(path): \(reason)" }
 
     static func current(_ path: String) -> FileError {
-        FileError(path: path, reason: String(cString: strerror(errno)))
+        let code = errno
+        var reason = String(cString: strerror(code))
+        if code == EACCES || code == EROFS {
+            // The usual cause in a container: a volume or bind mount that another user
+            // owns (the image runs as uid 10001), or a read-only mount.
+            reason += " (this process runs as uid \(getuid()), gid \(getgid()): the directory must be writable by it)"
+        }
+        return FileError(path: path, reason: reason)
     }
 }
 

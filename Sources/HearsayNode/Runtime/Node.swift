@@ -44,8 +44,9 @@ public actor Node {
     var leaveWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set while join seeds are configured and none has resolved yet.
     var awaitingFirstJoin: Bool
-    /// Whether `first_member` was logged: once per life, not at every retry.
-    var announcedFirstMember = false
+    /// Whether this node has joined a cluster, is its first member, or needs no join
+    /// (no seeds configured); it stays set (see `isReady`).
+    var hasJoined: Bool
     var lastErrorLog: [String: Instant] = [:]
     var maintenance: RepeatedTask?
 
@@ -59,7 +60,6 @@ public actor Node {
         self.eventLoop = eventLoop
         self.settings = settings
         let now = SystemClock.now()
-        let keyring = try Self.loadKeyring(settings)
         let directory: DataDirectory?
         var identity: NodeIdentity?
         do {
@@ -68,6 +68,8 @@ public actor Node {
         } catch {
             throw .persistence(error)
         }
+        // After the data directory, which may hold the keyring file the key seeds.
+        let (keyring, keyringSource) = try Self.loadKeyring(settings)
         let name: NodeID
         if let configured = settings.name {
             if let stored = identity?.name, stored != configured {
@@ -130,6 +132,7 @@ public actor Node {
         self.metadataLog = metadataLog
         self.persistedIncarnation = incarnation
         self.awaitingFirstJoin = !settings.join.isEmpty
+        self.hasJoined = settings.join.isEmpty
         self.metrics = NodeMetrics(version: BuildInfo.version, protocolVersion: BuildInfo.protocolVersion)
         self.logger = logger
         if let directory, store.count > 0 {
@@ -137,23 +140,61 @@ public actor Node {
                 "metadata store loaded",
                 metadata: ["event": "store_loaded", "entries": "\(store.count)", "dir": "\(directory.path)"])
         }
+        switch keyringSource {
+        case .seeded(let path):
+            logger.notice(
+                "wrote the keyring file from the key: key changes are kept there from now on",
+                metadata: ["event": "keyring_seeded", "keyring": "\(path)"])
+        case .fileOverKey(let path):
+            logger.warning(
+                "the keyring file does not hold the key given: it was rotated since, and the file is used",
+                metadata: ["event": "keyring_key_ignored", "keyring": "\(path)", "primary": "\(keyring.primaryKeyID)"])
+        case .key, .file:
+            break
+        }
     }
 
-    static func loadKeyring(_ settings: NodeSettings) throws(NodeStartError) -> Keyring {
-        if let key = settings.key {
-            do {
-                return try Keyring(primary: key)
-            } catch {
-                throw .keyring(path: "--key", reason: "\(error)")
-            }
+    /// Where the keyring came from, for the start's log.
+    enum KeyringSource {
+        case key, file
+        /// The key wrote a new keyring file.
+        case seeded(String)
+        /// The keyring file existed and did not hold the key.
+        case fileOverKey(String)
+    }
+
+    /// The keyring: the key alone, or the keyring file. Given both, the key seeds the file
+    /// when it does not exist yet and the file is used from then on, as a Consul agent's
+    /// keyring in its data directory: keys rotated through the API then survive restarts
+    /// of a container whose environment still names the first key.
+    static func loadKeyring(_ settings: NodeSettings) throws(NodeStartError) -> (Keyring, KeyringSource) {
+        let given: Keyring?
+        do {
+            given = try settings.key.map { key throws(KeyringError) in try Keyring(primary: key) }
+        } catch {
+            throw .keyring(path: "--key", reason: "\(error)")
         }
-        guard let path = settings.keyringFile else { throw .missingKey }
+        guard let path = settings.keyringFile else {
+            guard let given else { throw .missingKey }
+            return (given, .key)
+        }
+        if let given, !DurableFile.exists(path) {
+            do {
+                try DurableFile.replace(path, with: Array(given.fileText.utf8), directory: directory(of: path))
+            } catch {
+                throw .keyring(path: path, reason: "cannot write it from the key: \(error)")
+            }
+            return (given, .seeded(path))
+        }
+        let stored: Keyring
         do {
             let bytes = try FileIO.read(path, limit: 1024 * 1024)
-            return try Keyring(fileText: String(decoding: bytes, as: UTF8.self))
+            stored = try Keyring(fileText: String(decoding: bytes, as: UTF8.self))
         } catch {
             throw .keyring(path: path, reason: "\(error)")
         }
+        if let given, !stored.keyIDs.contains(given.primaryKeyID) { return (stored, .fileOverKey(path)) }
+        return (stored, .file)
     }
 
     static func hostName() -> NodeID {
@@ -257,36 +298,52 @@ public actor Node {
     func keepJoining() async {
         while phase == .running {
             if case .success(let seeds) = await join(settings.join) {
-                if seeds.isEmpty && engine.state.activeConnections == 0 {
-                    perform(engine.joinedAsFirstMember(now: SystemClock.now()))
-                    if !announcedFirstMember {
-                        announcedFirstMember = true
-                        logger.info(
-                            "the join seeds name only this node: it is the first member, and keeps looking for others",
-                            metadata: ["event": "first_member"])
-                    }
-                }
                 awaitingFirstJoin = false
+                if seeds.isEmpty && engine.state.activeConnections == 0 && !hasJoined {
+                    hasJoined = true
+                    logger.info(
+                        "the join seeds name only this node: it is the first member, and keeps looking for others",
+                        metadata: ["event": "first_member"])
+                }
+                noteJoined()
             }
             try? await Task.sleep(for: settings.joinRetryInterval)
             if engine.state.joined && engine.state.activeConnections > 0 { return }
         }
     }
 
+    /// Latches `hasJoined` once the node has joined through a seed (after its seeds
+    /// resolved) or has a live peer however it got one (others joined it, an operator's
+    /// join). Called after every batch of effects until then.
+    func noteJoined() {
+        guard !hasJoined else { return }
+        let state = engine.state
+        if (state.joined && !awaitingFirstJoin) || state.activeConnections > 0 { hasJoined = true }
+    }
+
     /// Resolves `targets` and sends a join to every address they stand for, except this
     /// node's own. Returns the seeds contacted.
     public func join(_ targets: [HostPort]) async -> Result<[HostPort], ResolutionError> {
         var seeds: [HostPort] = []
+        var lastError: ResolutionError?
+        var resolvedAny = false
         for target in targets {
             let result = await Self.resolve(target)
             switch result {
-            case .success(let found): seeds += found
+            case .success(let found):
+                seeds += found
+                resolvedAny = true
             case .failure(let error):
                 logRateLimited(.warning, "join_resolve_failed", "\(error)", key: "resolve")
-                if targets.count == 1 { return .failure(error) }
+                lastError = error
             }
         }
-        let others = seeds.filter { $0 != advertised }
+        if !resolvedAny, let lastError { return .failure(lastError) }
+        // Gossip uses the advertised address's family only, so addresses of the other
+        // family cannot be peers: `localhost` also resolves to ::1 on most hosts, and
+        // would otherwise count as a seed that never answers.
+        let family = Self.isIPv6(advertised.host)
+        let others = seeds.filter { $0 != advertised && Self.isIPv6($0.host) == family }
         guard phase == .running, !others.isEmpty else { return .success([]) }
         do {
             perform(try engine.join(seeds: others.map(\.peerAddress), now: SystemClock.now()))
@@ -295,6 +352,8 @@ public actor Node {
         }
         return .success(others)
     }
+
+    private static func isIPv6(_ host: String) -> Bool { host.contains(":") }
 
     /// Runs the blocking resolver on a thread of its own, off the event loop.
     static func resolve(_ target: HostPort) async -> Result<[HostPort], ResolutionError> {
@@ -318,6 +377,8 @@ public actor Node {
                 finish()
                 return
             }
+            // The last member's leave completes at once, inside perform.
+            guard phase != .finished else { return }
             await withCheckedContinuation { leaveWaiters.append($0) }
         case .leaving:
             await withCheckedContinuation { leaveWaiters.append($0) }
@@ -361,8 +422,10 @@ public actor Node {
 
     /// Whether the node has joined (or is the first member) and is not leaving
     /// (`/readyz`). With seeds configured, not before their names resolved once: until
-    /// then the node cannot tell whether it is first.
-    public var isReady: Bool { phase == .running && !awaitingFirstJoin && engine.state.joined }
+    /// then the node cannot tell whether it is first. Once ready it stays so while it
+    /// runs: a later join to an address that does not answer (a retry that finds a
+    /// starting peer, an operator's typo) does not take a working member out of service.
+    public var isReady: Bool { phase == .running && hasJoined }
 
     /// Whether the node runs (`/healthz`).
     public var isRunning: Bool { phase == .running || phase == .leaving }
@@ -445,6 +508,7 @@ public actor Node {
             }
         }
         if engine.incarnation > persistedIncarnation { persistIncarnation() }
+        noteJoined()
         // After the batch, so the leave's own log lines come before "agent stopped".
         if leaveCompleted { finish() }
     }
