@@ -126,23 +126,30 @@ class Docker:
     def image_present(self, name):
         return self("image", "inspect", name, check=False).returncode == 0
 
-    def build_cache_ids(self):
-        """The ids of the build cache records the engine holds now."""
+    def build_cache_records(self):
+        """id -> creation time of the build cache records the engine holds now."""
         connection = _UnixConnection(SOCKET)
         connection.request("GET", "/system/df")
         records = json.loads(connection.getresponse().read()).get("BuildCache") or []
         connection.close()
-        return {record["ID"] for record in records}
+        return {record["ID"]: record.get("CreatedAt", "") for record in records}
+
+    def build_cache_ids(self):
+        return set(self.build_cache_records())
 
     def remove_build_cache(self, ids):
-        """Removes exactly these records: the engine takes one id per prune, and a record
-        that others were built on goes once they have, hence a few passes."""
-        for _ in range(3):
-            left = ids & self.build_cache_ids()
+        """Removes exactly these records. The engine takes one id per prune and keeps a
+        record while others built on it remain, so the newest go first, and passes
+        repeat while they make progress."""
+        while True:
+            records = self.build_cache_records()
+            left = sorted((record for record in ids if record in records), key=records.get, reverse=True)
             if not left:
                 return
-            for record in sorted(left):
+            for record in left:
                 self("builder", "prune", "--all", "--force", "--filter", f"id={record}", check=False)
+            if len(ids & self.build_cache_ids()) == len(left):
+                return
 
     def remove_labelled(self, label):
         """Every container, network and volume that carries `label` (key or key=value)."""
@@ -214,14 +221,21 @@ def docker():
     # Children before parents: the Swift and Prometheus images are built on Debian's.
     for image in reversed(engine.base_images_built):
         engine("image", "rm", image, check=False)
-    if engine.base_images_built:
-        engine.remove_build_cache(engine.build_cache_ids() - engine.cache_at_start)
+    engine.remove_build_cache(engine.build_cache_ids() - engine.cache_at_start)
+    # What carries this run's label is this run's: anything left is a clean-up bug.
+    left = [kind for kind in (["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"], ["image", "ls", "-q"])
+            if engine(*kind, "--filter", f"label={LABEL}", check=False).stdout.strip()]
+    # Build cache records carry no label: another build on this engine may have made these.
+    cache_left = engine.build_cache_ids() - engine.cache_at_start
+    if cache_left:
+        print(f"\nbuild cache records made during the run and still there: {len(cache_left)}")
     if daemon is not None:
         # Only the daemon this run started, by its own process: a daemon someone else
         # runs is left alone. Its bridge (docker0) and iptables chains stay, as after
         # any stop of dockerd; the next daemon takes them over.
         stop_daemon(daemon)
         os.unlink(log.name)
+    assert not left, f"the run's label is still on: {[' '.join(kind) for kind in left]}"
 
 
 def stop_daemon(daemon):

@@ -72,6 +72,47 @@ import Testing
         #expect(a.statistics(now: T.t0).completedRounds == 1)
     }
 
+    @Test func aVersionThisStoreRefusesIsCountedAndTheRestOfTheSessionStillApplies() throws {
+        // A peer configured with a larger value limit: its first version is over ours.
+        var (a, _) = try T.engine(0, peers: [1]) {
+            $0.maxGossipPeers = 1
+            $0.metadataLimits.maxValueBytes = 64
+        }
+        var (b, _) = try T.engine(1, peers: [0])
+        _ = try b.store.write(
+            address: T.address("a/big"), value: .string(String(repeating: "x", count: 200)), status: .active,
+            roles: [], replicationNodes: [], by: T.id(1), at: T.t0)
+        try fill(&b, count: 20)
+        try fill(&a, count: 3, prefix: "only-a")
+        let now = T.t0 + .seconds(30)
+        var effects = a.timerFired(a.timer(.gossipRound), now: now)
+        var pending = effects.sends.map { (from: 0, outbound: $0) }
+        while !pending.isEmpty {
+            let (from, outbound) = pending.removeFirst()
+            let sync = outbound.messages.filter { $0.type == .metadataSync }
+            guard outbound.transport == .stream, !sync.isEmpty else { continue }
+            if from == 0 {
+                pending += b.receive(sync, from: a.config.address, transport: .stream, now: now).sends.map { (1, $0) }
+            } else {
+                let answer = a.receive(sync, from: b.config.address, transport: .stream, now: now)
+                effects += answer
+                pending += answer.sends.map { (0, $0) }
+            }
+        }
+        // Every other version arrived, and the peer got what it asked for.
+        #expect(a.store.count == 23)
+        #expect(a.store.entry(T.address("a/big")) == nil)
+        #expect(b.store.count == 24)
+        // The session completed, and the refusal was counted and said why.
+        #expect(a.statistics(now: now).completedRounds == 1)
+        #expect(effects.metrics.contains(.messageDropped(type: .metadataSync, reason: .rejected)))
+        #expect(
+            effects.logs.contains {
+                $0.event == "version_rejected" && $0.fields.contains(LogField("address", "a/big"))
+            })
+        #expect(a.statistics(now: now).protocolErrors == 0, "a peer's other limits are no protocol error")
+    }
+
     @Test func roundDurationsAreMeasuredAndTheAverageIsATrueMean() throws {
         var config = SimulationConfig()
         config.nodes = 4

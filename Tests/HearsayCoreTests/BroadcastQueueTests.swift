@@ -98,19 +98,34 @@ import Testing
         #expect(flood.take(budget: 1300, limit: 20).contains { $0.type == .heartbeat })
     }
 
-    @Test func aFullBufferRefusesNewBroadcastsButNotEssentialOnes() {
-        var queue = BroadcastQueue(capacity: 2)
-        let first = queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership)
-        let second = queue.enqueue(rumor(2), key: .member(T.id(2)), kind: .membership)
-        let third = queue.enqueue(rumor(3), key: .member(T.id(3)), kind: .membership)
-        #expect(first && second && !third)
-        let replaced = queue.enqueue(rumor(2, incarnation: 5), key: .member(T.id(2)), kind: .membership)
-        #expect(replaced, "replacing is not growing")
-        let essential = queue.enqueue(
-            rumor(0), key: .member(T.id(0)), kind: .membership, essential: true)
-        #expect(essential)
-        #expect(queue.count == 2)
-        #expect(queue.contains(.member(T.id(0))))
+    @Test func aFullBufferDropsTheMostSentOldestBroadcastSoThatFreshRumorsGetIn() {
+        var queue = BroadcastQueue(capacity: 3)
+        let (a, aClock) = update("a")
+        let (b, bClock) = update("b")
+        #expect(queue.enqueue(a, key: .version(T.address("a"), aClock), kind: .metadata) == .queued)
+        #expect(queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership) == .queued)
+        #expect(queue.enqueue(b, key: .version(T.address("b"), bClock), kind: .metadata) == .queued)
+        // All three are sent once; then member 1's rumor is replaced by a newer one.
+        _ = queue.take(budget: 1400, limit: 10)
+        #expect(queue.enqueue(rumor(1, incarnation: 5), key: .member(T.id(1)), kind: .membership) == .queued)
+        // A failure rumor always gets in, in place of the most sent, oldest update.
+        let failed = T.message(from: 0, .heartbeat(T.rumor(2, .failed)), id: 2)
+        #expect(queue.enqueue(failed, key: .member(T.id(2)), kind: .membership) == .queuedDropping(.contextUpdate))
+        #expect(queue.count == 3 && queue.contains(.member(T.id(2))))
+        #expect(!queue.contains(.version(T.address("a"), aClock)), "a was sent as often as b but is older")
+        // A metadata update takes only another update's place...
+        let (c, cClock) = update("c")
+        #expect(
+            queue.enqueue(c, key: .version(T.address("c"), cClock), kind: .metadata) == .queuedDropping(.contextUpdate))
+        #expect(!queue.contains(.version(T.address("b"), bClock)))
+        // ...and a rumor takes the last update's place, then the oldest rumor's...
+        #expect(queue.enqueue(rumor(3), key: .member(T.id(3)), kind: .membership) == .queuedDropping(.contextUpdate))
+        #expect(queue.enqueue(rumor(4), key: .member(T.id(4)), kind: .membership) == .queuedDropping(.heartbeat))
+        #expect(!queue.contains(.member(T.id(1))) && queue.contains(.member(T.id(2))))
+        // ...while an update is refused when rumors fill the queue.
+        let (d, dClock) = update("d")
+        #expect(queue.enqueue(d, key: .version(T.address("d"), dClock), kind: .metadata) == .refused)
+        #expect(queue.count == 3)
     }
 
     @Test func broadcastsTooLargeForADatagramGoByStream() {

@@ -66,24 +66,46 @@ public struct BroadcastQueue: Sendable {
     /// Whether a broadcast with `key` waits.
     public func contains(_ key: Key) -> Bool { index[key] != nil }
 
+    /// What `enqueue` did.
+    public enum Admission: Equatable, Sendable {
+        /// Queued, with room to spare or in place of a broadcast with the same key.
+        case queued
+        /// Queued in place of another broadcast, dropped to make room.
+        case queuedDropping(GossipMessageType)
+        /// Not queued: the queue is full of broadcasts it may not displace.
+        case refused
+
+        /// Whether the new broadcast is in the queue.
+        public var isQueued: Bool { self != .refused }
+    }
+
     /// Queues `message`. A broadcast with the same key is replaced; for a version, so is
-    /// every queued version of the same entry that it dominates. When the queue is full
-    /// a new broadcast is refused (false) unless `essential`, which evicts the most-sent
-    /// one instead: a node's refutation of its own suspicion must always get out.
+    /// every queued version of the same entry that it dominates. When the queue is full,
+    /// a broadcast goes to make room, the one sent most often (the oldest among equals,
+    /// as memberlist's queue prunes its oldest), so that fresh news always gets in.
+    /// Metadata updates go first, since anti-entropy still carries a write whose
+    /// broadcast is dropped: a membership rumor takes a metadata update's place while
+    /// there is one, else another rumor's, so a suspicion, failure or refutation is never
+    /// refused; a metadata update takes only another update's place, and is refused when
+    /// membership rumors fill the queue.
     @discardableResult
-    public mutating func enqueue(
-        _ message: GossipMessage, key: Key, kind: Kind, essential: Bool = false
-    ) -> Bool {
+    public mutating func enqueue(_ message: GossipMessage, key: Key, kind: Kind) -> Admission {
         if case .version(let address, let clock) = key, let queued = versionClocks[address] {
             for old in queued where old != clock && clock.dominates(old) {
                 remove(.version(address, old))
             }
         }
+        var admission = Admission.queued
         if index[key] == nil, index.count >= capacity {
-            guard essential,
-                let victim = slots.elements.max(by: { $0.transmits < $1.transmits })?.key
-            else { return false }
-            remove(victim)
+            // A scan of the queue, only when it is full: at the default 1,000 broadcasts
+            // that costs less than encoding the message being queued.
+            let mostSentOldest: (Item, Item) -> Bool = { ($0.transmits, $1.order) < ($1.transmits, $0.order) }
+            guard
+                let victim = slots.elements.filter({ $0.kind == .metadata }).max(by: mostSentOldest)
+                    ?? (kind == .membership ? slots.elements.max(by: mostSentOldest) : nil)
+            else { return .refused }
+            remove(victim.key)
+            admission = .queuedDropping(victim.message.type)
         }
         remove(key)
         nextOrder += 1
@@ -97,7 +119,7 @@ public struct BroadcastQueue: Sendable {
         }
         if item.size > Self.smallestBudget { largeSlots.insert(slot) }
         levels[kind.rawValue][0].append(Ref(slot: slot, order: item.order))
-        return true
+        return admission
     }
 
     /// Takes broadcasts for one datagram of at most `budget` bytes, alternating between

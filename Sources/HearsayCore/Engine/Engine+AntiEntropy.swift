@@ -111,9 +111,7 @@ extension Engine {
             let (versions, request) = store.reconcile(remote: summaries, buckets: buckets, bits: bits)
             send([answer(.push(versions: versions, request: request))], to: reply, via: .stream)
         case .entries(let versions):
-            for version in versions {
-                guard applyRemote(version, type: .metadataSync) != nil else { return }
-            }
+            for version in versions { _ = applyRemote(version, type: .metadataSync) }
         // Initiator side: only for sessions this node opened.
         case .inSync:
             sessionDone(sync.session)
@@ -135,9 +133,7 @@ extension Engine {
             }
         case .push(let versions, let request):
             guard sessions[sync.session] != nil else { return unknownSession() }
-            for version in versions {
-                guard applyRemote(version, type: .metadataSync) != nil else { return }
-            }
+            for version in versions { _ = applyRemote(version, type: .metadataSync) }
             if !request.isEmpty {
                 send([answer(.entries(store.versions(for: request)))], to: reply, via: .stream)
             }

@@ -128,7 +128,7 @@ extension Engine {
             finishLeave()
             return takeEffects()
         }
-        enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL, essential: true)
+        enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL)
         gossipBroadcasts()
         arm(.leave, at: now + config.leaveTimeout)
         return takeEffects()

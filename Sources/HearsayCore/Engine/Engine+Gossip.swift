@@ -37,8 +37,16 @@ extension Engine {
         guard received.ttl > 1 else { return }
         var forward = received
         forward.ttl = min(config.broadcastTTL, received.ttl - 1)
-        if !broadcasts.enqueue(forward, key: key, kind: kind) {
-            drop(received.type, .bufferFull)
+        admitted(broadcasts.enqueue(forward, key: key, kind: kind), received.type)
+    }
+
+    /// Counts what a full message buffer cost: the broadcast it dropped to make room, or
+    /// the one it refused.
+    mutating func admitted(_ admission: BroadcastQueue.Admission, _ type: GossipMessageType) {
+        switch admission {
+        case .queued: break
+        case .queuedDropping(let dropped): drop(dropped, .bufferFull)
+        case .refused: drop(type, .bufferFull)
         }
     }
 

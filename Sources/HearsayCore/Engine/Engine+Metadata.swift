@@ -24,10 +24,9 @@ extension Engine {
         metric(.metadataUpdated(origin: .local))
         let update = message(
             .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
-        if !broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata) {
-            // Anti-entropy will still carry it; the write itself is kept.
-            drop(.contextUpdate, .bufferFull)
-        }
+        // Refused or dropped later, anti-entropy still carries it; the write itself is kept.
+        admitted(
+            broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
         gossipBroadcasts()
         return (version, takeEffects())
     }
@@ -52,10 +51,36 @@ extension Engine {
             recordRemoteUpdate(version)
             if isNew { conflictFound(version.address) }
         case .rejected(let reason):
-            protocolViolation(type, "\(reason)")
+            versionRejected(version, reason, type: type)
             return nil
         }
         return outcome
+    }
+
+    /// A version the store refused. One whose content contradicts itself (bad checksum,
+    /// clock or value) is a protocol error of the sender's, dropped as `invalid_payload`;
+    /// one over this node's limits may come from a peer configured otherwise, and is
+    /// dropped as `rejected`. Either way it is logged (at most once every 10 s, as every
+    /// drop), and the versions around it are still applied: a session stopped at the
+    /// first refusal would never complete, and every later round would stop at the same
+    /// version.
+    mutating func versionRejected(_ version: ContextMetadata, _ reason: MetadataError, type: GossipMessageType) {
+        let broken: Bool
+        switch reason {
+        case .badChecksum, .badValue, .badClock, .nonFiniteNumber, .valueOnTombstone, .conflictedIsNotWritable:
+            broken = true
+            statisticsStorage.protocolErrors += 1
+            metric(.protocolError)
+        case .valueTooLarge, .valueTooDeep, .listTooLong, .badName, .storeFull, .tooManySiblings:
+            broken = false
+        }
+        drop(
+            type, broken ? .invalidPayload : .rejected, event: "version_rejected",
+            message: "refused a metadata version from a peer",
+            [
+                LogField("address", version.address.rawValue), LogField("writer", version.updatedBy.rawValue),
+                LogField("detail", "\(reason)"),
+            ])
     }
 
     private mutating func recordRemoteUpdate(_ version: ContextMetadata) {
@@ -82,15 +107,13 @@ extension Engine {
             .conflictAlert(ConflictAlert(address: address, versions: entry.versions)),
             ttl: config.broadcastTTL,
             clock: entry.mergedClock)
-        if !broadcasts.enqueue(alert, key: .conflict(address), kind: .metadata) {
-            drop(.conflictAlert, .bufferFull)
-        }
+        admitted(broadcasts.enqueue(alert, key: .conflict(address), kind: .metadata), .conflictAlert)
     }
 
     mutating func handleConflictAlert(_ alert: ConflictAlert, message received: GossipMessage) {
         var changed = false
         for version in alert.versions where version.address == alert.address {
-            guard let outcome = applyRemote(version, type: .conflictAlert) else { return }
+            guard let outcome = applyRemote(version, type: .conflictAlert) else { continue }
             changed = changed || outcome.changed
         }
         // Pass the alert on only while it still teaches someone something.

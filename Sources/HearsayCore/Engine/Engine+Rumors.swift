@@ -166,7 +166,7 @@ extension Engine {
                 LogField("reporter", rumor.reporter?.rawValue ?? "-"),
                 LogField("incarnation", "\(incarnation)"),
             ])
-        enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL, essential: true)
+        enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL)
         gossipBroadcasts()
     }
 
@@ -178,13 +178,9 @@ extension Engine {
             heartbeat: status == .alive ? ownHeartbeat : nil)
     }
 
-    mutating func enqueueRumor(_ rumor: MemberRumor, ttl: UInt8, essential: Bool = false) {
+    mutating func enqueueRumor(_ rumor: MemberRumor, ttl: UInt8) {
         let gossip = message(.heartbeat(rumor), ttl: ttl)
-        if !broadcasts.enqueue(
-            gossip, key: .member(rumor.subject), kind: .membership, essential: essential)
-        {
-            drop(.heartbeat, .bufferFull)
-        }
+        admitted(broadcasts.enqueue(gossip, key: .member(rumor.subject), kind: .membership), .heartbeat)
     }
 
     /// Gossips a fresh heartbeat payload (the seed's periodic heartbeat). Like the

@@ -53,8 +53,11 @@ public enum DropReason: String, Sendable, CaseIterable, Codable {
     case notRunning = "not_running"
     /// A ping for another node reached this one (a stale address).
     case wrongTarget = "wrong_target"
-    /// The payload broke a protocol rule (bad checksum, limits, unknown session).
+    /// The payload broke a protocol rule (bad checksum, malformed digest, unknown session).
     case invalidPayload = "invalid_payload"
+    /// A metadata version this node's store refused by its limits (store full, too many
+    /// siblings, a value over this node's size limit): the rest of the message is kept.
+    case rejected
 
     /// Whether the wire layer reports this reason, before any message of the frame is
     /// read (so its drops carry no message type).
@@ -63,7 +66,7 @@ public enum DropReason: String, Sendable, CaseIterable, Codable {
         case .truncated, .tooLarge, .badVersion, .unknownKey, .badSignature, .decryptFailed, .decompressFailed,
             .replay, .unknownType, .decodeError:
             true
-        case .bufferFull, .notRunning, .wrongTarget, .invalidPayload:
+        case .bufferFull, .notRunning, .wrongTarget, .invalidPayload, .rejected:
             false
         }
     }
