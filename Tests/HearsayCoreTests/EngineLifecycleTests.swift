@@ -96,6 +96,32 @@ import Testing
         #expect(Set(joiner.members.all.map(\.id)) == Set([0, 1, 2, 5].map(T.id)))
     }
 
+    @Test func aNodeThatJoinsCatchesUpOnTheMetadataAtOnce() throws {
+        var (seed, _) = try T.engine(0)
+        for i in 0..<3 {
+            _ = try seed.store.write(
+                address: T.address("k/\(i)"), value: .number(Double(i)), status: .active, roles: [],
+                replicationNodes: [], by: T.id(0), at: T.t0)
+        }
+        var (joiner, _) = try T.engine(5)
+        var pending = try joiner.join(seeds: [T.addr(0)], now: T.t0).sends.map { (to: 0, outbound: $0) }
+        // Deliver every stream frame between the two at the join's instant: no timer fires.
+        while !pending.isEmpty {
+            let (to, outbound) = pending.removeFirst()
+            guard outbound.transport == .stream else { continue }
+            if to == 0 {
+                pending += seed.receive(outbound.messages, from: T.addr(5), transport: .stream, now: T.t0).sends
+                    .filter { $0.to == T.addr(5) }.map { (5, $0) }
+            } else {
+                pending += joiner.receive(outbound.messages, from: T.addr(0), transport: .stream, now: T.t0).sends
+                    .filter { $0.to == T.addr(0) }.map { (0, $0) }
+            }
+        }
+        #expect(joiner.state.joined)
+        #expect(joiner.store.count == 3, "the joiner waited for its next gossip round")
+        #expect(joiner.store.digest == seed.store.digest)
+    }
+
     @Test func aJoinWithoutAnswerTimesOutAndCountsANetworkError() throws {
         var (joiner, _) = try T.engine(5)
         let effects = try joiner.join(seeds: [T.addr(0)], now: T.t0)

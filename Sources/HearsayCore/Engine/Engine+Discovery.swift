@@ -47,6 +47,11 @@ extension Engine {
             if !joined {
                 joined = true
                 log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
+                // Anti-entropy at once, as memberlist's push-pull on join: a node that
+                // joins, or comes back after a crash, then holds what its peers hold
+                // within a round trip instead of at its next round (up to a gossip
+                // interval later), serving stale data meanwhile.
+                if round == nil { startRound() }
             }
         }
     }
