@@ -90,6 +90,20 @@ import Testing
         #expect { _ = try data.openLog() } throws: { "\($0)".contains("not a Hearsay metadata log") }
     }
 
+    @Test func anEmptyLogFileStartsAsANewLog() throws {
+        // What a crash while the file system created the log can leave: no header, and
+        // nothing acknowledged.
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        FileManager.default.createFile(atPath: dir.file("metadata.log"), contents: Data())
+        let data = try DataDirectory(path: dir.path)
+        let (log, recovery) = try data.openLog()
+        #expect(recovery.versions.isEmpty && recovery.truncatedBytes == 0)
+        #expect(log.byteSize == 8)
+        let (_, again) = try data.openLog()
+        #expect(again.versions.isEmpty)
+    }
+
     @Test func compactionKeepsOnlyTheLiveVersions() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -59,6 +59,12 @@ enum DurableFile {
         access(path, F_OK) == 0
     }
 
+    /// Whether `path` is a file of 0 bytes.
+    static func isEmpty(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_size == 0
+    }
+
     /// Creates the directory `path` and its parents (mode 0700) when missing.
     static func makeDirectories(_ path: String) throws(FileError) {
         var prefix = path.hasPrefix("/") ? "/" : ""

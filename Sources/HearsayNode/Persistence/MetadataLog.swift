@@ -44,11 +44,13 @@ public final class MetadataLog {
         public var truncatedBytes: Int
     }
 
-    /// Opens the log at `path` in `directory`, creating it when missing, and reads every
-    /// record back.
+    /// Opens the log at `path` in `directory`, creating it when missing or empty, and
+    /// reads every record back. An empty file holds nothing that was acknowledged (every
+    /// acknowledged write follows a header): a crash while a file system created it
+    /// leaves one, and it starts as a new log.
     public static func open(path: String, directory: String) throws(PersistenceError) -> (MetadataLog, Recovery) {
         do {
-            if !DurableFile.exists(path) {
+            if !DurableFile.exists(path) || DurableFile.isEmpty(path) {
                 try DurableFile.replace(path, with: header, directory: directory)
             }
             let bytes = try FileIO.read(path, limit: Int.max)
