@@ -153,17 +153,22 @@ def check_schemas(objects, report):
             check_crd_parts(obj, versions, kubernetes_validate, report)
             continue
         for version in versions:
-            name = f"schema {key(obj)} (Kubernetes {version}, strict)"
-            try:
-                kubernetes_validate.validate(obj, version, strict=True)
-                report.ok(name)
-            except kubernetes_validate.ValidationError as error:
-                path = ".".join(str(p) for p in error.path) or "(top)"
-                report.fail(name, f"{path}: {error.message}")
-            except kubernetes_validate.SchemaNotFoundError as error:
-                report.fail(name, error.message)
-            except Exception as error:  # a broken schema set is a failure, not a pass
-                report.fail(name, f"{type(error).__name__}: {error}")
+            validate_one(obj, version, f"schema {key(obj)} (Kubernetes {version}, strict)", kubernetes_validate,
+                         report)
+
+
+def validate_one(obj, version, name, kubernetes_validate, report):
+    """One object against one Kubernetes version's strict schema, reported as one check."""
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+        report.ok(name)
+    except kubernetes_validate.ValidationError as error:
+        path = ".".join(str(p) for p in error.path) or "(top)"
+        report.fail(name, f"{path}: {error.message}")
+    except kubernetes_validate.SchemaNotFoundError as error:
+        report.fail(name, error.message)
+    except Exception as error:  # a broken schema set is a failure, not a pass
+        report.fail(name, f"{type(error).__name__}: {error}")
 
 
 def check_crd_parts(obj, versions, kubernetes_validate, report):
@@ -178,15 +183,8 @@ def check_crd_parts(obj, versions, kubernetes_validate, report):
     }
     for part, wrapper in wrappers.items():
         for version in versions:
-            name = f"schema {key(obj)} {part} (Kubernetes {version}, strict)"
-            try:
-                kubernetes_validate.validate(wrapper, version, strict=True)
-                report.ok(name)
-            except kubernetes_validate.ValidationError as error:
-                path = ".".join(str(p) for p in error.path) or "(top)"
-                report.fail(name, f"{path}: {error.message}")
-            except Exception as error:
-                report.fail(name, f"{type(error).__name__}: {error}")
+            validate_one(wrapper, version, f"schema {key(obj)} {part} (Kubernetes {version}, strict)",
+                         kubernetes_validate, report)
 
 
 # The ServiceMonitor fields these manifests may use, with their types, after the
@@ -318,13 +316,20 @@ def plain_selector_matches(selector, labels):
 # MARK: The agent's sources
 
 
+def read_source(path, check, report):
+    """The text of one of the agent's sources, or None with `check` failed."""
+    try:
+        return path.read_text()
+    except OSError as error:
+        report.fail(check, f"cannot read {path}: {error}")
+        return None
+
+
 def setting_names(sources, report):
     """The setting names of NodeSettings.definitions, parsed from the Swift source."""
     path = sources / "Sources/HearsayNode/Config/NodeSettings.swift"
-    try:
-        text = path.read_text()
-    except OSError as error:
-        report.fail("agent settings parsed", f"cannot read {path}: {error}")
+    text = read_source(path, "agent settings parsed", report)
+    if text is None:
         return None
     match = re.search(r"static let definitions: \[Definition\] = \[(.*?)\n    \]", text, re.S)
     if not match:
@@ -349,10 +354,8 @@ def duration_in_swift(text):
 def leave_timeout(sources, report):
     """The engine's leave timeout in seconds, and a check that the agent keeps it."""
     path = sources / "Sources/HearsayCore/Engine/EngineConfig.swift"
-    try:
-        text = path.read_text()
-    except OSError as error:
-        report.fail("agent leave timeout parsed", f"cannot read {path}: {error}")
+    text = read_source(path, "agent leave timeout parsed", report)
+    if text is None:
         return None
     match = re.search(r"var leaveTimeout: Duration = ([^\n]+)", text)
     seconds = duration_in_swift(match.group(1)) if match else None
