@@ -8,19 +8,37 @@ extension Engine {
         roles: [String] = [],
         replicationNodes: [String] = [], now: Instant
     ) throws(EngineError) -> (version: ContextMetadata, effects: [Effect]) {
-        self.now = now
+        let version = try prepareWrite(
+            address, value: value, status: status, roles: roles, replicationNodes: replicationNodes, now: now)
+        return (version, commitWrite(version, persisted: false, now: now))
+    }
+
+    /// The version a write would make, checked, with nothing changed: a host that keeps
+    /// its store on disk writes it durably first, then commits it, so that no peer and no
+    /// reader ever sees a write that could be lost, and a write the disk refuses changes
+    /// nothing anywhere. Nothing may change the store between the two calls.
+    public func prepareWrite(
+        _ address: MetadataAddress, value: JSONValue?, status: MetadataStatus = .active,
+        roles: [String] = [], replicationNodes: [String] = [], now: Instant
+    ) throws(EngineError) -> ContextMetadata {
         guard isRunning else { throw .notRunning }
-        let version: ContextMetadata
         do {
-            version = try store.write(
+            return try store.prepareWrite(
                 address: address, value: value, status: status, roles: roles,
-                replicationNodes: replicationNodes,
-                by: config.nodeID, at: now)
+                replicationNodes: replicationNodes, by: config.nodeID, at: now)
         } catch {
             throw .metadata(error)
         }
+    }
+
+    /// Makes a prepared write visible and starts spreading it. `persisted`: the host has
+    /// it on disk already, so no `.stored` effect asks for it.
+    public mutating func commitWrite(_ version: ContextMetadata, persisted: Bool, now: Instant) -> [Effect] {
+        self.now = now
+        store.commitWrite(version)
+        let address = version.address
         statisticsStorage.localUpdates += 1
-        effects.append(.stored(version))
+        if !persisted { effects.append(.stored(version)) }
         metric(.metadataUpdated(origin: .local))
         let update = message(
             .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
@@ -28,7 +46,7 @@ extension Engine {
         admitted(
             broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
         gossipBroadcasts()
-        return (version, takeEffects())
+        return takeEffects()
     }
 
     /// Deletes an entry: a tombstone that spreads like any write and is purged after

@@ -49,6 +49,20 @@ public struct MetadataStore: Sendable {
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
+        let version = try prepareWrite(
+            address: address, value: value, status: status, roles: roles, replicationNodes: replicationNodes,
+            by: node, at: now)
+        commitWrite(version)
+        return version
+    }
+
+    /// The version a local write would make (its clock dominates every sibling), checked
+    /// against the limits, with the store unchanged: a durable host writes it to disk
+    /// before `commitWrite` makes it visible.
+    public func prepareWrite(
+        address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
+        replicationNodes: [String] = [], by node: NodeID, at now: Instant
+    ) throws(MetadataError) -> ContextMetadata {
         let existing = table[address]
         var clock = existing?.mergedClock ?? VectorClock()
         clock.increment(node)
@@ -60,8 +74,13 @@ public struct MetadataStore: Sendable {
         if existing == nil, table.count >= limits.maxEntries {
             throw .storeFull(limit: limits.maxEntries)
         }
-        replace(address, with: MetadataEntry(address: address, versions: [version]))
         return version
+    }
+
+    /// Makes a version from `prepareWrite` the entry's only one, as that write's clock
+    /// dominates every sibling the entry held when it was prepared.
+    public mutating func commitWrite(_ version: ContextMetadata) {
+        replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
     }
 
     /// Merges a version from a peer; see the type's merge rules.

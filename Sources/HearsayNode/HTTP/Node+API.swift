@@ -118,11 +118,10 @@ extension Node {
             return .now(.error(.badRequest, "\(error)"))
         }
         do {
-            let (version, effects) = try engine.put(
+            let version = try engine.prepareWrite(
                 address, value: write.value, status: write.status, roles: write.roles,
                 replicationNodes: write.replicationNodes, now: SystemClock.now())
-            perform(effects)
-            return durable(.json(version.json))
+            return commitDurably(version)
         } catch {
             return .now(engineFailure(error))
         }
@@ -135,21 +134,33 @@ extension Node {
         case .found(let found, _): address = found
         }
         do {
-            let (version, effects) = try engine.delete(address, now: SystemClock.now())
-            perform(effects)
-            return durable(.json(version.json))
+            let version = try engine.prepareWrite(address, value: nil, status: .deleted, now: SystemClock.now())
+            return commitDurably(version)
         } catch {
             return .now(engineFailure(error))
         }
     }
 
-    /// Answers `response` only once the write is on disk.
-    private func durable(_ response: HTTPResponse) -> HTTPReply {
-        guard syncLog() else {
-            return .now(
-                .error(.serviceUnavailable, "the write could not be made durable (see the node's log); retry it"))
+    /// A local write, durable first, then visible and gossiped: a crash in between
+    /// loses nothing that anyone saw, so a restarted node never reuses the write's
+    /// clock counter for other content; and a write the disk refuses (full, failing)
+    /// changes nothing anywhere and is answered 503. Nothing runs on this actor between
+    /// the engine's prepare and commit (the disk write does not suspend).
+    private func commitDurably(_ version: ContextMetadata) -> HTTPReply {
+        if let metadataLog {
+            do {
+                try metadataLog.writeDurably(version)
+            } catch {
+                logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")
+                return .now(
+                    .error(
+                        .serviceUnavailable,
+                        "the write was refused: it could not be made durable (\(error.reason)); nothing was changed, retry it"
+                    ))
+            }
         }
-        return .now(response)
+        perform(engine.commitWrite(version, persisted: metadataLog != nil, now: SystemClock.now()))
+        return .now(.json(version.json))
     }
 
     private func engineFailure(_ error: EngineError) -> HTTPResponse {

@@ -156,17 +156,39 @@ public final class MetadataLog {
     /// Whether versions are queued and not yet on disk.
     public var hasPending: Bool { !pending.isEmpty }
 
-    /// Writes the queued versions and forces them to the disk.
+    /// Writes the queued versions and forces them to the disk. On failure they stay
+    /// queued for the next sync.
     public func sync() throws(PersistenceError) {
         guard !pending.isEmpty else { return }
+        try write(pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the queued versions and then `version`, and forces them to the disk; on
+    /// failure `version` is not queued (the caller refuses the write it stands for),
+    /// and the others stay queued.
+    public func writeDurably(_ version: ContextMetadata) throws(PersistenceError) {
+        try write(pending + Self.record(version))
+        pending.removeAll(keepingCapacity: true)
+        recordCount += 1
+    }
+
+    /// Appends `bytes` and syncs. A write that fails part way (a full disk) is cut back
+    /// to the end of the last good record, so that nothing is ever appended after a torn
+    /// one: the log would read as damaged in the middle, and the node would refuse to
+    /// start.
+    private func write(_ bytes: [UInt8]) throws(PersistenceError) {
         do {
-            try DurableFile.writeAll(fd, pending, path: path)
+            try DurableFile.writeAll(fd, bytes, path: path)
             try DurableFile.sync(fd, path: path)
         } catch {
+            if ftruncate(fd, off_t(byteSize)) != 0 {
+                throw PersistenceError(
+                    path: path, reason: "\(error); and cannot cut the log back: \(FileError.current(path))")
+            }
             throw PersistenceError(error)
         }
-        byteSize += pending.count
-        pending.removeAll(keepingCapacity: true)
+        byteSize += bytes.count
     }
 
     /// Whether the log has grown well past what it holds: over `minimumBytes` and more
