@@ -128,6 +128,16 @@ import Testing
         #expect(queue.count == 3)
     }
 
+    @Test func theNodesOwnRumorIsNeverDroppedToMakeRoom() {
+        var queue = BroadcastQueue(capacity: 2, protecting: .member(T.id(0)))
+        #expect(queue.enqueue(rumor(0), key: .member(T.id(0)), kind: .membership) == .queued)
+        #expect(queue.enqueue(rumor(1), key: .member(T.id(1)), kind: .membership) == .queued)
+        for i in 2..<6 {
+            #expect(queue.enqueue(rumor(i), key: .member(T.id(i)), kind: .membership) == .queuedDropping(.heartbeat))
+        }
+        #expect(queue.contains(.member(T.id(0))) && queue.contains(.member(T.id(5))))
+    }
+
     @Test func broadcastsTooLargeForADatagramGoByStream() {
         var queue = BroadcastQueue(capacity: 10)
         queue.enqueue(rumor(1, padding: 2000), key: .member(T.id(1)), kind: .membership)

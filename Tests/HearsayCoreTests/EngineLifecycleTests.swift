@@ -103,7 +103,8 @@ import Testing
                 address: T.address("k/\(i)"), value: .number(Double(i)), status: .active, roles: [],
                 replicationNodes: [], by: T.id(0), at: T.t0)
         }
-        var (joiner, _) = try T.engine(5)
+        var (joiner, started) = try T.engine(5)
+        var armed = started.timers.filter { $0.key == .gossipRound }.count
         var pending = try joiner.join(seeds: [T.addr(0)], now: T.t0).sends.map { (to: 0, outbound: $0) }
         // Deliver every stream frame between the two at the join's instant: no timer fires.
         while !pending.isEmpty {
@@ -113,10 +114,13 @@ import Testing
                 pending += seed.receive(outbound.messages, from: T.addr(5), transport: .stream, now: T.t0).sends
                     .filter { $0.to == T.addr(5) }.map { (5, $0) }
             } else {
-                pending += joiner.receive(outbound.messages, from: T.addr(0), transport: .stream, now: T.t0).sends
-                    .filter { $0.to == T.addr(0) }.map { (0, $0) }
+                let effects = joiner.receive(outbound.messages, from: T.addr(0), transport: .stream, now: T.t0)
+                armed += effects.timers.filter { $0.key == .gossipRound }.count
+                pending += effects.sends.filter { $0.to == T.addr(0) }.map { (0, $0) }
             }
         }
+        // The round on joining is one more round, not a second schedule of rounds.
+        #expect(armed == 1, "round timers armed: \(armed)")
         #expect(joiner.state.joined)
         #expect(joiner.store.count == 3, "the joiner waited for its next gossip round")
         #expect(joiner.store.digest == seed.store.digest)

@@ -51,10 +51,14 @@ public struct BroadcastQueue: Sendable {
     private var nextOrder: UInt64 = 0
     /// The most broadcasts held at once.
     public let capacity: Int
+    /// A broadcast never dropped to make room: the node's own rumor (its refutation, its
+    /// leave), which only it can send.
+    public let protectedKey: Key?
 
     /// Creates an empty queue holding at most `capacity` broadcasts.
-    public init(capacity: Int) {
+    public init(capacity: Int, protecting protectedKey: Key? = nil) {
         self.capacity = capacity
+        self.protectedKey = protectedKey
     }
 
     /// Broadcasts waiting.
@@ -97,15 +101,12 @@ public struct BroadcastQueue: Sendable {
         }
         var admission = Admission.queued
         if index[key] == nil, index.count >= capacity {
-            // A scan of the queue, only when it is full: at the default 1,000 broadcasts
-            // that costs less than encoding the message being queued.
-            let mostSentOldest: (Item, Item) -> Bool = { ($0.transmits, $1.order) < ($1.transmits, $0.order) }
             guard
-                let victim = slots.elements.filter({ $0.kind == .metadata }).max(by: mostSentOldest)
-                    ?? (kind == .membership ? slots.elements.max(by: mostSentOldest) : nil)
+                let victim = mostSentOldest(.metadata) ?? (kind == .membership ? mostSentOldest(.membership) : nil),
+                let slot = index[victim], let type = slots[slot]?.message.type
             else { return .refused }
-            remove(victim.key)
-            admission = .queuedDropping(victim.message.type)
+            remove(victim)
+            admission = .queuedDropping(type)
         }
         remove(key)
         nextOrder += 1
@@ -154,6 +155,23 @@ public struct BroadcastQueue: Sendable {
             slots[$0]!.order > slots[$1]!.order
         }
         return oversized.map { transmit(slot: $0, limit: limit) }
+    }
+
+    /// The broadcast of `kind` sent most often, the oldest among equals: the first live
+    /// ref of the highest level holding one, as each level is in ascending order. Stale
+    /// refs are compacted once they outnumber the live ones, so this walks few.
+    private func mostSentOldest(_ kind: Kind) -> Key? {
+        let lists = levels[kind.rawValue]
+        for level in lists.indices.reversed() {
+            for ref in lists[level] {
+                if let item = slots[ref.slot], item.order == ref.order, item.transmits == level,
+                    item.key != protectedKey
+                {
+                    return item.key
+                }
+            }
+        }
+        return nil
     }
 
     /// The least-sent, newest broadcast of `lane` at or after `cursor` that fits `room`.

@@ -2,10 +2,17 @@
 /// up to `maxGossipPeers` random members, exchanges member lists with one of them,
 /// and tries to reconnect to one failed member so that healed partitions merge.
 extension Engine {
+    /// The round timer fired: the next one is armed, then this one runs.
     mutating func startRound() {
         if let unfinished = round { finishRound(unfinished, timedOut: true) }
         arm(.gossipRound, at: now + config.gossipInterval)
         nextRoundTime = now + config.gossipInterval
+        runRound()
+    }
+
+    /// Runs one round now, without touching the schedule: also called on a join's answer,
+    /// which must not start a second chain of round timers.
+    mutating func runRound() {
         guard lifecycle == .running else { return }
         currentRound += 1
         statisticsStorage.gossipRounds += 1

@@ -51,7 +51,7 @@ extension Engine {
                 // joins, or comes back after a crash, then holds what its peers hold
                 // within a round trip instead of at its next round (up to a gossip
                 // interval later), serving stale data meanwhile.
-                if round == nil { startRound() }
+                if round == nil { runRound() }
             }
         }
     }

@@ -76,7 +76,7 @@ public struct Engine: Sendable {
         self.store = store ?? MetadataStore(limits: config.metadataLimits)
         self.localHealth = LocalHealth(maximum: config.localHealthMaximum)
         self.random = SeededGenerator(seed: seed)
-        self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize)
+        self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize, protecting: .member(config.nodeID))
         self.now = now
         // Message ids start at the clock in microseconds so they keep growing across
         // restarts, which the receivers' replay windows rely on.

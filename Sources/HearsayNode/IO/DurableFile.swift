@@ -47,6 +47,8 @@ enum DurableFile {
             try sync(fd, path: temporary)
         } catch {
             close(fd)
+            // A part-written copy would keep the space a full disk needs to recover.
+            unlink(temporary)
             throw error
         }
         close(fd)

@@ -31,6 +31,8 @@ public final class MetadataLog {
     private let directory: String
     private var fd: Int32
     private var pending: [UInt8] = []
+    /// Set when a write failed and its bytes may still be in the file past `byteSize`.
+    private var needsCutBack = false
 
     static let header: [UInt8] = Array("HSYLOG".utf8) + [0, 1]
     /// No single version comes near this; a larger length is corruption, not a record.
@@ -42,15 +44,19 @@ public final class MetadataLog {
         public var versions: [ContextMetadata]
         /// Bytes of a torn last record that were cut off, 0 normally.
         public var truncatedBytes: Int
+        /// Whether the file was there but empty, and started anew.
+        public var wasEmpty = false
     }
 
     /// Opens the log at `path` in `directory`, creating it when missing or empty, and
     /// reads every record back. An empty file holds nothing that was acknowledged (every
-    /// acknowledged write follows a header): a crash while a file system created it
-    /// leaves one, and it starts as a new log.
+    /// acknowledged write follows a header): a crash while some file systems created it
+    /// can leave one, and so can damage from outside; it starts as a new log, and the
+    /// host says so (`Recovery.wasEmpty`).
     public static func open(path: String, directory: String) throws(PersistenceError) -> (MetadataLog, Recovery) {
         do {
-            if !DurableFile.exists(path) || DurableFile.isEmpty(path) {
+            let wasEmpty = DurableFile.exists(path) && DurableFile.isEmpty(path)
+            if !DurableFile.exists(path) || wasEmpty {
                 try DurableFile.replace(path, with: header, directory: directory)
             }
             let bytes = try FileIO.read(path, limit: Int.max)
@@ -64,7 +70,7 @@ public final class MetadataLog {
                 try DurableFile.sync(fd, path: path)
             }
             let log = MetadataLog(path: path, directory: directory, fd: fd, size: goodEnd, records: versions.count)
-            return (log, Recovery(versions: versions, truncatedBytes: bytes.count - goodEnd))
+            return (log, Recovery(versions: versions, truncatedBytes: bytes.count - goodEnd, wasEmpty: wasEmpty))
         } catch let error as FileError {
             throw PersistenceError(error)
         } catch let error as PersistenceError {
@@ -174,21 +180,33 @@ public final class MetadataLog {
     }
 
     /// Appends `bytes` and syncs. A write that fails part way (a full disk) is cut back
-    /// to the end of the last good record, so that nothing is ever appended after a torn
-    /// one: the log would read as damaged in the middle, and the node would refuse to
-    /// start.
+    /// to the end of the last good record, and the cut is synced, before anything else
+    /// is appended: a record after a torn one would make the log read as damaged in the
+    /// middle, and the node would refuse to start. Until the cut succeeds, every write
+    /// fails.
     private func write(_ bytes: [UInt8]) throws(PersistenceError) {
+        if needsCutBack {
+            do {
+                try cutBack()
+            } catch {
+                throw PersistenceError(path: path, reason: "cannot cut the log back to its last good record: \(error)")
+            }
+        }
         do {
             try DurableFile.writeAll(fd, bytes, path: path)
             try DurableFile.sync(fd, path: path)
         } catch {
-            if ftruncate(fd, off_t(byteSize)) != 0 {
-                throw PersistenceError(
-                    path: path, reason: "\(error); and cannot cut the log back: \(FileError.current(path))")
-            }
+            needsCutBack = true
+            try? cutBack()
             throw PersistenceError(error)
         }
         byteSize += bytes.count
+    }
+
+    private func cutBack() throws(FileError) {
+        guard ftruncate(fd, off_t(byteSize)) == 0 else { throw .current(path) }
+        try DurableFile.sync(fd, path: path)
+        needsCutBack = false
     }
 
     /// Whether the log has grown well past what it holds: over `minimumBytes` and more

@@ -101,6 +101,11 @@ public actor Node {
                 let (log, recovery) = try directory.openLog()
                 for version in recovery.versions { _ = store.apply(version) }
                 metadataLog = log
+                if recovery.wasEmpty {
+                    logger.warning(
+                        "the metadata log was empty (0 bytes): started a new one; peers fill the store",
+                        metadata: ["event": "log_recovered", "bytes": "0", "reason": "empty"])
+                }
                 if recovery.truncatedBytes > 0 {
                     logger.warning(
                         "cut off a torn last record of the metadata log (never acknowledged)",
