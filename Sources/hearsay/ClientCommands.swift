@@ -38,9 +38,8 @@ struct ClientOptions: ParsableArguments {
             return HostPort(host: "127.0.0.1", port: 7947)
         }
         let listen = try HostPort(parsing: text, defaultPort: 7947, setting: "HEARSAY_HTTP")
-        if listen.host == "::" || listen.host == "0:0:0:0:0:0:0:0" { return HostPort(host: "::1", port: listen.port) }
-        if IPAddressText.isUnspecified(listen.host) { return HostPort(host: "127.0.0.1", port: listen.port) }
-        return listen
+        guard IPAddressText.isUnspecified(listen.host) else { return listen }
+        return HostPort(host: IPAddressText.isIPv6(listen.host) ? "::1" : "127.0.0.1", port: listen.port)
     }
 
     /// Sends a request; prints the error of a non-2xx answer and exits 1.

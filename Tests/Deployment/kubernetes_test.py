@@ -460,25 +460,22 @@ def check_references(pod_spec, configmaps, secrets, report):
                 ref = source["secretKeyRef"]
                 need("Secret", secrets, ref["name"], [ref["key"]], ref.get("optional", False),
                      f"{where} env {item['name']}")
+    def need_source(kind, objects, source, name_field, where):
+        need(kind, objects, source.get(name_field), [i["key"] for i in source.get("items") or []],
+             source.get("optional", False), where)
+
     for volume in pod_spec.get("volumes") or []:
         where = f"volume {volume['name']}"
+        # A volume names its Secret with secretName; a projected source, with name.
         if "secret" in volume:
-            source = volume["secret"]
-            need("Secret", secrets, source.get("secretName"), [i["key"] for i in source.get("items") or []],
-                 source.get("optional", False), where)
+            need_source("Secret", secrets, volume["secret"], "secretName", where)
         if "configMap" in volume:
-            source = volume["configMap"]
-            need("ConfigMap", configmaps, source.get("name"), [i["key"] for i in source.get("items") or []],
-                 source.get("optional", False), where)
+            need_source("ConfigMap", configmaps, volume["configMap"], "name", where)
         for projected in (volume.get("projected") or {}).get("sources") or []:
             if "secret" in projected:
-                source = projected["secret"]
-                need("Secret", secrets, source.get("name"), [i["key"] for i in source.get("items") or []],
-                     source.get("optional", False), where)
+                need_source("Secret", secrets, projected["secret"], "name", where)
             if "configMap" in projected:
-                source = projected["configMap"]
-                need("ConfigMap", configmaps, source.get("name"), [i["key"] for i in source.get("items") or []],
-                     source.get("optional", False), where)
+                need_source("ConfigMap", configmaps, projected["configMap"], "name", where)
     report.check("configmap and secret references exist", problems)
 
 

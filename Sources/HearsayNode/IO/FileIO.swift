@@ -17,9 +17,9 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
         let code = errno
         var reason = String(cString: strerror(code))
         if code == EACCES || code == EROFS {
-            // The usual cause in a container: a volume or bind mount that another user
-            // owns (the image runs as uid 10001), or a read-only mount.
-            reason += " (this process runs as uid \(getuid()), gid \(getgid()): the directory must be writable by it)"
+            // The usual cause in a container: a volume, bind mount or secret that another
+            // user owns (the image runs as uid 10001), or a read-only mount.
+            reason += " (this process runs as uid \(getuid()), gid \(getgid()): check the owner and mode)"
         }
         return FileError(path: path, reason: reason)
     }

@@ -347,8 +347,8 @@ public actor Node {
         // Gossip uses the advertised address's family only, so addresses of the other
         // family cannot be peers: `localhost` also resolves to ::1 on most hosts, and
         // would otherwise count as a seed that never answers.
-        let family = Self.isIPv6(advertised.host)
-        let others = seeds.filter { $0 != advertised && Self.isIPv6($0.host) == family }
+        let family = IPAddressText.isIPv6(advertised.host)
+        let others = seeds.filter { $0 != advertised && IPAddressText.isIPv6($0.host) == family }
         guard phase == .running, !others.isEmpty else { return .success([]) }
         do {
             perform(try engine.join(seeds: others.map(\.peerAddress), now: SystemClock.now()))
@@ -357,8 +357,6 @@ public actor Node {
         }
         return .success(others)
     }
-
-    private static func isIPv6(_ host: String) -> Bool { host.contains(":") }
 
     /// Runs the blocking resolver on a thread of its own, off the event loop.
     static func resolve(_ target: HostPort) async -> Result<[HostPort], ResolutionError> {

@@ -13,6 +13,11 @@ public enum IPAddressText {
         return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
+    /// Whether `host` is an IPv6 address (its text has colons; names and IPv4 do not).
+    public static func isIPv6(_ host: String) -> Bool {
+        host.contains(":")
+    }
+
     /// Whether `host` is the any-address (`0.0.0.0` or `::`).
     public static func isUnspecified(_ host: String) -> Bool {
         host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0"
