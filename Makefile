@@ -3,8 +3,8 @@ SWIFT ?= swift
 # iptables: the cluster tests partition loopback ports with DROP rules; prometheus (with
 # promtool): the end-to-end test scrapes real agents and checks the rules and dashboard;
 # mmdebstrap (base images when none can be pulled) and python3-venv (the deployment
-# tests' tools): Tests/Deployment. Docker is DOCKER_PACKAGES, apart.
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap python3-venv
+# tests' tools): Tests/Deployment; faketime: an agent's wall clock stepped while it runs. Docker is DOCKER_PACKAGES, apart.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap python3-venv faketime
 # Debian's engine and client, without recommends (apparmor, needrestart). Not installed
 # where an engine already is: Docker's own packages (docker-ce, containerd.io) conflict
 # with Debian's, and apt-get -y would remove them.

@@ -13,7 +13,7 @@
 enum Main {
     static func main() {
         Task.detached {
-            await Hearsay.main()
+            await Hearsay.main(ProcessArguments.afterProgramName)
             exit(0)
         }
         while true { pause() }

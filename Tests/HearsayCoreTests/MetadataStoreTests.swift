@@ -150,9 +150,28 @@ import Testing
         _ = try store.write(address: address, value: .string("x"), status: .active, by: T.id(1), at: t0)
         _ = try store.write(address: address, value: nil, status: .deleted, by: T.id(1), at: t0)
         _ = try store.write(address: T.address("live"), value: nil, status: .active, by: T.id(1), at: t0)
-        #expect(store.purgeTombstones(olderThan: t0) == 0)
-        #expect(store.purgeTombstones(olderThan: t0 + .seconds(1)) == 1)
+        let grace = Duration.seconds(60)
+        // The grace counts on the reaper's clock from the first pass that saw the
+        // tombstone, whatever its writer stamped: a stamp from a clock far ahead or
+        // behind changes nothing.
+        let later = t0 + .seconds(3600)
+        #expect(store.reapTombstones(now: later, grace: grace) == 0)
+        #expect(store.reapTombstones(now: later + .seconds(59), grace: grace) == 0)
+        #expect(store.entry(address) != nil)
+        #expect(store.reapTombstones(now: later + .seconds(60), grace: grace) == 1)
         #expect(store.entry(address) == nil && store.count == 1)
+    }
+
+    @Test func aRevivedEntryStartsItsGraceAgainWhenDeletedAgain() throws {
+        var store = MetadataStore()
+        let grace = Duration.seconds(60)
+        _ = try store.write(address: address, value: nil, status: .deleted, by: T.id(1), at: t0)
+        #expect(store.reapTombstones(now: t0, grace: grace) == 0)
+        _ = try store.write(address: address, value: .string("back"), status: .active, by: T.id(1), at: t0)
+        #expect(store.reapTombstones(now: t0 + .seconds(30), grace: grace) == 0)
+        _ = try store.write(address: address, value: nil, status: .deleted, by: T.id(1), at: t0)
+        #expect(store.reapTombstones(now: t0 + .seconds(61), grace: grace) == 0)
+        #expect(store.reapTombstones(now: t0 + .seconds(121), grace: grace) == 1)
     }
 
     @Test func digestAndSizeFollowEveryChangeIncrementally() throws {

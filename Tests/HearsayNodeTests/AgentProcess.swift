@@ -98,18 +98,24 @@ final class AgentProcess: @unchecked Sendable {
         "--join-retry-interval", "500ms",
     ]
 
+    /// Starts the agent; `launcher` is a command that runs it (`env VAR=value`), after
+    /// privileges are dropped, so that what it sets or preloads applies to the agent alone.
+    /// `persistent: false` keeps the store in memory alone (no `--data-dir`).
     func start(
         key: String, join: [Int] = [], joinAddresses: [String] = [], extra: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], launcher: [String] = [], persistent: Bool = true
     ) throws {
         let arguments =
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
-                "--key", key, "--data-dir", dataDir,
-            ] + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + joinAddresses.flatMap { ["--join", $0] } + Self.quick
+                "--key", key,
+            ] + (persistent ? ["--data-dir", dataDir] : []) + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + joinAddresses.flatMap { ["--join", $0] } + Self.quick
             + extra
         try Unprivileged.handOver(dataDir)
-        let command = Unprivileged.command(Unprivileged.hearsayBinary, arguments)
+        let command =
+            launcher.isEmpty
+            ? Unprivileged.command(Unprivileged.hearsayBinary, arguments)
+            : Unprivileged.command(launcher[0], Array(launcher.dropFirst()) + [Unprivileged.hearsayBinary] + arguments)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
@@ -200,11 +206,13 @@ final class AgentProcess: @unchecked Sendable {
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
+func eventually(
+    timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(100), _ condition: () -> Bool
+) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
+        try? await Task.sleep(for: interval)
     }
     return condition()
 }
@@ -228,9 +236,10 @@ final class AgentCluster: @unchecked Sendable {
     }
 
     /// Starts every agent; all but the first join through the first.
-    func start(extra: [String] = []) throws {
+    func start(extra: [String] = [], persistent: Bool = true) throws {
         for (index, agent) in agents.enumerated() {
-            try agent.start(key: key, join: index == 0 ? [] : [agents[0].gossipPort], extra: extra)
+            try agent.start(
+                key: key, join: index == 0 ? [] : [agents[0].gossipPort], extra: extra, persistent: persistent)
         }
     }
 

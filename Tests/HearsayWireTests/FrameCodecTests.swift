@@ -160,6 +160,20 @@ import Testing
         #expect(throws: WireError.self) { try b.open(old, nowMillis: now) }
     }
 
+    @Test func aStreamFrameOvertakenByThousandsOfDatagramsIsNotAReplay() throws {
+        let a = try codec(alice, [keyA])
+        let b = try codec(bob, [keyA])
+        // Sealed first, delivered last: a stream frame waits for its connection while
+        // the datagrams sealed after it arrive.
+        let stream = a.seal(messages(13, count: 1), nowMillis: now, via: .stream)
+        for i in 0..<3000 {
+            _ = try b.open(a.seal(messages(UInt64(i), count: 1), nowMillis: now), nowMillis: now)
+        }
+        #expect(throws: Never.self) { try b.open(stream, nowMillis: now) }
+        // Its own replay is still refused.
+        #expect(throws: WireError.replay("duplicate sequence")) { try b.open(stream, nowMillis: now) }
+    }
+
     @Test func aRestartedSenderIsNotTakenForAReplay() throws {
         let b = try codec(bob, [keyA])
         _ = try b.open(try codec(alice, [keyA]).seal(messages(11, count: 1), nowMillis: now), nowMillis: now)

@@ -122,7 +122,21 @@ private let now: Int64 = 1_700_000_000_000
             _ = flooded.check(sender: "forged-\(index)", sequence: 1, timestampMillis: now, nowMillis: now)
         }
         #expect(flooded.trackedSenderCount == 100)
-        window.forget(sender: "b")
+    }
+
+    @Test func datagramAndStreamSequencesHaveWindowsOfTheirOwn() {
+        var window = ReplayWindow()
+        let stream = ReplayWindow.streamBit
+        #expect(window.check(sender: "a", sequence: stream | 10, timestampMillis: now, nowMillis: now) == .accepted)
+        // Thousands of datagrams sealed after the next stream frame arrive before it.
+        for sequence in UInt64(11)...5000 {
+            #expect(window.check(sender: "a", sequence: sequence, timestampMillis: now, nowMillis: now) == .accepted)
+        }
+        #expect(window.check(sender: "a", sequence: stream | 11, timestampMillis: now, nowMillis: now) == .accepted)
         #expect(window.trackedSenderCount == 2)
+        // Each sequence still refuses its own replays, whichever transport brings them.
+        #expect(window.check(sender: "a", sequence: stream | 11, timestampMillis: now, nowMillis: now) == .duplicate)
+        #expect(window.check(sender: "a", sequence: 5000, timestampMillis: now, nowMillis: now) == .duplicate)
+        #expect(window.check(sender: "a", sequence: 11, timestampMillis: now, nowMillis: now) == .belowWindow)
     }
 }

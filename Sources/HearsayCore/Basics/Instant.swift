@@ -1,21 +1,25 @@
-/// A point in time, in nanoseconds since the Unix epoch.
+/// A point in time, in nanoseconds since an origin that depends on the clock read.
 ///
-/// The core never reads a clock: every event carries the current `Instant`. The node
-/// runtime derives it from a monotonic clock anchored to the wall clock at start, so it
-/// never goes backwards; the simulator advances it virtually.
+/// The core never reads a clock. Every event carries the current protocol time, which
+/// the node runtime reads from a monotonic clock (its origin is arbitrary, and it never
+/// steps), so timers, suspicion and reaping are immune to the wall clock being set. The
+/// host also tells the engine what the wall clock reads (`Engine.setWallClock`); only
+/// what people and other nodes read is stamped with it: a version's `lastUpdated`, a
+/// message's timestamp. Wall-clock instants count from the Unix epoch. The simulator
+/// advances both virtually.
 public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// Nanoseconds since 1970-01-01T00:00:00Z.
+    /// Nanoseconds since the clock's origin (the Unix epoch for wall-clock instants).
     public var nanoseconds: Int64
 
-    /// Creates an instant `nanoseconds` after the Unix epoch.
+    /// Creates an instant `nanoseconds` after the origin.
     public init(nanoseconds: Int64) {
         self.nanoseconds = nanoseconds
     }
 
-    /// The Unix epoch.
+    /// The origin (for the wall clock, the Unix epoch).
     public static let zero = Instant(nanoseconds: 0)
 
-    /// Milliseconds since the Unix epoch, rounded down.
+    /// Milliseconds since the origin, rounded down.
     public var milliseconds: Int64 { nanoseconds / 1_000_000 }
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }

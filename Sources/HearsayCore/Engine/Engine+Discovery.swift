@@ -163,7 +163,7 @@ extension Engine {
             heartbeats[member.id] = nil
             unrelayed.remove(member.id)
         }
-        let purged = store.purgeTombstones(olderThan: cutoff)
+        let purged = store.reapTombstones(now: now, grace: config.tombstoneGrace)
         if !expired.isEmpty || purged > 0 {
             log(
                 .info, "tombstones_purged", "purged tombstones past the grace period",

@@ -25,7 +25,7 @@ extension Engine {
         do {
             return try store.prepareWrite(
                 address: address, value: value, status: status, roles: roles,
-                replicationNodes: replicationNodes, by: config.nodeID, at: now)
+                replicationNodes: replicationNodes, by: config.nodeID, at: now + wallClockOffset)
         } catch {
             throw .metadata(error)
         }
@@ -105,7 +105,9 @@ extension Engine {
         statisticsStorage.remoteUpdates += 1
         effects.append(.stored(version))
         metric(.metadataUpdated(origin: .remote))
-        let latency = now - version.lastUpdated
+        // Both ends' wall clocks: skew between them shows up here, as it would in any
+        // measurement of one-way delay.
+        let latency = wallNow - version.lastUpdated
         if latency >= .zero { metric(.disseminationLatency(latency)) }
     }
 

@@ -1,19 +1,21 @@
 extension Engine {
-    /// The seed's `GossipState`, now.
+    /// The seed's `GossipState`, now, its times on the wall clock.
     public var state: GossipState {
         GossipState(
-            running: isRunning, currentRound: currentRound, roundStartTime: round?.start,
+            running: isRunning, currentRound: currentRound, roundStartTime: round.map { wallClock(at: $0.start) },
             roundDuration: lastRoundDuration, activeConnections: max(0, members.liveCount - 1),
             pendingMessages: broadcasts.count, messageBufferCapacity: broadcasts.capacity,
-            nextRoundTime: nextRoundTime, protocolVersion: "1", state: lifecycle.rawValue,
+            nextRoundTime: nextRoundTime.map(wallClock(at:)), protocolVersion: "1", state: lifecycle.rawValue,
             incarnation: incarnation, localHealthScore: localHealth.score, joined: joined)
     }
 
-    /// The seed's `GossipStatistics`, read at `now`.
+    /// The seed's `GossipStatistics`, read at protocol time `now`, its times on the wall
+    /// clock.
     public func statistics(now: Instant) -> GossipStatistics {
         var stats = statisticsStorage
         stats.activePeers = max(0, members.liveCount - 1)
-        stats.lastUpdated = now
+        stats.lastUpdated = wallClock(at: now)
+        stats.lastGossipTime = stats.lastGossipTime.map(wallClock(at:))
         return stats
     }
 

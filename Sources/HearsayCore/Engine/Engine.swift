@@ -44,7 +44,10 @@ public struct Engine: Sendable {
     var joined = true
     var leaveCompleted = false
     var lastDropLog: [DropReason: Instant] = [:]
+    /// Protocol time, monotonic, as of the latest event.
     var now: Instant
+    /// What the wall clock read minus protocol time, as the host last said.
+    var wallClockOffset: Duration = .zero
     var effects: [Effect] = []
 
     enum Lifecycle: String, Sendable {
@@ -61,10 +64,12 @@ public struct Engine: Sendable {
     ///   - members: a member list to start from (the simulator hands thousands of
     ///     engines one shared table); this node is added as alive.
     ///   - seed: the seed of all the engine's randomness.
-    ///   - now: the current time.
+    ///   - now: the current protocol time (monotonic).
+    ///   - wallClock: what the wall clock reads now; `nil` when both clocks are one (the
+    ///     simulator).
     public init(
         config: EngineConfig, incarnation: UInt64 = 0, store: MetadataStore? = nil,
-        members: MemberTable = MemberTable(), seed: UInt64, now: Instant
+        members: MemberTable = MemberTable(), seed: UInt64, now: Instant, wallClock: Instant? = nil
     ) throws(EngineError) {
         do {
             try config.validate()
@@ -78,9 +83,12 @@ public struct Engine: Sendable {
         self.random = SeededGenerator(seed: seed)
         self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize, protecting: .member(config.nodeID))
         self.now = now
-        // Message ids start at the clock in microseconds so they keep growing across
-        // restarts, which the receivers' replay windows rely on.
-        self.nextSequence = UInt64(max(0, now.nanoseconds / 1000))
+        let wall = wallClock ?? now
+        self.wallClockOffset = wall - now
+        // Message ids start at the wall clock in microseconds so they keep growing across
+        // restarts (the monotonic clock starts again at boot), which the receivers'
+        // replay windows rely on.
+        self.nextSequence = UInt64(max(0, wall.nanoseconds / 1000))
         self.members = members
         let me = Member(
             id: config.nodeID, address: config.address, incarnation: incarnation, status: .alive,
@@ -135,6 +143,20 @@ public struct Engine: Sendable {
         log(.info, "stopped", "gossip protocol stopped")
         return takeEffects()
     }
+
+    /// Tells the engine what the wall clock reads at protocol time `now`. The host calls
+    /// it whenever it reads its clocks for an event; stamps made afterwards follow the
+    /// wall clock, steps included, while every timer stays on protocol time.
+    public mutating func setWallClock(_ wall: Instant, at now: Instant) {
+        wallClockOffset = wall - now
+    }
+
+    /// The wall-clock reading that corresponds to protocol time `instant`, for showing
+    /// protocol times (a member's last change, a round's start) to people.
+    public func wallClock(at instant: Instant) -> Instant { instant + wallClockOffset }
+
+    /// The wall clock now, as far as the engine knows.
+    var wallNow: Instant { now + wallClockOffset }
 
     /// Whether the engine is started (running or leaving).
     public var isRunning: Bool { lifecycle == .running || lifecycle == .leaving }
@@ -304,7 +326,7 @@ public struct Engine: Sendable {
         }
         return GossipMessage(
             id: makeSequence(), sender: config.nodeID,
-            timestamp: Instant(nanoseconds: now.milliseconds * 1_000_000), ttl: ttl, vectorClock: clock,
+            timestamp: Instant(nanoseconds: wallNow.milliseconds * 1_000_000), ttl: ttl, vectorClock: clock,
             payload: payload, metadata: MessageMetadata(priority: priority, reliability: reliable))
     }
 

@@ -12,6 +12,8 @@ public struct MetadataStore: Sendable {
 
     private var table: [MetadataAddress: MetadataEntry] = [:]
     private var statusCounts: [MetadataStatus: Int] = [:]
+    /// Protocol time of the first reaping pass that saw each tombstone (local only).
+    private var tombstonesSeen: [MetadataAddress: Instant] = [:]
 
     /// XOR of the `entryHash` of every entry: equal stores have equal digests.
     public private(set) var digest: UInt64 = 0
@@ -134,11 +136,25 @@ public struct MetadataStore: Sendable {
         addresses.flatMap { table[$0]?.versions ?? [] }
     }
 
-    /// Removes deleted entries last written before `cutoff`. Returns how many went.
+    /// Removes the tombstones this store has held for at least `grace`, and returns how
+    /// many went. Time is the caller's protocol clock, counted from the first pass that
+    /// saw each tombstone: neither a writer's skewed wall clock (in `lastUpdated`) nor a
+    /// local wall clock set forward can purge a delete before it had time to spread. A
+    /// restarted node counts afresh, which keeps tombstones longer, never shorter.
     @discardableResult
-    public mutating func purgeTombstones(olderThan cutoff: Instant) -> Int {
-        let expired = table.values.filter { $0.status == .deleted && $0.lastUpdated < cutoff }.map(
-            \.address)
+    public mutating func reapTombstones(now: Instant, grace: Duration) -> Int {
+        guard statusCounts[.deleted, default: 0] > 0 || !tombstonesSeen.isEmpty else { return 0 }
+        var expired: [MetadataAddress] = []
+        var seen: [MetadataAddress: Instant] = [:]
+        for entry in table.values where entry.status == .deleted {
+            let since = tombstonesSeen[entry.address] ?? now
+            if now - since >= grace {
+                expired.append(entry.address)
+            } else {
+                seen[entry.address] = since
+            }
+        }
+        tombstonesSeen = seen
         for address in expired { replace(address, with: nil) }
         return expired.count
     }

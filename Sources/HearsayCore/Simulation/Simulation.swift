@@ -98,10 +98,16 @@ public final class Simulation {
         var engine = engines[index]
         engine = try Engine(
             config: engine.config, incarnation: engine.incarnation + 1, store: engine.store,
-            seed: config.seed &+ UInt64(index) &* 104_729, now: now)
+            seed: config.seed &+ UInt64(index) &* 104_729, now: now, wallClock: engine.wallClock(at: now))
         engines[index] = engine
         try startNode(index)
         execute(index, try engines[index].join(seeds: [SimulationConfig.address(seed)], now: now))
+    }
+
+    /// Sets node `index`'s wall clock `step` away from where it is (an operator or NTP
+    /// setting it); its protocol time runs on unchanged, as a monotonic clock does.
+    public func stepWallClock(_ index: Int, by step: Duration) {
+        engines[index].setWallClock(engines[index].wallClock(at: now) + step, at: now)
     }
 
     /// Makes node `index` leave gracefully; it stops once its leave has spread.
@@ -115,6 +121,14 @@ public final class Simulation {
         -> ContextMetadata
     {
         let (version, effects) = try engines[index].put(address, value: value, now: now)
+        execute(index, effects)
+        return version
+    }
+
+    /// Deletes on node `index`, leaving a tombstone.
+    @discardableResult
+    public func delete(_ index: Int, _ address: MetadataAddress) throws(EngineError) -> ContextMetadata {
+        let (version, effects) = try engines[index].delete(address, now: now)
         execute(index, effects)
         return version
     }

@@ -38,11 +38,12 @@ extension GossipStatistics {
 }
 
 extension Member {
-    /// A member with its latest heartbeat payload.
-    func json(heartbeat: NodeHeartbeat?) -> JSONValue {
+    /// A member with its latest heartbeat payload; `changedAt` is `statusChangedAt` on
+    /// the wall clock.
+    func json(heartbeat: NodeHeartbeat?, changedAt: Instant) -> JSONValue {
         var fields: [String: JSONValue] = [
             "name": .string(id.rawValue), "address": .string(address.rawValue), "state": .string(status.rawValue),
-            "incarnation": .number(Double(incarnation)), "state_changed_at": .string(statusChangedAt.rfc3339),
+            "incarnation": .number(Double(incarnation)), "state_changed_at": .string(changedAt.rfc3339),
         ]
         if let heartbeat {
             fields["heartbeat"] = .object([

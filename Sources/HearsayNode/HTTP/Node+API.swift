@@ -11,7 +11,10 @@ extension Node {
         r.add(.GET, "/readyz") { _, _, node in node.readiness() }
         r.add(.GET, "/metrics") { _, _, node in node.renderMetrics() }
         r.add(.GET, "/v1/state") { _, _, node in .now(.json(node.engine.state.json)) }
-        r.add(.GET, "/v1/stats") { _, _, node in .now(.json(node.engine.statistics(now: SystemClock.now()).json)) }
+        r.add(.GET, "/v1/stats") { _, _, node in
+            let now = node.clockNow()
+            return .now(.json(node.engine.statistics(now: now).json))
+        }
         r.add(.GET, "/v1/members") { _, _, node in node.listMembers() }
         r.add(.GET, "/v1/metadata") { request, _, node in node.listMetadata(prefix: request.query["prefix"] ?? "") }
         r.add(.GET, "/v1/metadata/{address...}") { _, p, node in node.getMetadata(p["address"]!) }
@@ -73,7 +76,7 @@ extension Node {
     func listMembers() -> HTTPReply {
         let members = engine.members.all.sorted { $0.id < $1.id }
         return .now(
-            .json(.object(["members": .array(members.map { $0.json(heartbeat: engine.heartbeat(of: $0.id)) })])))
+            .json(.object(["members": .array(members.map { $0.json(heartbeat: engine.heartbeat(of: $0.id), changedAt: engine.wallClock(at: $0.statusChangedAt)) })])))
     }
 
     // MARK: Metadata
@@ -118,9 +121,12 @@ extension Node {
             return .now(.error(.badRequest, "\(error)"))
         }
         do {
+            // The clocks are read first: `engine.prepareWrite(now: clockNow())` would call
+            // a copy of the engine taken before `clockNow` told it the wall clock.
+            let now = clockNow()
             let version = try engine.prepareWrite(
                 address, value: write.value, status: write.status, roles: write.roles,
-                replicationNodes: write.replicationNodes, now: SystemClock.now())
+                replicationNodes: write.replicationNodes, now: now)
             return commitDurably(version)
         } catch {
             return .now(engineFailure(error))
@@ -134,7 +140,8 @@ extension Node {
         case .found(let found, _): address = found
         }
         do {
-            let version = try engine.prepareWrite(address, value: nil, status: .deleted, now: SystemClock.now())
+            let now = clockNow()
+            let version = try engine.prepareWrite(address, value: nil, status: .deleted, now: now)
             return commitDurably(version)
         } catch {
             return .now(engineFailure(error))
@@ -159,7 +166,8 @@ extension Node {
                     ))
             }
         }
-        perform(engine.commitWrite(version, persisted: metadataLog != nil, now: SystemClock.now()))
+        let now = clockNow()
+        perform(engine.commitWrite(version, persisted: metadataLog != nil, now: now))
         return .now(.json(version.json))
     }
 
@@ -197,8 +205,8 @@ extension Node {
 
     /// Waits until the engine reports a completed join, polling its state.
     func waitForJoin(timeout: Duration) async -> Bool {
-        let deadline = SystemClock.now() + timeout
-        while !engine.state.joined && SystemClock.now() < deadline && phase == .running {
+        let deadline = SystemClock.monotonic() + timeout
+        while !engine.state.joined && SystemClock.monotonic() < deadline && phase == .running {
             try? await Task.sleep(for: .milliseconds(50))
         }
         return engine.state.joined

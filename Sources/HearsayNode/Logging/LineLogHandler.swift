@@ -41,7 +41,7 @@ public struct LineLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let own = event.metadata { fields.merge(own) { _, new in new } }
         let node = fields.removeValue(forKey: "node")
-        let ts = SystemClock.now().rfc3339
+        let ts = SystemClock.wall().rfc3339
         switch format {
         case .json:
             var line = "{\"ts\":\"\(ts)\",\"level\":\"\(event.level.rawValue)\",\"logger\":"

@@ -39,6 +39,8 @@ public actor Node {
     /// The address the HTTP API listens on, once started.
     public private(set) var httpAddress: SocketAddress?
     var socketAddresses: [PeerAddress: SocketAddress] = [:]
+    /// Accepted gossip TCP connections by their source address, while open.
+    var inboundStreams: [PeerAddress: [any Channel]] = [:]
     var phase: Phase = .created
     var finishWaiters: [CheckedContinuation<Void, Never>] = []
     var leaveWaiters: [CheckedContinuation<Void, Never>] = []
@@ -59,7 +61,8 @@ public actor Node {
     public init(settings: NodeSettings, eventLoop: any EventLoop, logger baseLogger: Logger) throws(NodeStartError) {
         self.eventLoop = eventLoop
         self.settings = settings
-        let now = SystemClock.now()
+        let now = SystemClock.monotonic()
+        let wall = SystemClock.wall()
         let directory: DataDirectory?
         var identity: NodeIdentity?
         do {
@@ -82,7 +85,7 @@ public actor Node {
         // A new life must outrank every rumor about the previous one, even without a data
         // directory (a rescheduled pod): the wall clock in milliseconds is above any
         // incarnation an earlier life reached, since refuting takes one step at a time.
-        let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, now.milliseconds)))
+        let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, wall.milliseconds)))
         var config = EngineConfig(nodeID: name, address: settings.advertisedAddress.peerAddress)
         config.version = BuildInfo.version
         config.gossipInterval = settings.gossipInterval
@@ -120,7 +123,7 @@ public actor Node {
         do {
             engine = try Engine(
                 config: config, incarnation: incarnation, store: store,
-                seed: SecureRandom.bytes(count: 8).reduce(0) { $0 << 8 | UInt64($1) }, now: now)
+                seed: SecureRandom.bytes(count: 8).reduce(0) { $0 << 8 | UInt64($1) }, now: now, wallClock: wall)
         } catch {
             if case .invalidConfig(let invalid) = error { throw .invalidSetting(invalid) }
             throw .invalidSetting(ValidationError(setting: "engine", value: "\(error)", allowed: "valid settings"))
@@ -228,16 +231,14 @@ public actor Node {
         } catch {
             throw .bind(what: "gossip (UDP)", address: "\(bind)", reason: "\(error)")
         }
-        let maxFrame = settings.maxStreamFrameBytes
         do {
             let tcp = try await ServerBootstrap(group: eventLoop)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // The opener shuts its output once written and reads the answers.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
-                        try sync.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: maxFrame)))
-                        try sync.addHandler(StreamHandler(node: self))
+                        try self.addStreamHandlers(channel, accepted: true)
                     }
                 }
                 .bind(host: bind.host, port: bind.port).get()
@@ -255,7 +256,7 @@ public actor Node {
             throw .bind(what: "the HTTP API", address: "\(settings.http)", reason: "\(error)")
         }
         phase = .running
-        let now = SystemClock.now()
+        let now = clockNow()
         do {
             perform(try engine.start(now: now))
         } catch {
@@ -351,7 +352,8 @@ public actor Node {
         let others = seeds.filter { $0 != advertised && IPAddressText.isIPv6($0.host) == family }
         guard phase == .running, !others.isEmpty else { return .success([]) }
         do {
-            perform(try engine.join(seeds: others.map(\.peerAddress), now: SystemClock.now()))
+            let now = clockNow()
+            perform(try engine.join(seeds: others.map(\.peerAddress), now: now))
         } catch {
             return .success([])
         }
@@ -375,7 +377,8 @@ public actor Node {
         case .running:
             phase = .leaving
             do {
-                perform(try engine.leave(now: SystemClock.now()))
+                let now = clockNow()
+                perform(try engine.leave(now: now))
             } catch {
                 finish()
                 return
@@ -403,7 +406,8 @@ public actor Node {
 
     private func finish() {
         guard phase != .finished else { return }
-        if engine.isRunning { perform((try? engine.stop(now: SystemClock.now())) ?? []) }
+        let now = clockNow()
+        if engine.isRunning { perform((try? engine.stop(now: now)) ?? []) }
         phase = .finished
         maintenance?.cancel()
         syncLog()
@@ -435,18 +439,29 @@ public actor Node {
 
     // MARK: Engine events
 
+    /// Protocol time for an engine event (monotonic), after telling the engine what the
+    /// wall clock reads, so that the stamps the event makes follow it. Read it before the
+    /// call it is for: in `engine.f(now: clockNow())`, a non-mutating `f` would run on a
+    /// copy of the engine taken before the wall clock was set.
+    func clockNow() -> Instant {
+        let now = SystemClock.monotonic()
+        engine.setWallClock(SystemClock.wall(), at: now)
+        return now
+    }
+
     func timerFired(_ timer: Timer) {
         guard phase == .running || phase == .leaving else { return }
-        perform(engine.timerFired(timer, now: SystemClock.now()))
+        let now = clockNow()
+        perform(engine.timerFired(timer, now: now))
     }
 
     func frameArrived(_ bytes: [UInt8], from: SocketAddress?, transport: Transport) {
         metrics.received(bytes: bytes.count, via: transport)
         guard phase == .running || phase == .leaving else { return }
-        let now = SystemClock.now()
+        let now = clockNow()
         let frame: Frame
         do {
-            frame = try codec.open(bytes, nowMillis: now.milliseconds)
+            frame = try codec.open(bytes, nowMillis: engine.wallClock(at: now).milliseconds)
         } catch {
             frameRejected(error, from: from, transport: transport)
             return
@@ -456,16 +471,18 @@ public actor Node {
     }
 
     func frameRejected(_ error: WireError, from: SocketAddress?, transport: Transport) {
+        let now = clockNow()
         let reason = DropReason(rawValue: error.reason) ?? .decodeError
         perform(
             engine.recordRejectedFrame(
                 reason: reason, detail: "\(error.detail)",
                 from: Self.peerAddress(from),
-                transport: transport, now: SystemClock.now()))
+                transport: transport, now: now))
     }
 
     func transportError(_ error: any Error, context: String) {
-        perform(engine.recordNetworkError(now: SystemClock.now()))
+        let now = clockNow()
+        perform(engine.recordNetworkError(now: now))
         logRateLimited(.warning, "network_error", "\(context): \(error)", key: "net_\(context)")
     }
 
@@ -487,7 +504,7 @@ public actor Node {
     func logRateLimited(
         _ level: Logger.Level, _ event: String, _ message: String, key: String, _ fields: Logger.Metadata = [:]
     ) {
-        let now = SystemClock.now()
+        let now = SystemClock.monotonic()
         if let last = lastErrorLog[key], now - last < .seconds(10) { return }
         lastErrorLog[key] = now
         var metadata = fields
@@ -523,14 +540,15 @@ public actor Node {
     }
 
     private func arm(_ timer: Timer, at: Instant) {
-        let delay = max(0, (at - SystemClock.now()).nanoseconds)
+        let delay = max(0, (at - SystemClock.monotonic()).nanoseconds)
         eventLoop.scheduleTask(in: .nanoseconds(delay)) { [self] in
             self.assumeIsolated { $0.timerFired(timer) }
         }
     }
 
     private func send(_ outbound: Outbound) {
-        let frame = codec.seal(outbound.messages, nowMillis: SystemClock.now().milliseconds)
+        let frame = codec.seal(
+            outbound.messages, nowMillis: SystemClock.wall().milliseconds, via: outbound.transport)
         guard let target = socketAddress(outbound.to) else {
             transportError(ResolutionError(host: outbound.to.rawValue, reason: "not an IP address"), context: "send")
             return
@@ -545,18 +563,55 @@ public actor Node {
             }
         case .stream:
             let bytes = StreamFraming.prefixed(frame)
+            if let inbound = inboundStreams[outbound.to]?.last {
+                // An answer to a sender that is not a member yet: back on its connection.
+                inbound.writeAndFlush(inbound.allocator.buffer(bytes: bytes)).whenFailure { [self] error in
+                    self.assumeIsolated { $0.transportError(error, context: "tcp answer") }
+                }
+                return
+            }
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(3))
+                .channelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.addStreamHandlers(channel, accepted: false) }
+                }
                 .connect(to: target)
                 .flatMap { channel in
-                    channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).always { _ in
+                    // Written, the output is shut; answers are read until the peer closes.
+                    channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).flatMap {
+                        channel.close(mode: .output)
+                    }.flatMapErrorThrowing { error in
                         channel.close(promise: nil)
+                        throw error
                     }
                 }
                 .whenFailure { [self, peer = outbound.to] error in
                     self.assumeIsolated { $0.streamSendFailed(error, to: peer) }
                 }
         }
+    }
+
+    /// The pipeline of a gossip TCP connection, accepted or opened: frames both ways,
+    /// closed after 30 s without a byte (an opened one after the sync timeout: answers
+    /// come at once or not at all).
+    nonisolated func addStreamHandlers(_ channel: any Channel, accepted: Bool) throws {
+        let sync = channel.pipeline.syncOperations
+        let idle: TimeAmount = accepted ? .seconds(30) : .seconds(10)
+        try sync.addHandler(IdleStateHandler(readTimeout: idle))
+        try sync.addHandler(
+            ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: settings.maxStreamFrameBytes)))
+        try sync.addHandler(StreamHandler(node: self, accepted: accepted))
+    }
+
+    /// An accepted gossip connection is open: answers to its sender may go back on it.
+    func streamOpened(_ channel: any Channel, from address: SocketAddress) {
+        inboundStreams[Self.peerAddress(address), default: []].append(channel)
+    }
+
+    func streamClosed(_ channel: any Channel, from address: SocketAddress) {
+        let key = Self.peerAddress(address)
+        inboundStreams[key]?.removeAll { $0 === channel }
+        if inboundStreams[key]?.isEmpty == true { inboundStreams[key] = nil }
     }
 
     private func socketAddress(_ peer: PeerAddress) -> SocketAddress? {

@@ -54,14 +54,39 @@ struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Hands each frame of an inbound gossip TCP connection to the node; closes the
-/// connection when it idles or breaks the framing.
+/// Hands each frame of a gossip TCP connection to the node; closes the connection when
+/// it idles or breaks the framing.
+///
+/// A connection carries frames both ways. Its opener writes, shuts its output and reads
+/// until the other side closes; the accepting side registers the connection with the
+/// node while it is open, so that an answer to a sender the node does not know yet (a
+/// restarted node, an unknown member's first round) goes back on it, rather than to the
+/// connection's source port, where nobody listens. When the opener's output ends, the
+/// accepting side closes once its answers are written.
 final class StreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let node: Node
+    let accepted: Bool
 
-    init(node: Node) {
+    init(node: Node, accepted: Bool) {
         self.node = node
+        self.accepted = accepted
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if accepted, let from = context.remoteAddress {
+            let channel = context.channel
+            node.assumeIsolated { $0.streamOpened(channel, from: from) }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if accepted, let from = context.remoteAddress {
+            let channel = context.channel
+            node.assumeIsolated { $0.streamClosed(channel, from: from) }
+        }
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -73,6 +98,13 @@ final class StreamHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            // Every answer to the frames read was written while they were handled; an
+            // empty write completes after them.
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -45,6 +45,7 @@ public final class FrameCodec {
     @exclusivity(unchecked) public private(set) var replay: ReplayWindow
     @exclusivity(unchecked) private var keys: [FrameKeys]
     @exclusivity(unchecked) private var nextSequence: UInt64
+    @exclusivity(unchecked) private var nextStreamSequence: UInt64
     // The sender of the last frame opened.
     @exclusivity(unchecked) private var lastSender: KnownName?
     // The message list of the last datagram-sized frame opened. The caller usually lets go
@@ -70,6 +71,7 @@ public final class FrameCodec {
         self.replay = replay
         self.keys = keyring.keys.map(FrameKeys.init)
         self.nextSequence = UInt64(max(0, nowMillis)) << 12
+        self.nextStreamSequence = nextSequence
     }
 
     /// Takes the keys of a changed keyring (rotation): the primary signs from now on,
@@ -90,40 +92,50 @@ public final class FrameCodec {
 
     // MARK: Sealing
 
-    /// Seals `messages` into one frame at `nowMillis`.
-    public func seal(_ messages: [GossipMessage], nowMillis: Int64) -> [UInt8] {
+    /// Seals `messages` into one frame at `nowMillis`, to be sent `via` a transport.
+    ///
+    /// Datagram and stream frames are numbered in two sequences (the stream one has
+    /// `ReplayWindow.streamBit` set), which receivers' replay windows track apart: a stream
+    /// frame waits for its connection and for every byte before it, while datagrams
+    /// sealed after it race ahead; numbered in one sequence, a busy sender's stream frames
+    /// fell below the window and were dropped as replays.
+    public func seal(_ messages: [GossipMessage], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
         let size = MessageCodec.bodySize(messages)
         if !options.encrypt, !options.compress || size < options.compressionThreshold {
             // The common case: messages go straight into the frame buffer, signed in place.
             var frame = ByteWriter(capacity: size + FrameLayout.maxOverhead(sender: sender))
-            writeHeader(&frame, flags: 0, originalSize: 0, nowMillis: nowMillis)
+            writeHeader(&frame, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport)
             MessageCodec.encodeBody(messages, into: &frame)
             return signed(&frame)
         }
         var body = ByteWriter(capacity: size)
         MessageCodec.encodeBody(messages, into: &body)
-        return seal(body: body.bytes, nowMillis: nowMillis)
+        return seal(body: body.bytes, nowMillis: nowMillis, via: transport)
     }
 
     /// Seals an encoded compound body, compressing it when that pays.
-    func seal(body plain: [UInt8], nowMillis: Int64) -> [UInt8] {
+    func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
         if options.compress, plain.count >= options.compressionThreshold {
             let packed = Compression.deflate(plain)
             if packed.count < plain.count {
                 return sealPrepared(
-                    body: packed, flags: FrameLayout.compressedFlag, originalSize: plain.count, nowMillis: nowMillis)
+                    body: packed, flags: FrameLayout.compressedFlag, originalSize: plain.count, nowMillis: nowMillis,
+                    via: transport)
             }
         }
-        return sealPrepared(body: plain, flags: 0, originalSize: 0, nowMillis: nowMillis)
+        return sealPrepared(body: plain, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport)
     }
 
     /// Writes the header, encrypts when configured, and signs. `body` is already
     /// compressed when `flags` says so, and `originalSize` is then its inflated length.
-    func sealPrepared(body: [UInt8], flags compression: UInt8, originalSize: Int, nowMillis: Int64) -> [UInt8] {
+    func sealPrepared(
+        body: [UInt8], flags compression: UInt8, originalSize: Int, nowMillis: Int64,
+        via transport: Transport = .datagram
+    ) -> [UInt8] {
         var flags = compression
         if options.encrypt { flags |= FrameLayout.encryptedFlag }
         var frame = ByteWriter(capacity: body.count + FrameLayout.maxOverhead(sender: sender))
-        writeHeader(&frame, flags: flags, originalSize: originalSize, nowMillis: nowMillis)
+        writeHeader(&frame, flags: flags, originalSize: originalSize, nowMillis: nowMillis, via: transport)
         if options.encrypt {
             let nonce = SecureRandom.bytes(count: AES256GCM.nonceByteCount)
             frame.raw(nonce)
@@ -135,13 +147,23 @@ public final class FrameCodec {
         return signed(&frame)
     }
 
-    private func writeHeader(_ frame: inout ByteWriter, flags: UInt8, originalSize: Int, nowMillis: Int64) {
-        nextSequence += 1
+    private func writeHeader(
+        _ frame: inout ByteWriter, flags: UInt8, originalSize: Int, nowMillis: Int64, via transport: Transport
+    ) {
+        let sequence: UInt64
+        switch transport {
+        case .datagram:
+            nextSequence += 1
+            sequence = nextSequence
+        case .stream:
+            nextStreamSequence += 1
+            sequence = nextStreamSequence | ReplayWindow.streamBit
+        }
         frame.byte(WireLimits.protocolVersion)
         frame.byte(flags)
         frame.raw(keys[0].id.bytes)
         frame.string(sender.rawValue)
-        frame.varint(nextSequence)
+        frame.varint(sequence)
         frame.zigzag(nowMillis)
         if flags & FrameLayout.compressedFlag != 0 { frame.varint(originalSize) }
     }

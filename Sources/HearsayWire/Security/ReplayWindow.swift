@@ -31,27 +31,36 @@ public enum ReplayVerdict: Equatable, Sendable {
 /// cannot: a sender the window has forgotten (evicted, or after this node restarted) can only
 /// be replayed within `maxAgeMillis`, and a capture cannot be saved up for later.
 ///
+/// A sender numbers its datagram and its stream frames in two sequences, told apart by
+/// `streamBit`, and each has a window of its own: the two transports deliver in their
+/// own order, and a stream frame can arrive after thousands of datagrams sealed after
+/// it. A frame replayed over the other transport still meets the window of its own
+/// sequence, since the bit is in the signed header.
+///
 /// Only frames whose signature verified should be checked, so that forged frames can
 /// neither advance a sender's window nor evict real senders.
 public struct ReplayWindow: Sendable {
     /// How many sequence numbers below the highest seen are still tracked.
     public static let windowSize: UInt64 = 1024
+    /// Set in the sequence numbers of stream frames (the datagram sequence, which starts
+    /// from the clock in milliseconds x 4096, stays far below it).
+    public static let streamBit: UInt64 = 1 << 63
 
     /// The oldest timestamp accepted, in milliseconds before now.
     public let maxAgeMillis: Int64
     /// How far a timestamp may be ahead of the local clock, in milliseconds.
     public let maxFutureSkewMillis: Int64
-    /// The most senders tracked at once; beyond it the least recently seen is forgotten.
+    /// The most sequences tracked at once (two per sender that uses both transports);
+    /// beyond it the least recently seen is forgotten.
     public let maxSenders: Int
 
     // Each tracked sender has a slot: its window's fields in `windows`, its bitmap in
     // `bitmaps` at `slot * wordCount`. One flat buffer of bitmaps instead of an array per
     // sender means a frame costs no uniqueness checks or allocations beyond the lookup.
-    private var slots: [String: Int] = [:]
+    private var slots: [Sender: Int] = [:]
     private var windows: [SenderWindow] = []
     private var bitmaps: [UInt64] = []
-    private var names: [String] = []
-    private var freeSlots: [Int] = []
+    private var names: [Sender] = []
     // The last sender's slot: frames come in bursts from one sender, and comparing two
     // names costs less than hashing one.
     private var lastSlot = -1
@@ -59,8 +68,9 @@ public struct ReplayWindow: Sendable {
     private var tick: UInt64 = 0
 
     /// A window with the given bounds: by default frames up to 5 minutes old and 1 minute
-    /// ahead are accepted, and 4096 senders are tracked.
-    public init(maxAgeMillis: Int64 = 5 * 60 * 1000, maxFutureSkewMillis: Int64 = 60 * 1000, maxSenders: Int = 4096) {
+    /// ahead are accepted, and 8192 sequences (the datagrams and streams of 4096 senders)
+    /// are tracked.
+    public init(maxAgeMillis: Int64 = 5 * 60 * 1000, maxFutureSkewMillis: Int64 = 60 * 1000, maxSenders: Int = 8192) {
         precondition(maxAgeMillis >= 0 && maxFutureSkewMillis >= 0, "replay bounds must not be negative")
         precondition(maxSenders >= 1, "the replay window must track at least one sender")
         self.maxAgeMillis = maxAgeMillis
@@ -68,7 +78,7 @@ public struct ReplayWindow: Sendable {
         self.maxSenders = maxSenders
     }
 
-    /// The number of senders currently tracked.
+    /// The number of sequences (a sender's datagrams, or its streams) currently tracked.
     public var trackedSenderCount: Int { slots.count }
 
     /// Checks a frame from `sender` and, when it is accepted, records its sequence number so
@@ -83,13 +93,14 @@ public struct ReplayWindow: Sendable {
         if !overflow, timestampMillis > newest { return .future }
 
         tick &+= 1
+        let key = Sender(name: sender, stream: sequence & Self.streamBit != 0)
         let slot: Int
-        if lastSlot >= 0, names[lastSlot] == sender {
+        if lastSlot >= 0, names[lastSlot] == key {
             slot = lastSlot
-        } else if let known = slots[sender] {
+        } else if let known = slots[key] {
             slot = known
         } else {
-            lastSlot = add(sender, first: sequence)
+            lastSlot = add(key, first: sequence)
             return .accepted
         }
         lastSlot = slot
@@ -104,25 +115,15 @@ public struct ReplayWindow: Sendable {
         return verdict
     }
 
-    /// Forgets `sender`, e.g. when it leaves the cluster for good.
-    public mutating func forget(sender: String) {
-        guard let slot = slots.removeValue(forKey: sender) else { return }
-        names[slot] = ""
-        freeSlots.append(slot)
-        if lastSlot == slot { lastSlot = -1 }
-    }
-
-    // Starts tracking `sender`, in a free slot, a new one, or the least recently seen
-    // sender's when the table is full.
-    private mutating func add(_ sender: String, first sequence: UInt64) -> Int {
+    // Starts tracking `sender`, in a new slot, or the least recently seen sender's when
+    // the table is full.
+    private mutating func add(_ sender: Sender, first sequence: UInt64) -> Int {
         let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-        } else if slots.count < maxSenders {
+        if slots.count < maxSenders {
             slot = windows.count
             windows.append(SenderWindow(first: sequence, tick: tick))
             bitmaps.append(contentsOf: repeatElement(0, count: Self.wordCount))
-            names.append("")
+            names.append(Sender(name: "", stream: false))
         } else {
             slot = leastRecentlySeen()
             slots[names[slot]] = nil
@@ -149,6 +150,12 @@ public struct ReplayWindow: Sendable {
     static var wordCount: Int { Int(windowSize / 64) + 1 }
 
     private static func words(of slot: Int) -> Range<Int> { slot * wordCount..<(slot + 1) * wordCount }
+}
+
+/// One sequence of one sender: its datagram frames, or its stream frames.
+private struct Sender: Hashable, Sendable {
+    var name: String
+    var stream: Bool
 }
 
 /// One sender's highest sequence number and when it was last seen. Its bitmap of the

@@ -1,0 +1,31 @@
+import Foundation
+import HearsayCore
+import HearsayNode
+import Testing
+
+/// A node restarted without a join does not know its old peers, which still reach it
+/// over TCP: its answers go back on their connections, never to their source ports,
+/// where nobody listens (issue 12, item 10).
+@Suite(.serialized) struct UnknownSenderTests {
+    @Test func aRestartedNodeAnswersPeersItDoesNotKnowYetOnTheirConnections() async throws {
+        let cluster = AgentCluster(size: 2)
+        defer { cluster.stop() }
+        try cluster.start()
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) }, "\(cluster.logs)")
+        let (restarted, peer) = (cluster.agents[0], cluster.agents[1])
+        restarted.signal(SIGKILL)
+        _ = await restarted.waitForExit(timeout: .seconds(10))
+        // No --join: it learns of its peer only from what the peer sends it.
+        try restarted.start(key: cluster.key)
+        #expect(
+            await eventually { (try? restarted.client.request("GET", "/healthz"))?.status == 200 },
+            "\(restarted.logText)")
+        let met = await eventually(timeout: .seconds(20)) {
+            restarted.members()[peer.name] == "alive" && peer.members()[restarted.name] == "alive"
+        }
+        #expect(met, "\(cluster.logs)")
+        try await Task.sleep(for: .seconds(3))
+        let errors = restarted.metric("hearsay_network_errors_total")
+        #expect(errors == 0, "the restarted node counted \(errors) network errors\n\(cluster.logs)")
+    }
+}
