@@ -109,7 +109,8 @@ final class AgentProcess: @unchecked Sendable {
             [
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
                 "--key", key,
-            ] + (persistent ? ["--data-dir", dataDir] : []) + join.flatMap { ["--join", "127.0.0.1:\($0)"] } + joinAddresses.flatMap { ["--join", $0] } + Self.quick
+            ] + (persistent ? ["--data-dir", dataDir] : []) + join.flatMap { ["--join", "127.0.0.1:\($0)"] }
+            + joinAddresses.flatMap { ["--join", $0] } + Self.quick
             + extra
         try Unprivileged.handOver(dataDir)
         let command =

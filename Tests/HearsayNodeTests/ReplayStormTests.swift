@@ -1,7 +1,7 @@
 import Foundation
 import HearsayCore
-import Synchronization
 import HearsayNode
+import Synchronization
 import Testing
 
 /// Bursts of writes on two nodes of a three-node cluster at once, with no attacker: no

@@ -48,7 +48,8 @@ import Testing
             #expect(suspected, "\(stepped.logText.suffix(2000))")
             try setOffset(offset)
             let failed = await eventually(timeout: .seconds(30)) { stepped.members()[peer.name] == "failed" }
-            #expect(failed, "with the wall clock set \(offset), the killed peer is \(stepped.members()[peer.name] ?? "?")")
+            #expect(
+                failed, "with the wall clock set \(offset), the killed peer is \(stepped.members()[peer.name] ?? "?")")
 
             // Stamps people read follow the wall clock as set.
             let answer = try stepped.put("clock/\(offset)", .string(offset))

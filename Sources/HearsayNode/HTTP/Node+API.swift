@@ -76,7 +76,15 @@ extension Node {
     func listMembers() -> HTTPReply {
         let members = engine.members.all.sorted { $0.id < $1.id }
         return .now(
-            .json(.object(["members": .array(members.map { $0.json(heartbeat: engine.heartbeat(of: $0.id), changedAt: engine.wallClock(at: $0.statusChangedAt)) })])))
+            .json(
+                .object([
+                    "members": .array(
+                        members.map {
+                            $0.json(
+                                heartbeat: engine.heartbeat(of: $0.id),
+                                changedAt: engine.wallClock(at: $0.statusChangedAt))
+                        })
+                ])))
     }
 
     // MARK: Metadata
