@@ -11,7 +11,7 @@ APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap 
 DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test test-deployment image build release order-file bench bench-idle fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
@@ -88,11 +88,21 @@ image: deps
 	DOCKER_BUILDKIT=1 /usr/bin/docker build -t hearsay:latest .
 
 # The same flags as `make release`, so the two share one build (`swift run` does not
-# take --static-swift-stdlib, hence build, then run).
-BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks
-bench: deps
+# take --static-swift-stdlib, hence build, then run). DurabilityBenchmarks runs the
+# release agent, and preloads .build/slow-sync.so into it for a disk that takes 200 ms
+# per sync (built with the toolchain's clang).
+BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks DurabilityBenchmarks
+CLANG ?= $(dir $(shell command -v $(SWIFT)))clang
+bench: release
+	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
 	for b in $(BENCHMARKS); do SWIFT=$(SWIFT) release/build.sh --product $$b $(BUILD_FLAGS) || exit 1; done
 	for b in $(BENCHMARKS); do .build/release/$$b || exit 1; done
+
+# Durable PUTs alone (part of `make bench`).
+bench-durability: release
+	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
+	SWIFT=$(SWIFT) release/build.sh --product DurabilityBenchmarks $(BUILD_FLAGS)
+	.build/release/DurabilityBenchmarks
 
 # libFuzzer on the frame decoder for FUZZ_SECONDS (default 60), starting from the
 # committed corpus. New inputs land in .build-fuzz/corpus; a crash is written to

@@ -77,6 +77,15 @@ func developmentTargets() -> [Target] {
             ],
             path: "Benchmarks/NodeBenchmarks"),
         .executableTarget(
+            name: "DurabilityBenchmarks",
+            dependencies: [
+                "HearsayCore", "HearsayWire", "HearsayNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DurabilityBenchmarks"),
+        .executableTarget(
             name: "WireBenchmarks", dependencies: ["HearsayWire", "COpenSSL"], path: "Benchmarks/WireBenchmarks"),
         // libFuzzer target for the frame decoder (`make fuzz`); built normally it replays inputs.
         .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire", "HearsayNode"], path: "Fuzz/FrameFuzzer"),

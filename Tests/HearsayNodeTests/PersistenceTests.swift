@@ -120,7 +120,7 @@ import Testing
         }
         try log.sync()
         #expect(log.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize))
-        try log.compact(store.allEntries.flatMap(\.versions))
+        try log.compact(limits: store.limits)
         #expect(log.recordCount == 1)
         #expect(!log.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize))
         // Appends after compaction land in the new file.

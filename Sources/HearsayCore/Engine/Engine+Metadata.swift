@@ -13,11 +13,14 @@ extension Engine {
         return (version, commitWrite(version, persisted: false, now: now))
     }
 
-    /// The version a write would make, checked, with nothing changed: a host that keeps
-    /// its store on disk writes it durably first, then commits it, so that no peer and no
-    /// reader ever sees a write that could be lost, and a write the disk refuses changes
-    /// nothing anywhere. Nothing may change the store between the two calls.
-    public func prepareWrite(
+    /// The version a write makes, checked, and held as pending with nothing visible: a
+    /// host that keeps its store on disk writes it durably first, then commits it (or
+    /// abandons it when the disk refused it), so that no peer and no reader ever sees a
+    /// write that could be lost, and a refused write changes nothing anywhere. Anything
+    /// may happen in between (the disk is slow): later writes to the entry build on the
+    /// pending one, and a peer's concurrent version that arrives meanwhile ends beside
+    /// it as a conflict (`MetadataStore.prepareWrite`).
+    public mutating func prepareWrite(
         _ address: MetadataAddress, value: JSONValue?, status: MetadataStatus = .active,
         roles: [String] = [], replicationNodes: [String] = [], now: Instant
     ) throws(EngineError) -> ContextMetadata {
@@ -35,8 +38,9 @@ extension Engine {
     /// it on disk already, so no `.stored` effect asks for it.
     public mutating func commitWrite(_ version: ContextMetadata, persisted: Bool, now: Instant) -> [Effect] {
         self.now = now
-        store.commitWrite(version)
+        let outcome = store.commitWrite(version)
         let address = version.address
+        if case .conflict(_, let isNew) = outcome, isNew { conflictFound(address) }
         statisticsStorage.localUpdates += 1
         if !persisted { effects.append(.stored(version)) }
         metric(.metadataUpdated(origin: .local))
@@ -45,8 +49,14 @@ extension Engine {
         // Refused or dropped later, anti-entropy still carries it; the write itself is kept.
         admitted(
             broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
-        gossipBroadcasts()
+        if isRunning { gossipBroadcasts() }
         return takeEffects()
+    }
+
+    /// Drops a prepared write that the host could not make durable; nothing of it was
+    /// visible, and later writes to the entry simply skip its clock counter.
+    public mutating func abandonWrite(_ version: ContextMetadata) {
+        store.abandonWrite(version)
     }
 
     /// Deletes an entry: a tombstone that spreads like any write and is purged after

@@ -12,6 +12,10 @@ public struct MetadataStore: Sendable {
 
     private var table: [MetadataAddress: MetadataEntry] = [:]
     private var statusCounts: [MetadataStatus: Int] = [:]
+    /// Local writes prepared and not yet committed or abandoned, by entry.
+    private var pending: [MetadataAddress: PendingWrite] = [:]
+    /// Entries that pending writes create (not in the table when first prepared).
+    private var pendingNewEntries = 0
     /// Protocol time of the first reaping pass that saw each tombstone (local only).
     private var tombstonesSeen: [MetadataAddress: Instant] = [:]
 
@@ -58,31 +62,84 @@ public struct MetadataStore: Sendable {
         return version
     }
 
-    /// The version a local write would make (its clock dominates every sibling), checked
-    /// against the limits, with the store unchanged: a durable host writes it to disk
-    /// before `commitWrite` makes it visible.
-    public func prepareWrite(
+    /// Prepares a local write: the version it makes, checked against the limits, and
+    /// held as pending, not yet visible. A durable host writes it to disk and then calls
+    /// `commitWrite`, or `abandonWrite` when the disk refused it.
+    ///
+    /// While writes are pending the store goes on: reads, merges from peers, other local
+    /// writes. A write to an entry with one pending builds on it (its clock counts past
+    /// the pending one), so two writes in flight never share a clock counter, and they
+    /// commit in the order they were prepared. An entry that does not exist yet counts
+    /// against `maxEntries` from its preparation.
+    public mutating func prepareWrite(
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
         let existing = table[address]
+        let inFlight = pending[address]
         var clock = existing?.mergedClock ?? VectorClock()
+        if let inFlight { clock = clock.merged(with: inFlight.version.vectorClock) }
         clock.increment(node)
         let version = ContextMetadata(
             address: address, value: value, status: status, roles: roles,
             replicationNodes: replicationNodes,
             vectorClock: clock, updatedBy: node, lastUpdated: now)
         try check(version, value: value)
-        if existing == nil, table.count >= limits.maxEntries {
+        if existing == nil, inFlight == nil, table.count + pendingNewEntries >= limits.maxEntries {
             throw .storeFull(limit: limits.maxEntries)
         }
+        let isNew = inFlight?.isNew ?? (existing == nil)
+        if inFlight == nil, isNew { pendingNewEntries += 1 }
+        pending[address] = PendingWrite(version: version, count: (inFlight?.count ?? 0) + 1, isNew: isNew)
         return version
     }
 
-    /// Makes a version from `prepareWrite` the entry's only one, as that write's clock
-    /// dominates every sibling the entry held when it was prepared.
-    public mutating func commitWrite(_ version: ContextMetadata) {
-        replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
+    /// Makes a prepared write visible. Its clock dominates every version the entry held
+    /// when it was prepared, which it replaces; a version from a peer that arrived since
+    /// and is concurrent with it stays beside it, and the entry is in conflict, as for
+    /// any two concurrent writes (the sibling limit, checked for peers' versions, does
+    /// not refuse a write already on disk).
+    @discardableResult
+    public mutating func commitWrite(_ version: ContextMetadata) -> MergeOutcome {
+        settle(version, committed: true)
+        guard let existing = table[version.address] else {
+            replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
+            return .applied
+        }
+        var kept: [ContextMetadata] = []
+        for held in existing.versions {
+            switch version.vectorClock.compare(held.vectorClock) {
+            case .after: break
+            case .concurrent: kept.append(held)
+            // Only a version that saw this one could rank above it, and none has.
+            case .before, .equal: return .stale
+            }
+        }
+        let wasConflicted = existing.versions.count > 1
+        replace(version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
+        return kept.isEmpty ? .applied : .conflict(siblings: kept.count + 1, isNew: !wasConflicted)
+    }
+
+    /// Drops a prepared write the disk refused: nothing of it was ever visible.
+    public mutating func abandonWrite(_ version: ContextMetadata) {
+        settle(version, committed: false)
+    }
+
+    /// Prepared writes not yet committed or abandoned.
+    public var pendingWriteCount: Int { pending.values.reduce(0) { $0 + $1.count } }
+
+    // One prepared write is done with. An entry that was new at its first pending write
+    // stops counting as pending once it is in the table, or when its last pending write
+    // is settled (until then, one a peer created meanwhile counts twice: the limit errs
+    // on the side of refusing).
+    private mutating func settle(_ version: ContextMetadata, committed: Bool) {
+        guard var inFlight = pending[version.address] else { return }
+        inFlight.count -= 1
+        if inFlight.isNew, committed || inFlight.count == 0 {
+            inFlight.isNew = false
+            pendingNewEntries -= 1
+        }
+        pending[version.address] = inFlight.count > 0 ? inFlight : nil
     }
 
     /// Merges a version from a peer; see the type's merge rules.
@@ -214,4 +271,12 @@ public struct MetadataStore: Sendable {
             statusCounts[new.status, default: 0] += 1
         }
     }
+}
+
+/// The local writes in flight to one entry: the latest prepared (later ones build on
+/// it), how many, and whether the entry did not exist when the first was prepared.
+private struct PendingWrite: Sendable {
+    var version: ContextMetadata
+    var count: Int
+    var isNew: Bool
 }

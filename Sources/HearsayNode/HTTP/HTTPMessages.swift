@@ -1,4 +1,5 @@
 import HearsayCore
+import NIOCore
 import NIOHTTP1
 
 /// A complete HTTP request as the router sees it.
@@ -59,6 +60,9 @@ public struct HTTPResponse: Sendable {
 public enum HTTPReply: Sendable {
     case now(HTTPResponse)
     case later(@Sendable () async -> HTTPResponse)
+    /// Completed on the server's event loop (a write waiting for its batch to be durable),
+    /// with no task to start.
+    case promised(EventLoopFuture<HTTPResponse>)
 }
 
 /// Percent-decoding of URL paths and queries.

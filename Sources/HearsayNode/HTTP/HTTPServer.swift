@@ -85,6 +85,12 @@ final class HTTPRequestHandler: ChannelInboundHandler {
                     let (handler, context) = bound.value
                     handler.write(response, to: context, head: head, keepAlive: keepAlive)
                 }
+            case .promised(let future):
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                future.hop(to: context.eventLoop).whenSuccess { response in
+                    let (handler, context) = bound.value
+                    handler.write(response, to: context, head: head, keepAlive: keepAlive)
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import HearsayCore
 import HearsayWire
+import NIOCore
 import NIOHTTP1
 
 /// The HTTP API: health, state, members, metadata, join, leave and keys. See
@@ -159,24 +160,40 @@ extension Node {
     /// A local write, durable first, then visible and gossiped: a crash in between
     /// loses nothing that anyone saw, so a restarted node never reuses the write's
     /// clock counter for other content; and a write the disk refuses (full, failing)
-    /// changes nothing anywhere and is answered 503. Nothing runs on this actor between
-    /// the engine's prepare and commit (the disk write does not suspend).
+    /// changes nothing anywhere and is answered 503. The disk thread writes it with every
+    /// other write queued meanwhile (one sync for all); the engine holds it as pending
+    /// until then, and the answer follows its commit, in the order of the writes.
     private func commitDurably(_ version: ContextMetadata) -> HTTPReply {
-        if let metadataLog {
-            do {
-                try metadataLog.writeDurably(version)
-            } catch {
-                logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")
-                return .now(
-                    .error(
-                        .serviceUnavailable,
-                        "the write was refused: it could not be made durable (\(error.reason)); nothing was changed, retry it"
-                    ))
-            }
+        guard let logWriter else {
+            let now = clockNow()
+            perform(engine.commitWrite(version, persisted: false, now: now))
+            return .now(.json(version.json))
         }
-        let now = clockNow()
-        perform(engine.commitWrite(version, persisted: metadataLog != nil, now: now))
-        return .now(.json(version.json))
+        let answer = eventLoop.makePromise(of: HTTPResponse.self)
+        logWriter.write(version) { [self] result in
+            self.assumeIsolated { $0.written(version, result, answer: answer) }
+        }
+        return .promised(answer.futureResult)
+    }
+
+    /// A local write's batch is durable, or failed: commit it or drop it, and answer.
+    private func written(
+        _ version: ContextMetadata, _ result: Result<Void, PersistenceError>, answer: EventLoopPromise<HTTPResponse>
+    ) {
+        switch result {
+        case .success:
+            let now = clockNow()
+            perform(engine.commitWrite(version, persisted: true, now: now))
+            answer.succeed(.json(version.json))
+        case .failure(let error):
+            engine.abandonWrite(version)
+            logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")
+            answer.succeed(
+                .error(
+                    .serviceUnavailable,
+                    "the write was refused: it could not be made durable (\(error.reason)); nothing was changed, retry it"
+                ))
+        }
     }
 
     private func engineFailure(_ error: EngineError) -> HTTPResponse {

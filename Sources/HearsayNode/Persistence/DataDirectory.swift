@@ -82,13 +82,27 @@ public final class DataDirectory {
 
     /// Stores the identity durably (atomic replace).
     public func writeIdentity(_ identity: NodeIdentity) throws(PersistenceError) {
-        let document = JSONValue.object([
-            "name": .string(identity.name.rawValue), "incarnation": .number(Double(identity.incarnation)),
-        ])
-        do {
-            try DurableFile.replace(identityPath, with: Array((document.canonicalText + "\n").utf8), directory: path)
-        } catch {
-            throw PersistenceError(error)
+        try identityFile.write(identity)
+    }
+
+    /// The identity file alone, for writing from the node's disk thread.
+    var identityFile: IdentityFile { IdentityFile(path: identityPath, directory: path) }
+
+    /// Where the identity is kept.
+    struct IdentityFile: Sendable {
+        let path: String
+        let directory: String
+
+        /// Replaces the file with `identity`, atomically and durably.
+        func write(_ identity: NodeIdentity) throws(PersistenceError) {
+            let document = JSONValue.object([
+                "name": .string(identity.name.rawValue), "incarnation": .number(Double(identity.incarnation)),
+            ])
+            do {
+                try DurableFile.replace(path, with: Array((document.canonicalText + "\n").utf8), directory: directory)
+            } catch {
+                throw PersistenceError(error)
+            }
         }
     }
 

@@ -16,11 +16,15 @@ import HearsayWire
 /// wire encoding). Replaying the records through `MetadataStore.apply` rebuilds the
 /// store: merges are order-independent for what they keep.
 ///
-/// A crash can only tear the last record, which was never acknowledged (a write is
+/// A crash can only tear the last records, which were never acknowledged (a write is
 /// acknowledged after `sync`), so a bad record at the very end is cut off; a bad record
 /// anywhere else is corruption, and opening fails rather than start with part of a store.
+/// A log that lost whole records from its end (a cut at a record boundary reads as a
+/// good log) is told apart by its mark, `metadata.log.mark`: the length the log had
+/// reached when it was last marked, about once a second. A log shorter than its mark
+/// lost acknowledged records, and opening says so (`Recovery.lostBytes`).
 ///
-/// Confined to the node's event loop (not `Sendable`).
+/// Confined to one thread at a time (not `Sendable`): the node's `LogWriter` owns it.
 public final class MetadataLog {
     /// The file.
     public let path: String
@@ -33,6 +37,10 @@ public final class MetadataLog {
     private var pending: [UInt8] = []
     /// Set when a write failed and its bytes may still be in the file past `byteSize`.
     private var needsCutBack = false
+    /// The length the mark file holds.
+    private var markedBytes: Int
+    /// Set after a compaction replaced the file until it is open again.
+    private var needsReopen = false
 
     static let header: [UInt8] = Array("HSYLOG".utf8) + [0, 1]
     /// No single version comes near this; a larger length is corruption, not a record.
@@ -46,7 +54,13 @@ public final class MetadataLog {
         public var truncatedBytes: Int
         /// Whether the file was there but empty, and started anew.
         public var wasEmpty = false
+        /// How much shorter than its mark the log was: acknowledged records lost from
+        /// outside (a cut, a restored partial copy); 0 normally.
+        public var lostBytes = 0
     }
+
+    /// Where the mark of the log at `path` is kept.
+    static func markPath(_ path: String) -> String { path + ".mark" }
 
     /// Opens the log at `path` in `directory`, creating it when missing or empty, and
     /// reads every record back. An empty file holds nothing that was acknowledged (every
@@ -69,8 +83,15 @@ public final class MetadataLog {
                 }
                 try DurableFile.sync(fd, path: path)
             }
-            let log = MetadataLog(path: path, directory: directory, fd: fd, size: goodEnd, records: versions.count)
-            return (log, Recovery(versions: versions, truncatedBytes: bytes.count - goodEnd, wasEmpty: wasEmpty))
+            let mark = readMark(path)
+            let log = MetadataLog(
+                path: path, directory: directory, fd: fd, size: goodEnd, records: versions.count, marked: mark ?? 0)
+            return (
+                log,
+                Recovery(
+                    versions: versions, truncatedBytes: bytes.count - goodEnd, wasEmpty: wasEmpty,
+                    lostBytes: max(0, (mark ?? 0) - goodEnd))
+            )
         } catch let error as FileError {
             throw PersistenceError(error)
         } catch let error as PersistenceError {
@@ -80,12 +101,38 @@ public final class MetadataLog {
         }
     }
 
-    private init(path: String, directory: String, fd: Int32, size: Int, records: Int) {
+    private init(path: String, directory: String, fd: Int32, size: Int, records: Int, marked: Int) {
         self.path = path
         self.directory = directory
         self.fd = fd
         self.byteSize = size
         self.recordCount = records
+        self.markedBytes = marked
+    }
+
+    /// The length in the mark file; nil when there is none or it is unreadable (a mark
+    /// only ever makes opening report more, so a damaged one is ignored).
+    private static func readMark(_ path: String) -> Int? {
+        guard DurableFile.exists(markPath(path)), let bytes = try? FileIO.read(markPath(path), limit: 64) else {
+            return nil
+        }
+        let text = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
+        return Int(text).flatMap { $0 >= header.count ? $0 : nil }
+    }
+
+    /// Records the log's durable length in its mark, when it changed since the last mark.
+    public func updateMark() throws(PersistenceError) {
+        guard byteSize != markedBytes else { return }
+        try writeMark(byteSize)
+    }
+
+    private func writeMark(_ bytes: Int) throws(PersistenceError) {
+        do {
+            try DurableFile.replace(Self.markPath(path), with: Array("\(bytes)\n".utf8), directory: directory)
+        } catch {
+            throw PersistenceError(error)
+        }
+        markedBytes = bytes
     }
 
     deinit {
@@ -159,9 +206,6 @@ public final class MetadataLog {
         recordCount += 1
     }
 
-    /// Whether versions are queued and not yet on disk.
-    public var hasPending: Bool { !pending.isEmpty }
-
     /// Writes the queued versions and forces them to the disk. On failure they stay
     /// queued for the next sync.
     public func sync() throws(PersistenceError) {
@@ -170,13 +214,16 @@ public final class MetadataLog {
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Writes the queued versions and then `version`, and forces them to the disk; on
-    /// failure `version` is not queued (the caller refuses the write it stands for),
-    /// and the others stay queued.
-    public func writeDurably(_ version: ContextMetadata) throws(PersistenceError) {
-        try write(pending + Self.record(version))
+    /// Writes the queued versions and then `versions`, in one write, and forces them to
+    /// the disk; on failure `versions` are not queued (the caller refuses the writes
+    /// they stand for), and the others stay queued.
+    public func writeDurably(_ versions: [ContextMetadata]) throws(PersistenceError) {
+        var bytes = pending
+        for version in versions { bytes += Self.record(version) }
+        guard !bytes.isEmpty else { return }
+        try write(bytes)
         pending.removeAll(keepingCapacity: true)
-        recordCount += 1
+        recordCount += versions.count
     }
 
     /// Appends `bytes` and syncs. A write that fails part way (a full disk) is cut back
@@ -185,6 +232,7 @@ public final class MetadataLog {
     /// middle, and the node would refuse to start. Until the cut succeeds, every write
     /// fails.
     private func write(_ bytes: [UInt8]) throws(PersistenceError) {
+        try reopen()
         if needsCutBack {
             do {
                 try cutBack()
@@ -203,6 +251,18 @@ public final class MetadataLog {
         byteSize += bytes.count
     }
 
+    private func reopen() throws(PersistenceError) {
+        guard needsReopen else { return }
+        do {
+            let reopened = try DurableFile.open(path, O_WRONLY | O_APPEND)
+            close(fd)
+            fd = reopened
+            needsReopen = false
+        } catch {
+            throw PersistenceError(path: path, reason: "cannot reopen the compacted log: \(error)")
+        }
+    }
+
     private func cutBack() throws(FileError) {
         guard ftruncate(fd, off_t(byteSize)) == 0 else { throw .current(path) }
         try DurableFile.sync(fd, path: path)
@@ -215,20 +275,47 @@ public final class MetadataLog {
         byteSize > minimumBytes && byteSize > 2 * (liveBytes + 8 * liveVersions + Self.header.count)
     }
 
-    /// Replaces the log with one record per live version, atomically.
-    public func compact(_ versions: [ContextMetadata]) throws(PersistenceError) {
+    /// Replaces the log with one record per version it holds that is still live, as a
+    /// restart would load them into a store with `limits`: what is compacted is what is
+    /// on disk, whatever the store in memory holds meanwhile. The mark is lowered first,
+    /// so that a crash before the replacement leaves a log longer than its mark, never
+    /// shorter. Returns the size before and after.
+    @discardableResult
+    public func compact(limits: MetadataLimits) throws(PersistenceError) -> (before: Int, after: Int) {
         try sync()
+        let before = byteSize
+        var store = MetadataStore(limits: limits)
+        do {
+            let (versions, _) = try Self.parse(try FileIO.read(path, limit: Int.max), path: path)
+            for version in versions { _ = store.apply(version) }
+        } catch let error as FileError {
+            throw PersistenceError(error)
+        } catch let error as PersistenceError {
+            throw error
+        } catch {
+            throw PersistenceError(path: path, reason: "\(error)")
+        }
         var bytes = Self.header
-        for version in versions { bytes += Self.record(version) }
+        var records = 0
+        for entry in store.allEntries {
+            for version in entry.versions {
+                bytes += Self.record(version)
+                records += 1
+            }
+        }
+        if markedBytes > bytes.count { try writeMark(bytes.count) }
         do {
             try DurableFile.replace(path, with: bytes, directory: directory)
-            let reopened = try DurableFile.open(path, O_WRONLY | O_APPEND)
-            close(fd)
-            fd = reopened
         } catch {
             throw PersistenceError(error)
         }
         byteSize = bytes.count
-        recordCount = versions.count
+        recordCount = records
+        // The descriptor still writes to the file that was replaced: nothing may be
+        // appended until the new one is open.
+        needsReopen = true
+        try reopen()
+        try writeMark(byteSize)
+        return (before, byteSize)
     }
 }

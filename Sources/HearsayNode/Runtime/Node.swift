@@ -32,7 +32,8 @@ public actor Node {
     let codec: FrameCodec
     var keyring: Keyring
     let dataDirectory: DataDirectory?
-    let metadataLog: MetadataLog?
+    /// The metadata log, written on a thread of its own.
+    let logWriter: LogWriter?
     var persistedIncarnation: UInt64
     var udp: (any Channel)?
     var listeners: [any Channel] = []
@@ -51,6 +52,8 @@ public actor Node {
     var hasJoined: Bool
     var lastErrorLog: [String: Instant] = [:]
     var maintenance: RepeatedTask?
+    /// Set while a compaction is queued or running on the disk thread.
+    var compacting = false
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -109,7 +112,14 @@ public actor Node {
                         "the metadata log was empty (0 bytes): started a new one; peers fill the store",
                         metadata: ["event": "log_recovered", "bytes": "0", "reason": "empty"])
                 }
-                if recovery.truncatedBytes > 0 {
+                if recovery.lostBytes > 0 {
+                    logger.error(
+                        "the metadata log is shorter than it was: acknowledged writes were lost from outside (a cut or a partial copy); peers fill the store",
+                        metadata: [
+                            "event": "log_data_loss", "lost_bytes": "\(recovery.lostBytes)",
+                            "bytes": "\(log.byteSize)", "records": "\(recovery.versions.count)",
+                        ])
+                } else if recovery.truncatedBytes > 0 {
                     logger.warning(
                         "cut off a torn last record of the metadata log (never acknowledged)",
                         metadata: ["event": "log_recovered", "bytes": "\(recovery.truncatedBytes)"])
@@ -137,7 +147,7 @@ public actor Node {
         self.name = name
         self.advertised = settings.advertisedAddress
         self.dataDirectory = directory
-        self.metadataLog = metadataLog
+        self.logWriter = metadataLog.map { LogWriter(log: $0, eventLoop: eventLoop) }
         self.persistedIncarnation = incarnation
         self.awaitingFirstJoin = !settings.join.isEmpty
         self.hasJoined = settings.join.isEmpty
@@ -229,6 +239,7 @@ public actor Node {
                 }
                 .bind(host: bind.host, port: bind.port).get()
         } catch {
+            logWriter?.close()
             throw .bind(what: "gossip (UDP)", address: "\(bind)", reason: "\(error)")
         }
         do {
@@ -245,6 +256,7 @@ public actor Node {
             listeners.append(tcp)
         } catch {
             closeChannels()
+            logWriter?.close()
             throw .bind(what: "gossip (TCP)", address: "\(bind)", reason: "\(error)")
         }
         do {
@@ -253,6 +265,7 @@ public actor Node {
             listeners.append(http)
         } catch {
             closeChannels()
+            logWriter?.close()
             throw .bind(what: "the HTTP API", address: "\(settings.http)", reason: "\(error)")
         }
         phase = .running
@@ -277,23 +290,38 @@ public actor Node {
         }
     }
 
-    /// Once a second: versions merged from peers reach the disk (local writes are synced
-    /// before they are acknowledged), and the log is compacted when mostly superseded.
+    /// Once a second: the log's mark follows its length, and the log is compacted when
+    /// mostly superseded. Both run on the disk thread (versions from peers reach the disk
+    /// with the next batch of writes).
     func maintain() {
-        guard phase != .finished, let metadataLog else { return }
-        syncLog()
+        guard phase != .finished, let logWriter else { return }
+        logWriter.mark { [self] failure in
+            guard let failure else { return }
+            self.assumeIsolated {
+                $0.logRateLimited(.error, "persist_failed", "cannot mark the metadata log: \(failure)", key: "mark")
+            }
+        }
         let store = engine.store
-        guard metadataLog.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize) else { return }
-        let before = metadataLog.byteSize
-        do {
-            try metadataLog.compact(store.allEntries.flatMap(\.versions))
-            logger.info(
-                "compacted the metadata log",
-                metadata: [
-                    "event": "log_compacted", "bytes_before": "\(before)", "bytes_after": "\(metadataLog.byteSize)",
-                ])
-        } catch {
-            logRateLimited(.error, "persist_failed", "cannot compact the metadata log: \(error)", key: "compact")
+        guard !compacting, logWriter.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize) else {
+            return
+        }
+        compacting = true
+        logWriter.compact(limits: store.limits) { [self] result in
+            self.assumeIsolated { node in
+                node.compacting = false
+                switch result {
+                case .success(let sizes):
+                    node.logger.info(
+                        "compacted the metadata log",
+                        metadata: [
+                            "event": "log_compacted", "bytes_before": "\(sizes.before)",
+                            "bytes_after": "\(sizes.after)",
+                        ])
+                case .failure(let error):
+                    node.logRateLimited(
+                        .error, "persist_failed", "cannot compact the metadata log: \(error)", key: "compact")
+                }
+            }
         }
     }
 
@@ -410,8 +438,9 @@ public actor Node {
         if engine.isRunning { perform((try? engine.stop(now: now)) ?? []) }
         phase = .finished
         maintenance?.cancel()
-        syncLog()
         closeChannels()
+        // Whatever is queued reaches the disk before the node says it stopped.
+        logWriter?.close()
         logger.info("agent stopped", metadata: ["event": "agent_stopped"])
         for waiter in leaveWaiters { waiter.resume() }
         for waiter in finishWaiters { waiter.resume() }
@@ -523,7 +552,7 @@ public actor Node {
             case .armTimer(let timer, let at): arm(timer, at: at)
             case .metric(let event): metrics.record(event)
             case .log(let record): log(record)
-            case .stored(let version): metadataLog?.append(version)
+            case .stored(let version): logWriter?.append(version)
             case .leaveCompleted: leaveCompleted = true
             }
         }
@@ -636,26 +665,20 @@ public actor Node {
 
     // MARK: Persistence
 
-    /// Forces queued versions to disk. A failure to write is fatal for durability, so it
-    /// is logged loudly; the versions stay queued and the next sync retries.
-    @discardableResult
-    func syncLog() -> Bool {
-        guard let metadataLog else { return true }
-        do {
-            try metadataLog.sync()
-            return true
-        } catch {
-            logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")
-            return false
-        }
-    }
-
+    /// Writes the raised incarnation on the disk thread (three syncs, which a refutation
+    /// must not wait for on the event loop). A crash first costs nothing: a new life
+    /// starts from the wall clock in milliseconds, above any incarnation a refutation
+    /// reached.
     private func persistIncarnation() {
         persistedIncarnation = engine.incarnation
-        do {
-            try dataDirectory?.writeIdentity(NodeIdentity(name: name, incarnation: engine.incarnation))
-        } catch {
-            logRateLimited(.error, "persist_failed", "cannot write the node identity: \(error)", key: "identity")
+        guard let logWriter, let file = dataDirectory?.identityFile else { return }
+        logWriter.writeIdentity(NodeIdentity(name: name, incarnation: engine.incarnation), to: file) {
+            [self] failure in
+            guard let failure else { return }
+            self.assumeIsolated {
+                $0.logRateLimited(
+                    .error, "persist_failed", "cannot write the node identity: \(failure)", key: "identity")
+            }
         }
     }
 }
