@@ -88,8 +88,8 @@ final class AgentProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, dataDir + ".log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = (inherited + environment).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = (inherited + environment).map { strdup($0) } + [nil]
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
@@ -126,6 +126,11 @@ struct BenchmarkError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// What the clients of one load measured.
+final class Results: Sendable {
+    let state = Mutex((count: 0, failures: 0, latencies: [Double]()))
+}
+
 /// `clients` keep-alive connections, each sending PUTs one after another for `seconds`.
 final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: each handler lives on the one event loop of the load's group.
@@ -134,13 +139,13 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
 
     let client: Int
     let deadline: Double
-    let results: Mutex<(count: Int, failures: Int, latencies: [Double])>
+    let results: Results
     private var sequence = 0
     private var sentAt = 0.0
     private var status: UInt = 0
     let done: EventLoopPromise<Void>
 
-    init(client: Int, deadline: Double, results: Mutex<(count: Int, failures: Int, latencies: [Double])>, done: EventLoopPromise<Void>) {
+    init(client: Int, deadline: Double, results: Results, done: EventLoopPromise<Void>) {
         self.client = client
         self.deadline = deadline
         self.results = results
@@ -159,7 +164,8 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
         }
         sequence += 1
         let body = #"{"value":{"client":\#(client),"n":\#(sequence)}}"#
-        var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/v1/metadata/bench/\(client)/\(sequence % 100)")
+        var head = HTTPRequestHead(
+            version: .http1_1, method: .PUT, uri: "/v1/metadata/bench/\(client)/\(sequence % 100)")
         head.headers.add(name: "Host", value: "127.0.0.1")
         head.headers.add(name: "Content-Type", value: "application/json")
         head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
@@ -176,7 +182,7 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             let latency = monotonicSeconds() - sentAt
             let ok = status == 200
-            results.withLock {
+            results.state.withLock {
                 if ok {
                     $0.count += 1
                     $0.latencies.append(latency)
@@ -194,10 +200,12 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-func runLoad(port: Int, clients: Int, seconds: Double) throws -> (perSecond: Double, p50: Double, p99: Double, failures: Int) {
+func runLoad(port: Int, clients: Int, seconds: Double) throws -> (
+    perSecond: Double, p50: Double, p99: Double, failures: Int
+) {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     defer { try? group.syncShutdownGracefully() }
-    let results = Mutex((count: 0, failures: 0, latencies: [Double]()))
+    let results = Results()
     let start = monotonicSeconds()
     let deadline = start + seconds
     var finished: [EventLoopFuture<Void>] = []
@@ -219,7 +227,7 @@ func runLoad(port: Int, clients: Int, seconds: Double) throws -> (perSecond: Dou
     }
     try EventLoopFuture.andAllComplete(finished, on: group.next()).wait()
     let elapsed = monotonicSeconds() - start
-    let (count, failures, latencies) = results.withLock { ($0.count, $0.failures, $0.latencies.sorted()) }
+    let (count, failures, latencies) = results.state.withLock { ($0.count, $0.failures, $0.latencies.sorted()) }
     func percentile(_ p: Double) -> Double {
         latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
     }
@@ -248,7 +256,8 @@ func fdatasyncRate(directory: String, seconds: Double) -> Double {
 
 func removeTree(_ path: String) {
     var pid: pid_t = 0
-    let argv = ["/bin/rm", "-rf", path].map { strdup($0) } + [nil]
+    let words: [String] = ["/bin/rm", "-rf", path]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     guard posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 else { return }
     var status: Int32 = 0
@@ -269,10 +278,14 @@ let scratch = root + "/.build/bench-durability"
 _ = mkdir(root + "/.build", 0o755)
 _ = mkdir(scratch, 0o755)
 let seconds = 5.0
-print("Durable PUTs on one release agent (each answered after its record is fdatasync'ed), \(format(seconds, 0)) s a run:")
+print(
+    "Durable PUTs on one release agent (each answered after its record is fdatasync'ed), \(format(seconds, 0)) s a run:"
+)
 let limit = fdatasyncRate(directory: scratch, seconds: 2)
 print("  this disk's single-writer fdatasync rate: \(format(limit, 0))/s (one durable write per sync)")
-for (label, environment) in [("", [String]()), (" (200 ms per sync)", ["LD_PRELOAD=\(slowSyncLibrary)", "HEARSAY_SLOW_SYNC_MS=200"])] {
+for (label, environment) in [
+    ("", [String]()), (" (200 ms per sync)", ["LD_PRELOAD=\(slowSyncLibrary)", "HEARSAY_SLOW_SYNC_MS=200"]),
+] {
     if !environment.isEmpty, access(slowSyncLibrary, R_OK) != 0 {
         print("  no \(slowSyncLibrary): `make bench` builds it; slow-disk runs skipped")
         break

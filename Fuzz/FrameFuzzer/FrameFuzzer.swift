@@ -50,7 +50,8 @@ extension FrameFuzzing {
                     session: 1,
                     step: .summaries(
                         bits: 2, buckets: [1], summaries: [EntrySummary(address: version.address, hash: 9)]))),
-            .metadataSync(SyncMessage(session: 1, step: .push(versions: [version], request: [version.address]))),
+            .metadataSync(
+                SyncMessage(session: 1, step: .push(versions: [version], request: [version.address], deferred: [2]))),
         ]
         let messages = payloads.enumerated().map { i, payload in
             GossipMessage(

@@ -206,7 +206,8 @@ import Testing
         #expect(differing.count <= 2 && !differing.isEmpty)
         let summaries = a.summaries(inBuckets: differing, bits: bits)
         #expect(summaries.count < 200, "only the differing buckets are summarised")
-        let (send, request) = b.reconcile(remote: summaries, buckets: differing, bits: bits)
+        let (send, request, deferred) = b.reconcile(remote: summaries, buckets: differing, bits: bits)
+        #expect(deferred.isEmpty)
         // b sends what a lacks and asks for what a holds differently.
         #expect(send.contains(onlyB))
         #expect(request == [T.address("e/5")])

@@ -104,7 +104,8 @@ struct MessageSamples {
             case 4:
                 step = .push(
                     versions: (0..<int(0...3)).map { _ in version() },
-                    request: (0..<int(0...3)).map { _ in metadataAddress() })
+                    request: (0..<int(0...3)).map { _ in metadataAddress() },
+                    deferred: (0..<int(0...3)).map { _ in int(0...15) })
             default: step = .entries((0..<int(0...3)).map { _ in version() })
             }
             return .metadataSync(SyncMessage(session: u64(), step: step))

@@ -78,6 +78,8 @@ public enum TimerKey: Hashable, Sendable {
     case gossipRound
     /// Round `round` ran out of time.
     case roundTimeout(round: UInt64)
+    /// A streaming exchange's page `page` may have gone unanswered.
+    case pageTimeout(session: UInt64, page: Int)
     /// Announce our heartbeat.
     case heartbeat
     /// Purge tombstones past their grace period.

@@ -18,7 +18,9 @@ extension Engine {
         statisticsStorage.gossipRounds += 1
         statisticsStorage.lastGossipTime = now
         var current = RoundInFlight(number: currentRound, start: now, pending: [])
-        let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive }
+        // A peer still streaming an exchange with this node is left out: its pages go on.
+        let streaming = Set(sessions.values.filter(\.streaming).map(\.peer))
+        let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive && !streaming.contains($0.id) }
         for peer in peers {
             let session = makeSequence()
             sessions[session] = SyncSession(peer: peer.id, round: current.number)
@@ -115,8 +117,9 @@ extension Engine {
                 protocolViolation(.metadataSync, "bucket out of range")
                 return
             }
-            let (versions, request) = store.reconcile(remote: summaries, buckets: buckets, bits: bits)
-            send([answer(.push(versions: versions, request: request))], to: reply, via: .stream)
+            let (versions, request, deferred) = store.reconcile(
+                remote: summaries, buckets: buckets, bits: bits, budget: config.syncPageBytes)
+            send([answer(.push(versions: versions, request: request, deferred: deferred))], to: reply, via: .stream)
         case .entries(let versions):
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
         // Initiator side: only for sessions this node opened.
@@ -132,19 +135,108 @@ extension Engine {
             if differing.isEmpty {
                 sessionDone(sync.session)
             } else {
-                let summaries = store.summaries(inBuckets: differing, bits: digest.bits)
-                send(
-                    [answer(.summaries(bits: digest.bits, buckets: differing, summaries: summaries))],
-                    to: reply,
-                    via: .stream)
+                sessions[sync.session]?.bits = digest.bits
+                sessions[sync.session]?.remaining = differing.reversed()
+                sessions[sync.session]?.weights = store.bucketWeights(bits: digest.bits)
+                askForPage(sync.session, to: reply)
             }
-        case .push(let versions, let request):
-            guard sessions[sync.session] != nil else { return unknownSession() }
+        case .push(let versions, let request, let deferred):
+            guard var session = sessions[sync.session] else { return unknownSession() }
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
             if !request.isEmpty {
                 send([answer(.entries(store.versions(for: request)))], to: reply, via: .stream)
             }
-            sessionDone(sync.session)
+            guard (deferred.allSatisfy { $0 >= 0 && $0 < 1 << session.bits }) else {
+                protocolViolation(.metadataSync, "deferred bucket out of range")
+                return finishStreaming(sync.session, failed: true)
+            }
+            session.remaining += deferred.reversed()
+            sessions[sync.session] = session
+            if session.remaining.isEmpty {
+                if session.streaming {
+                    finishStreaming(sync.session, failed: false)
+                } else {
+                    sessionDone(sync.session)
+                }
+            } else {
+                askForPage(sync.session, to: reply)
+            }
+        }
+    }
+
+    /// Asks for the next page of an exchange: the summaries of as many of the remaining
+    /// buckets as this store's share of them fits a page (one bucket at least, 4096 at
+    /// most). An exchange that needs a second page leaves its round, which would end it
+    /// at the round's timeout, and is timed page by page instead.
+    private mutating func askForPage(_ id: UInt64, to peer: PeerAddress) {
+        guard var session = sessions[id] else { return }
+        var page: [Int] = []
+        var used = 0
+        while let next = session.remaining.last, page.count < 4096 {
+            let weight = next < session.weights.count ? session.weights[next] : 0
+            if !page.isEmpty, used + weight > config.syncPageBytes { break }
+            used += weight
+            page.append(session.remaining.removeLast())
+        }
+        session.pages += 1
+        let streams = session.pages > 1 || !session.remaining.isEmpty
+        if streams, !session.streaming {
+            session.streaming = true
+            sessions[id] = session
+            leaveRound(id)
+            log(
+                .info, "sync_streaming", "anti-entropy streams a large difference in pages",
+                [
+                    LogField("peer", session.peer.rawValue),
+                    LogField("buckets", "\(page.count + session.remaining.count)"),
+                ])
+        } else {
+            sessions[id] = session
+        }
+        if streams { arm(.pageTimeout(session: id, page: session.pages), at: now + config.syncTimeout) }
+        let summaries = store.summaries(inBuckets: page, bits: session.bits)
+        send(
+            [
+                message(
+                    .metadataSync(
+                        SyncMessage(
+                            session: id, step: .summaries(bits: session.bits, buckets: page, summaries: summaries))))
+            ],
+            to: peer, via: .stream)
+    }
+
+    /// The round no longer waits for a session that streams.
+    private mutating func leaveRound(_ id: UInt64) {
+        guard var current = round, current.pending.remove(id) != nil else { return }
+        if current.pending.isEmpty {
+            finishRound(current, timedOut: false)
+        } else {
+            round = current
+        }
+    }
+
+    mutating func pageTimedOut(_ id: UInt64, page: Int) {
+        guard let session = sessions[id], session.pages == page else { return }
+        finishStreaming(id, failed: true)
+    }
+
+    private mutating func finishStreaming(_ id: UInt64, failed: Bool) {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        if !session.streaming {
+            // Still in its round: the round counts it.
+            if var current = round, current.pending.remove(id) != nil { round = current }
+            if failed { networkError() }
+            return
+        }
+        if failed {
+            networkError()
+            log(
+                .warning, "sync_page_timeout", "a streaming anti-entropy exchange stopped answering",
+                [LogField("peer", session.peer.rawValue), LogField("pages", "\(session.pages)")])
+        } else {
+            log(
+                .info, "sync_streamed", "a streaming anti-entropy exchange completed",
+                [LogField("peer", session.peer.rawValue), LogField("pages", "\(session.pages)")])
         }
     }
 

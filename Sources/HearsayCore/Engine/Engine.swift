@@ -202,6 +202,7 @@ public struct Engine: Sendable {
             arm(.gossip, at: now + config.gossipTick)
         case .gossipRound: startRound()
         case .roundTimeout(let number): roundTimedOut(number)
+        case .pageTimeout(let session, let page): pageTimedOut(session, page: page)
         case .heartbeat:
             announceHeartbeat()
             arm(.heartbeat, at: now + config.heartbeatInterval)
@@ -362,6 +363,15 @@ struct Relay: Sendable {
 struct SyncSession: Sendable {
     var peer: NodeID
     var round: UInt64
+    /// Buckets still to ask about, the next last (a stack).
+    var remaining: [Int] = []
+    var bits = 0
+    /// This store's bytes in each bucket, to size pages by.
+    var weights: [Int] = []
+    /// Pages asked for so far.
+    var pages = 0
+    /// Set once the exchange streams: it left its round, which no longer waits for it.
+    var streaming = false
 }
 
 struct RoundInFlight: Sendable {

@@ -55,8 +55,13 @@ public struct EngineConfig: Sendable, Equatable {
     public var gossipInterval: Duration = .seconds(30)
     /// The seed's `maxGossipPeers`: up to this many random peers per round.
     public var maxGossipPeers: Int = 5
-    /// How long a round waits for its exchanges before it counts them as failed.
+    /// How long a round waits for its exchanges before it counts them as failed; an
+    /// exchange that streams pages gets this long for each page.
     public var syncTimeout: Duration = .seconds(10)
+    /// The most bytes of versions, summaries and requests one anti-entropy message
+    /// carries; larger differences stream in pages of this size (`SyncMessage`). The
+    /// node keeps it well under its largest stream frame.
+    public var syncPageBytes: Int = 1 << 20
 
     // MARK: Liveness announcements and housekeeping
 
@@ -131,6 +136,7 @@ public struct EngineConfig: Sendable, Equatable {
         try check((1...64).contains(maxGossipPeers), "max gossip peers", "\(maxGossipPeers)", "1 to 64")
         try check(
             syncTimeout >= .milliseconds(10), "sync timeout", seconds(syncTimeout), "at least 10ms")
+        try check(syncPageBytes >= 4096, "sync page bytes", "\(syncPageBytes)", "at least 4096")
         try check(
             heartbeatInterval >= .milliseconds(100), "heartbeat interval", seconds(heartbeatInterval),
             "at least 100ms")

@@ -123,10 +123,11 @@ extension Payload {
                     summaries.map {
                         .object(["address": .string($0.address.rawValue), "hash": .string(String($0.hash, radix: 16))])
                     })
-            case .push(let versions, let request):
+            case .push(let versions, let request, let deferred):
                 fields["step"] = "push"
                 fields["versions"] = .array(versions.map(\.json))
                 fields["request"] = .array(request.map { .string($0.rawValue) })
+                fields["deferred"] = .array(deferred.map { .number(Double($0)) })
             case .entries(let versions):
                 fields["step"] = "entries"
                 fields["versions"] = .array(versions.map(\.json))

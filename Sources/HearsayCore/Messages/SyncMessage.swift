@@ -4,6 +4,13 @@
 /// `buckets`; A `summaries` of the buckets that differ; B `push` of what A lacks with
 /// a `request` for what B lacks; A `entries`. Equal stores cost two small messages,
 /// and otherwise the bytes follow the number of differing entries.
+///
+/// A difference larger than a page (`EngineConfig.syncPageBytes`) streams: A sends the
+/// summaries of a page of buckets at a time, chosen so that what it holds in them fits
+/// a page; B's push fills at most a page and names the page's buckets it left out
+/// (`deferred`), which A asks for again; A asks for the next page once it applied the
+/// last. One page is in flight per exchange, so memory on both sides stays bounded by
+/// a page whatever the stores' sizes.
 public struct SyncMessage: Hashable, Sendable {
     /// Chosen by the initiator; ties the steps of one exchange together.
     public var session: UInt64
@@ -30,8 +37,9 @@ public enum SyncStep: Hashable, Sendable {
     case buckets(BucketDigest)
     /// A's entry summaries in the buckets that differ.
     case summaries(bits: Int, buckets: [Int], summaries: [EntrySummary])
-    /// B's versions that A lacks or has differently, and the addresses B wants.
-    case push(versions: [ContextMetadata], request: [MetadataAddress])
+    /// B's versions that A lacks or has differently, the addresses B wants, and the
+    /// buckets of A's page that did not fit this push.
+    case push(versions: [ContextMetadata], request: [MetadataAddress], deferred: [Int])
     /// A's versions of the addresses B asked for.
     case entries([ContextMetadata])
 
@@ -48,9 +56,10 @@ public enum SyncStep: Hashable, Sendable {
         case .summaries(_, let buckets, let summaries):
             return 1 + buckets.reduce(WireSize.varint(buckets.count)) { $0 + WireSize.varint($1) }
                 + summaries.reduce(WireSize.varint(summaries.count)) { $0 + $1.wireSize }
-        case .push(let versions, let request):
+        case .push(let versions, let request, let deferred):
             return Self.size(of: versions)
                 + request.reduce(WireSize.varint(request.count)) { $0 + WireSize.string($1.rawValue) }
+                + deferred.reduce(WireSize.varint(deferred.count)) { $0 + WireSize.varint($1) }
         case .entries(let versions):
             return Self.size(of: versions)
         }

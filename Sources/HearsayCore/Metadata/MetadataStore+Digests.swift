@@ -80,21 +80,58 @@ extension MetadataStore {
     /// send it (entries it lacks or holds differently) and the addresses to ask it for
     /// (entries this store lacks or holds differently). Where both hold an entry
     /// differently, both sides send theirs, so each ends with the merge of the two.
-    public func reconcile(remote: [EntrySummary], buckets: [Int], bits: Int) -> (
-        send: [ContextMetadata], request: [MetadataAddress]
+    ///
+    /// What is sent and asked for stays within `budget` bytes: buckets are taken in the
+    /// order given, the first always, and those that no longer fit are returned as
+    /// `deferred`, for the peer to ask about again.
+    public func reconcile(remote: [EntrySummary], buckets: [Int], bits: Int, budget: Int = .max) -> (
+        send: [ContextMetadata], request: [MetadataAddress], deferred: [Int]
     ) {
         let theirs = Dictionary(
             remote.map { ($0.address, $0.hash) }, uniquingKeysWith: { first, _ in first })
+        let wanted = Set(buckets)
+        var sendBy: [Int: [ContextMetadata]] = [:]
+        var cost: [Int: Int] = [:]
+        for entry in allEntries {
+            let bucket = Self.bucket(hash: entry.addressHash, bits: bits)
+            guard wanted.contains(bucket), theirs[entry.address] != entry.entryHash else { continue }
+            sendBy[bucket, default: []].append(contentsOf: entry.versions)
+            cost[bucket, default: 0] += entry.wireSize
+        }
+        var requestBy: [Int: [MetadataAddress]] = [:]
+        for summary in remote where entry(summary.address)?.entryHash != summary.hash {
+            let bucket = Self.bucket(of: summary.address, bits: bits)
+            requestBy[bucket, default: []].append(summary.address)
+            cost[bucket, default: 0] += WireSize.string(summary.address.rawValue)
+        }
         var send: [ContextMetadata] = []
         var request: [MetadataAddress] = []
-        for summary in summaries(inBuckets: buckets, bits: bits) {
-            if theirs[summary.address] != summary.hash, let entry = entry(summary.address) {
-                send.append(contentsOf: entry.versions)
+        var deferred: [Int] = []
+        var used = 0
+        for bucket in buckets {
+            let bytes = cost[bucket] ?? 0
+            if !deferred.isEmpty || (used > 0 && used + bytes > budget) {
+                deferred.append(bucket)
+                continue
             }
+            used += bytes
+            send += sendBy[bucket] ?? []
+            request += requestBy[bucket] ?? []
         }
-        for summary in remote where entry(summary.address)?.entryHash != summary.hash {
-            request.append(summary.address)
+        // Sorted, so that both sides see one order whatever the table's.
+        send.sort { $0.address < $1.address }
+        request.sort()
+        return (send, request, deferred)
+    }
+
+    /// What sending this store's share of each bucket costs at `bits`: its entries'
+    /// summaries and versions, in encoded bytes. An initiator sizes its pages by it.
+    public func bucketWeights(bits: Int) -> [Int] {
+        var weights = [Int](repeating: 0, count: 1 << bits)
+        for entry in allEntries {
+            weights[Self.bucket(hash: entry.addressHash, bits: bits)] +=
+                entry.wireSize + WireSize.string(entry.address.rawValue) + 8
         }
-        return (send, request)
+        return weights
     }
 }

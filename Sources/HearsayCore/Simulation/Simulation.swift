@@ -227,6 +227,7 @@ public final class Simulation {
         let bytes = outbound.wireSize + engines[node].config.frameOverheadBytes
         tally.sent[node] += outbound.messages.count
         tally.bytesSent[node] += bytes
+        if outbound.transport == .stream { tally.largestStreamFrame = max(tally.largestStreamFrame, bytes) }
         guard let target = addressIndex[outbound.to], up[target] else { return }
         if let group, group[node] != group[target] { return }
         if outbound.transport == .datagram && loss > 0 && Double.random(in: 0..<1, using: &network) < loss {
@@ -272,6 +273,8 @@ public struct SimulationTally: Sendable {
     public var bytesSent: [Int]
     /// Datagrams the network lost.
     public var lostDatagrams = 0
+    /// The largest stream frame any node sent, in bytes: what one exchange holds in memory.
+    public var largestStreamFrame = 0
     /// Every failure declaration, in order.
     public var failures: [FailureDeclaration] = []
     /// Counter events by metric.

@@ -98,6 +98,8 @@ public actor Node {
         config.maxGossipPeers = settings.maxGossipPeers
         config.messageBufferSize = settings.messageBufferSize
         config.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
+        // A page, its bucket lists and the frame's overhead stay well inside a stream frame.
+        config.syncPageBytes = min(config.syncPageBytes, settings.maxStreamFrameBytes / 4)
         var store = MetadataStore(limits: config.metadataLimits)
         var metadataLog: MetadataLog?
         var logger = baseLogger

@@ -201,10 +201,11 @@ extension MessageCodec {
                 writer.string(summary.address.rawValue)
                 writer.fixed64(summary.hash)
             }
-        case .push(let versions, let request):
+        case .push(let versions, let request, let deferred):
             writer.byte(4)
             self.versions(versions, into: &writer)
             writer.array(request) { $0.string($1.rawValue) }
+            writer.array(deferred) { $0.varint($1) }
         case .entries(let versions):
             writer.byte(5)
             self.versions(versions, into: &writer)
@@ -240,7 +241,10 @@ extension MessageCodec {
             let request = try reader.array("request count", minimumSize: 2) { reader throws(WireError) in
                 try metadataAddress(&reader, "requested address")
             }
-            step = .push(versions: versions, request: request)
+            let deferred = try reader.array("deferred bucket count") { reader throws(WireError) in
+                try reader.int("deferred bucket")
+            }
+            step = .push(versions: versions, request: request, deferred: deferred)
         case 5:
             step = .entries(try versions(&reader))
         default:
