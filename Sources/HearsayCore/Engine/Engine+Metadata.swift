@@ -35,8 +35,12 @@ extension Engine {
     }
 
     /// Makes a prepared write visible and starts spreading it. `persisted`: the host has
-    /// it on disk already, so no `.stored` effect asks for it.
-    public mutating func commitWrite(_ version: ContextMetadata, persisted: Bool, now: Instant) -> [Effect] {
+    /// it on disk already, so no `.stored` effect asks for it. `spread: false` only queues
+    /// its broadcast: a host committing a batch of writes calls `spread(now:)` once after
+    /// them, which sends them together, a datagram per peer rather than one per write.
+    public mutating func commitWrite(
+        _ version: ContextMetadata, persisted: Bool, now: Instant, spread: Bool = true
+    ) -> [Effect] {
         self.now = now
         let outcome = store.commitWrite(version)
         let address = version.address
@@ -49,6 +53,13 @@ extension Engine {
         // Refused or dropped later, anti-entropy still carries it; the write itself is kept.
         admitted(
             broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
+        if spread, isRunning { gossipBroadcasts() }
+        return takeEffects()
+    }
+
+    /// Sends the queued broadcasts at once (after a batch of `commitWrite(spread: false)`).
+    public mutating func spread(now: Instant) -> [Effect] {
+        self.now = now
         if isRunning { gossipBroadcasts() }
         return takeEffects()
     }

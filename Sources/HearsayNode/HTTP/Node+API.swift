@@ -183,8 +183,20 @@ extension Node {
         switch result {
         case .success:
             let now = clockNow()
-            perform(engine.commitWrite(version, persisted: true, now: now))
+            perform(engine.commitWrite(version, persisted: true, now: now, spread: false))
             answer.succeed(.json(version.json))
+            // The writes of one batch are committed in one turn of the loop; they go out
+            // together once it ends.
+            if !spreadScheduled {
+                spreadScheduled = true
+                eventLoop.execute { [self] in
+                    self.assumeIsolated { node in
+                        node.spreadScheduled = false
+                        let now = node.clockNow()
+                        node.perform(node.engine.spread(now: now))
+                    }
+                }
+            }
         case .failure(let error):
             engine.abandonWrite(version)
             logRateLimited(.error, "persist_failed", "cannot write the metadata log: \(error)", key: "persist")

@@ -54,6 +54,8 @@ public actor Node {
     var maintenance: RepeatedTask?
     /// Set while a compaction is queued or running on the disk thread.
     var compacting = false
+    /// Set while the broadcasts of committed writes wait to be sent together.
+    var spreadScheduled = false
 
     enum Phase: Equatable {
         case created, running, leaving, finished
