@@ -213,7 +213,7 @@ func runLoad(port: Int, clients: Int, seconds: Double) throws -> (
         let loop = group.next()
         let done = loop.makePromise(of: Void.self)
         finished.append(done.futureResult)
-        _ = ClientBootstrap(group: loop)
+        ClientBootstrap(group: loop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -58,26 +58,6 @@ import Testing
         #expect(emptied.wasEmpty && emptied.lostBytes == ends[4] - MetadataLog.header.count)
     }
 
-    @Test func compactionMovesTheMarkWithTheLog() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let data = try DataDirectory(path: dir.path)
-        let (log, _) = try data.openLog()
-        var store = MetadataStore()
-        let address = try MetadataAddress("hot")
-        for index in 0..<200 {
-            let version = try store.write(
-                address: address, value: .number(Double(index)), status: .active, by: PersistenceTests.writer,
-                at: Instant(nanoseconds: Int64(index + 1) * 1_000_000))
-            try log.writeDurably([version])
-        }
-        try log.updateMark()
-        let (before, after) = try log.compact(limits: store.limits)
-        #expect(after < before && log.recordCount == 1)
-        let (_, recovery) = try MetadataLog.open(path: log.path, directory: dir.path)
-        #expect(recovery.lostBytes == 0 && recovery.versions.count == 1)
-    }
-
     @Test func anAgentWhoseLogLostRecordsSaysSo() async throws {
         let cluster = AgentCluster(size: 1)
         defer { cluster.stop() }

@@ -81,6 +81,13 @@ public indirect enum JSONValue: Hashable, Sendable {
 
     static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // The fast path: most strings (names, addresses, values) need no escape and go in
+        // whole, where a scalar at a time made quoting most of an API answer's cost.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

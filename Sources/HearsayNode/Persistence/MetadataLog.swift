@@ -75,8 +75,7 @@ public final class MetadataLog {
             if !DurableFile.exists(path) || wasEmpty {
                 try DurableFile.replace(path, with: header, directory: directory)
             }
-            let bytes = try FileIO.read(path, limit: Int.max)
-            let (versions, goodEnd) = try parse(bytes, path: path)
+            let (bytes, versions, goodEnd) = try readRecords(path)
             let fd = try DurableFile.open(path, O_WRONLY | O_APPEND)
             if goodEnd < bytes.count {
                 guard ftruncate(fd, off_t(goodEnd)) == 0 else {
@@ -153,6 +152,20 @@ public final class MetadataLog {
     deinit {
         if markFD >= 0 { close(markFD) }
         close(fd)
+    }
+
+    /// The file's bytes, the versions of its good records, and where the last one ends.
+    private static func readRecords(_ path: String) throws(PersistenceError) -> (
+        bytes: [UInt8], versions: [ContextMetadata], goodEnd: Int
+    ) {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path, limit: Int.max)
+        } catch {
+            throw PersistenceError(error)
+        }
+        let (versions, goodEnd) = try parse(bytes, path: path)
+        return (bytes, versions, goodEnd)
     }
 
     /// Reads the records of `bytes`; returns the versions and where the last good record ends.
@@ -301,16 +314,7 @@ public final class MetadataLog {
         try sync()
         let before = byteSize
         var store = MetadataStore(limits: limits)
-        do {
-            let (versions, _) = try Self.parse(try FileIO.read(path, limit: Int.max), path: path)
-            for version in versions { _ = store.apply(version) }
-        } catch let error as FileError {
-            throw PersistenceError(error)
-        } catch let error as PersistenceError {
-            throw error
-        } catch {
-            throw PersistenceError(path: path, reason: "\(error)")
-        }
+        for version in try Self.readRecords(path).versions { _ = store.apply(version) }
         var bytes = Self.header
         var records = 0
         for entry in store.allEntries {
