@@ -7,31 +7,37 @@ extension JSONValue {
         return out
     }
 
+    // Indentation is written space by space into `out` rather than built as strings for
+    // every value: an answer's rendering showed up in the durable-write profile.
     private func writePretty(to out: inout String, indent: Int) {
-        let pad = String(repeating: "  ", count: indent + 1)
-        let close = String(repeating: "  ", count: indent)
         switch self {
         case .array(let items) where !items.isEmpty:
             out += "[\n"
             for (i, item) in items.enumerated() {
-                out += pad
+                Self.pad(&out, indent + 1)
                 item.writePretty(to: &out, indent: indent + 1)
                 out += i == items.count - 1 ? "\n" : ",\n"
             }
-            out += close + "]"
+            Self.pad(&out, indent)
+            out += "]"
         case .object(let members) where !members.isEmpty:
             out += "{\n"
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
-                out += pad
+                Self.pad(&out, indent + 1)
                 JSONValue.quote(key, into: &out)
                 out += ": "
                 members[key]!.writePretty(to: &out, indent: indent + 1)
                 out += i == keys.count - 1 ? "\n" : ",\n"
             }
-            out += close + "}"
+            Self.pad(&out, indent)
+            out += "}"
         default:
-            out += canonicalText
+            write(to: &out)
         }
+    }
+
+    private static func pad(_ out: inout String, _ levels: Int) {
+        for _ in 0..<levels { out += "  " }
     }
 }

@@ -39,7 +39,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         }
     }
 
-    private func write(to out: inout String) {
+    func write(to out: inout String) {
         switch self {
         case .null:
             out += "null"
