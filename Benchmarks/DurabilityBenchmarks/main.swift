@@ -145,7 +145,12 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     private var status: UInt = 0
     let done: EventLoopPromise<Void>
 
-    init(client: Int, deadline: Double, results: Results, done: EventLoopPromise<Void>) {
+    /// GET /healthz instead of PUTs: the same connections and HTTP work with no write,
+    /// the ceiling of this load generator against this agent on this machine.
+    let healthOnly: Bool
+
+    init(client: Int, deadline: Double, results: Results, done: EventLoopPromise<Void>, healthOnly: Bool) {
+        self.healthOnly = healthOnly
         self.client = client
         self.deadline = deadline
         self.results = results
@@ -163,13 +168,20 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         sequence += 1
+        sentAt = monotonicSeconds()
+        if healthOnly {
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz")
+            head.headers.add(name: "Host", value: "127.0.0.1")
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
         let body = #"{"value":{"client":\#(client),"n":\#(sequence)}}"#
         var head = HTTPRequestHead(
             version: .http1_1, method: .PUT, uri: "/v1/metadata/bench/\(client)/\(sequence % 100)")
         head.headers.add(name: "Host", value: "127.0.0.1")
         head.headers.add(name: "Content-Type", value: "application/json")
         head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-        sentAt = monotonicSeconds()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -200,7 +212,7 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-func runLoad(port: Int, clients: Int, seconds: Double) throws -> (
+func runLoad(port: Int, clients: Int, seconds: Double, healthOnly: Bool = false) throws -> (
     perSecond: Double, p50: Double, p99: Double, failures: Int
 ) {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -219,7 +231,8 @@ func runLoad(port: Int, clients: Int, seconds: Double) throws -> (
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        PutLoad(client: client, deadline: deadline, results: results, done: done))
+                        PutLoad(
+                            client: client, deadline: deadline, results: results, done: done, healthOnly: healthOnly))
                 }
             }
             .connect(host: "127.0.0.1", port: port)
@@ -302,6 +315,16 @@ for (label, environment) in [
     try writer.start(key: clusterKey, environment: environment)
     try peer.start(key: clusterKey, join: writer)
     usleep(2_000_000)
+    // The same connections and HTTP work with no write: the ceiling of this load against
+    // this agent on this machine, which durable PUTs are measured against too.
+    var ceiling = 0.0
+    if environment.isEmpty {
+        let run = try runLoad(port: writer.httpPort, clients: 64, seconds: seconds, healthOnly: true)
+        ceiling = run.perSecond
+        print(
+            "  64 clients, GET /healthz (no write; this load's ceiling against this agent): "
+                + "\(format(ceiling, 0)) answers/s, p50 \(format(run.p50, 2)) ms")
+    }
     for clients in [1, 16, 64] {
         let suspicionsBefore = peer.metric("hearsay_suspicions_total")
         let rttSumBefore = writer.metric("hearsay_probe_rtt_seconds_sum")
@@ -310,7 +333,10 @@ for (label, environment) in [
         let suspicions = peer.metric("hearsay_suspicions_total") - suspicionsBefore
         let rttCount = writer.metric("hearsay_probe_rtt_seconds_count") - rttCountBefore
         let rtt = (writer.metric("hearsay_probe_rtt_seconds_sum") - rttSumBefore) / max(1, rttCount) * 1000
-        let ratio = environment.isEmpty ? "  \(format(run.perSecond / limit, 2))x the fdatasync rate" : ""
+        let ratio =
+            environment.isEmpty
+            ? "  \(format(run.perSecond / limit, 2))x the fdatasync rate, \(format(run.perSecond / ceiling, 2))x the /healthz ceiling"
+            : ""
         print(
             "  \(clients) client\(clients == 1 ? "" : "s")\(label): \(format(run.perSecond, 0)) PUTs/s, "
                 + "p50 \(format(run.p50, 2)) ms, p99 \(format(run.p99, 2)) ms\(ratio); "

@@ -174,6 +174,26 @@ import Testing
         #expect(throws: WireError.replay("duplicate sequence")) { try b.open(stream, nowMillis: now) }
     }
 
+    @Test func aDatagramLargerThanAnySenderSealsIsTooLargeWhateverItHolds() throws {
+        let a = try codec(alice, [keyA], compress: false)
+        let b = try codec(bob, [keyA])
+        var count = 1
+        var frame = a.seal(messages(21, count: count), nowMillis: now)
+        while frame.count <= WireLimits.maxDatagramBytes {
+            count += 1
+            frame = a.seal(messages(21, count: count), nowMillis: now)
+        }
+        // Signed and well formed, but no sender seals a datagram this large.
+        #expect(throws: WireError.self) { try b.open(frame, nowMillis: now, via: .datagram) }
+        do {
+            _ = try b.open(frame, nowMillis: now, via: .datagram)
+        } catch {
+            #expect(error.reason == "too_large")
+        }
+        // The same frame is fine on a stream.
+        #expect(throws: Never.self) { try b.open(frame, nowMillis: now, via: .stream) }
+    }
+
     @Test func aRestartedSenderIsNotTakenForAReplay() throws {
         let b = try codec(bob, [keyA])
         _ = try b.open(try codec(alice, [keyA]).seal(messages(11, count: 1), nowMillis: now), nowMillis: now)

@@ -494,7 +494,7 @@ public actor Node {
         let now = clockNow()
         let frame: Frame
         do {
-            frame = try codec.open(bytes, nowMillis: engine.wallClock(at: now).milliseconds)
+            frame = try codec.open(bytes, nowMillis: engine.wallClock(at: now).milliseconds, via: transport)
         } catch {
             frameRejected(error, from: from, transport: transport)
             return

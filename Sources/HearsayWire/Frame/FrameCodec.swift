@@ -182,9 +182,17 @@ public final class FrameCodec {
 
     // MARK: Opening
 
-    /// Checks and decodes a received frame. Throws the first check it fails.
-    public func open(_ bytes: [UInt8], nowMillis: Int64) throws(WireError) -> Frame {
-        try open(bytes, nowMillis: nowMillis, verify: true, checkReplay: true)
+    /// Checks and decodes a frame received `via` a transport. Throws the first check it
+    /// fails. A datagram is held to `WireLimits.maxDatagramBytes` (what every sender
+    /// seals at most), a stream frame to `Options.maxFrameBytes`; the size comes first,
+    /// so a datagram the socket cut short (one larger than its receive buffer) is
+    /// `too_large`, not a bad signature.
+    public func open(_ bytes: [UInt8], nowMillis: Int64, via transport: Transport = .stream) throws(WireError) -> Frame
+    {
+        if transport == .datagram, bytes.count > WireLimits.maxDatagramBytes {
+            throw .tooLarge("datagram of \(bytes.count) bytes or more, limit \(WireLimits.maxDatagramBytes)")
+        }
+        return try open(bytes, nowMillis: nowMillis, verify: true, checkReplay: true)
     }
 
     /// Decodes a frame for people (`hearsay decode`): the replay window is left out, and
