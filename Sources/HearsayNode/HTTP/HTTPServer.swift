@@ -134,4 +134,12 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             context.fireUserInboundEventTriggered(event)
         }
     }
+
+    /// A request that does not parse (a malformed line, header or length, an HTTP/2
+    /// preface) has been answered 400 with `Connection: close` by NIO's error handler,
+    /// which is flushed by then; nothing more can be read from the connection, so it
+    /// closes now instead of at the idle timeout.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
 }
