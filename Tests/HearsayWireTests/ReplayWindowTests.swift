@@ -139,4 +139,24 @@ private let now: Int64 = 1_700_000_000_000
         #expect(window.check(sender: "a", sequence: 5000, timestampMillis: now, nowMillis: now) == .duplicate)
         #expect(window.check(sender: "a", sequence: 11, timestampMillis: now, nowMillis: now) == .belowWindow)
     }
+
+    @Test func oneFrameCannotMoveASendersWindowPastWhatItsClockAllows() {
+        var window = ReplayWindow()
+        let running = UInt64(now - 3_600_000) << 12  // started an hour ago
+        #expect(window.check(sender: "a", sequence: running, timestampMillis: now, nowMillis: now) == .accepted)
+        // A key holder's frame numbered near 2^64 is refused and moves nothing.
+        for forged in [UInt64.max >> 1, UInt64.max, UInt64(now + 3_600_000) << 12] {
+            #expect(window.check(sender: "a", sequence: forged, timestampMillis: now, nowMillis: now) == .implausible)
+        }
+        #expect(window.check(sender: "a", sequence: running + 1, timestampMillis: now, nowMillis: now) == .accepted)
+        // The most one frame can do is move the window to about its own time; a sender
+        // restarted after that numbers above it again.
+        let ahead = UInt64(now + ReplayWindow.sequenceLeadMillis) << 12
+        #expect(window.check(sender: "a", sequence: ahead, timestampMillis: now, nowMillis: now) == .accepted)
+        #expect(window.check(sender: "a", sequence: running + 2, timestampMillis: now, nowMillis: now) == .belowWindow)
+        let later = now + ReplayWindow.sequenceLeadMillis + 1000
+        #expect(
+            window.check(sender: "a", sequence: UInt64(later) << 12, timestampMillis: later, nowMillis: later)
+                == .accepted)
+    }
 }

@@ -146,7 +146,7 @@ public actor Node {
         options.encrypt = settings.encrypt
         options.compress = settings.compress
         options.maxFrameBytes = settings.maxStreamFrameBytes
-        codec = FrameCodec(sender: name, keyring: keyring, options: options, nowMillis: now.milliseconds)
+        codec = FrameCodec(sender: name, keyring: keyring, options: options, nowMillis: wall.milliseconds)
         self.keyring = keyring
         self.name = name
         self.advertised = settings.advertisedAddress

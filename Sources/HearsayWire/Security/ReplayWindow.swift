@@ -10,6 +10,9 @@ public enum ReplayVerdict: Equatable, Sendable {
     case stale
     /// The timestamp is further ahead of the local clock than the allowed skew.
     case future
+    /// The sequence number is further ahead than its sender can have counted by the
+    /// frame's own time.
+    case implausible
 
     /// The error to drop the frame with, or nil when it was accepted.
     public var error: WireError? {
@@ -19,6 +22,7 @@ public enum ReplayVerdict: Equatable, Sendable {
         case .belowWindow: .replay("sequence below the replay window")
         case .stale: .replay("timestamp older than the maximum age")
         case .future: .replay("timestamp too far in the future")
+        case .implausible: .replay("sequence ahead of its timestamp")
         }
     }
 }
@@ -45,6 +49,14 @@ public struct ReplayWindow: Sendable {
     /// Set in the sequence numbers of stream frames (the datagram sequence, which starts
     /// from the clock in milliseconds x 4096, stays far below it).
     public static let streamBit: UInt64 = 1 << 63
+    /// How far past its frame's time, in milliseconds, a sequence may run. A sender
+    /// numbers from its start time in milliseconds x 4096, one a frame, so its sequence
+    /// stays below its clock x 4096 unless it seals more than 4,096 frames a millisecond
+    /// or its clock steps back while it runs (by more than this, and then its peers also
+    /// refuse its timestamps). Without the bound, one frame signed with the key and
+    /// numbered near 2^64 would move its sender's window past anything the sender, even
+    /// restarted, could reach, and cut it off for good.
+    public static let sequenceLeadMillis: Int64 = 10 * 60 * 1000
 
     /// The oldest timestamp accepted, in milliseconds before now.
     public let maxAgeMillis: Int64
@@ -91,6 +103,10 @@ public struct ReplayWindow: Sendable {
         if !underflow, timestampMillis < oldest { return .stale }
         let (newest, overflow) = nowMillis.addingReportingOverflow(maxFutureSkewMillis)
         if !overflow, timestampMillis > newest { return .future }
+
+        // The counter in milliseconds (x 4096 is a shift), against the frame's own time.
+        let (bound, boundOverflow) = timestampMillis.addingReportingOverflow(Self.sequenceLeadMillis)
+        if !boundOverflow, bound >= 0, (sequence & ~Self.streamBit) >> 12 > UInt64(bound) { return .implausible }
 
         tick &+= 1
         let key = Sender(name: sender, stream: sequence & Self.streamBit != 0)
