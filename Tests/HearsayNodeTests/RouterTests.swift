@@ -56,6 +56,10 @@ actor RouteRecorder {
         #expect(wrong?.status == .methodNotAllowed)
         #expect(wrong?.headers.contains { $0.0 == "Allow" && $0.1.contains("PUT") && $0.1.contains("GET") } == true)
         #expect(await recorder.run(router, .GET, "/v1/items/%zz")?.status == .badRequest)
+        // A query that does not decode is refused, not read as empty (which listed all).
+        for query in ["prefix=%ff", "prefix=%zz", "prefix=%", "%zz=1"] {
+            #expect(await recorder.run(router, .GET, "/v1/items?\(query)")?.status == .badRequest, "\(query)")
+        }
         #expect(await recorder.seen.isEmpty)
     }
 

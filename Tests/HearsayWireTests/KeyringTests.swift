@@ -87,6 +87,10 @@ private let keyC = [UInt8](repeating: 0xc3, count: 32)
             try Keyring(fileText: "[\"\(a)\", \"AAAA*AAA\"]")
         }
         #expect(throws: KeyringError.badBase64(index: 0, problem: .badLength(3))) { try Keyring(fileText: "[\"abc\"]") }
+        let b = Base64.encode(keyB)
+        #expect(throws: KeyringError.duplicateKey(index: 2, first: 0)) {
+            try Keyring(fileText: "[\"\(a)\", \"\(b)\", \"\(a)\"]")
+        }
     }
 
     @Test(arguments: [

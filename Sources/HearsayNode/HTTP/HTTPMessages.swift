@@ -9,6 +9,9 @@ public struct HTTPRequest: Sendable {
     public var path: String
     /// Query parameters, percent-decoded.
     public var query: [String: String]
+    /// The first query parameter that is not valid percent-encoding, as received; the
+    /// router refuses such a request rather than read the parameter as empty.
+    public var malformedQuery: String?
     public var headers: HTTPHeaders
     public var body: [UInt8]
 
@@ -20,15 +23,21 @@ public struct HTTPRequest: Sendable {
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = parts.first.map(String.init) ?? "/"
         var query: [String: String] = [:]
+        var malformed: String?
         if parts.count > 1 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = PercentEncoding.decode(String(kv[0]), plusIsSpace: true) ?? String(kv[0])
-                let value = kv.count > 1 ? PercentEncoding.decode(String(kv[1]), plusIsSpace: true) ?? "" : ""
+                guard let key = PercentEncoding.decode(String(kv[0]), plusIsSpace: true),
+                    let value = kv.count > 1 ? PercentEncoding.decode(String(kv[1]), plusIsSpace: true) : ""
+                else {
+                    if malformed == nil { malformed = String(pair) }
+                    continue
+                }
                 query[key] = value
             }
         }
         self.query = query
+        self.malformedQuery = malformed
     }
 }
 

@@ -39,6 +39,9 @@ public struct Router<Context: Actor>: Sendable {
 
     /// Finds the route for `request` and runs it.
     public func route(_ request: HTTPRequest, context: isolated Context) -> HTTPReply {
+        if let malformed = request.malformedQuery {
+            return .now(.error(.badRequest, "malformed percent-encoding in the query: \(malformed)"))
+        }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         var allowed: [HTTPMethod] = []
         for route in routes {

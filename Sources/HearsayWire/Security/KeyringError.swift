@@ -15,6 +15,9 @@ public enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A different key with the same id is already installed; receivers could not tell the
     /// two apart, so the new key must be regenerated.
     case keyIDCollision(KeyID)
+    /// The file lists one key twice (at `index` and at `first`): a slip in editing it,
+    /// which would leave a key meant to be removed or added unaccounted for.
+    case duplicateKey(index: Int, first: Int)
 
     public var description: String {
         switch self {
@@ -34,6 +37,8 @@ public enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
             "key \(id) is the primary key; use another key before removing it"
         case .keyIDCollision(let id):
             "a different key with id \(id) is already installed; generate a new key"
+        case .duplicateKey(let index, let first):
+            "key \(index) is the same as key \(first); list each key once"
         }
     }
 }

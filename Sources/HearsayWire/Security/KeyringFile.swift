@@ -16,6 +16,7 @@ extension Keyring {
                 throw .badBase64(index: index, problem: error)
             }
             try Self.checkLength(key, index: index)
+            if let first = keys.firstIndex(of: key) { throw .duplicateKey(index: index, first: first) }
             keys.append(key)
         }
         try self.init(primary: keys[0], others: Array(keys.dropFirst()))
