@@ -92,7 +92,12 @@ struct AgentCommand: AsyncParsableCommand {
         } catch {
             printError("hearsay agent: \(error)")
             try? await group.shutdownGracefully()
-            throw ExitCode(1)
+            // A missing key or an unusable keyring is a setting like any other (2); what
+            // the machine refuses (a port in use, a data directory) is 1.
+            switch error as? NodeStartError {
+            case .invalidSetting?, .missingKey?, .keyring?: throw ExitCode(2)
+            default: throw ExitCode(1)
+            }
         }
         try? await group.shutdownGracefully()
         withExtendedLifetime(signals) {}

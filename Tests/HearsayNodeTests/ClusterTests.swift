@@ -134,6 +134,14 @@ import Testing
         try agent.start(key: cluster.key, extra: ["--gossip-interval", "2h"])
         #expect(await agent.waitForExit(timeout: .seconds(20)) == 2)
         #expect(agent.logText.contains("invalid --gossip-interval '2h': allowed 1s to 1h"))
+        // A keyring that cannot be used is a bad setting too.
+        let keyring = cluster.directory.path + "/keyring.json"
+        try "[\"\(cluster.key)\", \"\(cluster.key)\"]".write(toFile: keyring, atomically: true, encoding: .utf8)
+        chmod(keyring, 0o644)
+        chmod(cluster.directory.path, 0o755)
+        try agent.start(key: cluster.key, extra: ["--keyring", keyring])
+        #expect(await agent.waitForExit(timeout: .seconds(20)) == 2, "\(agent.logText.suffix(500))")
+        #expect(agent.logText.contains("key 1 is the same as key 0"))
     }
 
     @Test func theDemoStartsThreeNodesWritesAndLeavesCleanly() async throws {
