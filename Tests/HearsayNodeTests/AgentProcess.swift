@@ -92,6 +92,9 @@ final class AgentProcess: @unchecked Sendable {
 
     var client: APIClient { APIClient(address: HostPort(host: "127.0.0.1", port: httpPort)) }
 
+    /// Whether `/healthz` answers 200 now.
+    var isHealthy: Bool { (try? client.request("GET", "/healthz"))?.status == 200 }
+
     /// Fast failure detection so the tests run in seconds, not minutes.
     static let quick = [
         "--probe-interval", "300ms", "--probe-timeout", "150ms", "--gossip-interval", "1s",

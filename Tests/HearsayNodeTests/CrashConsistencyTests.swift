@@ -43,7 +43,7 @@ import Testing
             _ = await origin.waitForExit(timeout: .seconds(20))
             try origin.start(key: cluster.key, join: [peer.gossipPort])
             #expect(
-                await eventually { (try? origin.client.request("GET", "/healthz"))?.status == 200 },
+                await eventually { origin.isHealthy },
                 "\(origin.logText)")
         }
         #expect(acknowledged.count == entries, "too few writes to tell (kills after \(delays) ms)")

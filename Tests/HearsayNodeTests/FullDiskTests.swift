@@ -57,7 +57,7 @@ import Testing
             dataDir: disk + "/node")
         defer { agent.signal(SIGKILL) }
         try agent.start(key: cluster.key)
-        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 }, "\(agent.logText)")
+        #expect(await eventually { agent.isHealthy }, "\(agent.logText)")
         #expect(try agent.put("before/full", .string("kept")).status == 200)
 
         let filler = fill(disk)
@@ -90,7 +90,7 @@ import Testing
         agent.signal(SIGKILL)
         _ = await agent.waitForExit(timeout: .seconds(20))
         try agent.start(key: cluster.key)
-        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 }, "\(agent.logText)")
+        #expect(await eventually { agent.isHealthy }, "\(agent.logText)")
         #expect(agent.values("before/full") == [.string("kept")])
         #expect(agent.values("after/full") == [.string("also kept")])
         for address in refused { #expect(agent.entry(address) == nil) }

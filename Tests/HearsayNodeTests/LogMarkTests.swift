@@ -63,7 +63,7 @@ import Testing
         defer { cluster.stop() }
         let agent = cluster.agents[0]
         try agent.start(key: cluster.key)
-        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 }, "\(agent.logText)")
+        #expect(await eventually { agent.isHealthy }, "\(agent.logText)")
         for i in 0..<50 {
             #expect(try agent.put("loss/\(i)", .number(Double(i))).status == 200)
         }
@@ -80,6 +80,6 @@ import Testing
         #expect(truncate(path, off_t(size() / 2)) == 0)
         try agent.start(key: cluster.key)
         #expect(await eventually { agent.logText.contains("\"log_data_loss\"") }, "\(agent.logText)")
-        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 })
+        #expect(await eventually { agent.isHealthy })
     }
 }

@@ -10,16 +10,8 @@ import Testing
     private func send(_ bytes: [UInt8], to port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = bytes.withUnsafeBytes { buffer in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            LoopbackAddress.with(port: port) { sendto(fd, buffer.baseAddress, buffer.count, 0, $0, $1) }
         }
     }
 
@@ -34,7 +26,7 @@ import Testing
         defer { cluster.stop() }
         let agent = cluster.agents[0]
         try agent.start(key: cluster.key)
-        #expect(await eventually { (try? agent.client.request("GET", "/healthz"))?.status == 200 }, "\(agent.logText)")
+        #expect(await eventually { agent.isHealthy }, "\(agent.logText)")
         let key = try #require(Data(base64Encoded: cluster.key))
         var options = FrameCodec.Options()
         options.compress = false

@@ -18,7 +18,7 @@ import Testing
         // No --join: it learns of its peer only from what the peer sends it.
         try restarted.start(key: cluster.key)
         #expect(
-            await eventually { (try? restarted.client.request("GET", "/healthz"))?.status == 200 },
+            await eventually { restarted.isHealthy },
             "\(restarted.logText)")
         let met = await eventually(timeout: .seconds(20)) {
             restarted.members()[peer.name] == "alive" && peer.members()[restarted.name] == "alive"
