@@ -106,18 +106,9 @@ public struct MetadataStore: Sendable {
             replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
             return .applied
         }
-        var kept: [ContextMetadata] = []
-        for held in existing.versions {
-            switch version.vectorClock.compare(held.vectorClock) {
-            case .after: break
-            case .concurrent: kept.append(held)
-            // Only a version that saw this one could rank above it, and none has.
-            case .before, .equal: return .stale
-            }
-        }
-        let wasConflicted = existing.versions.count > 1
-        replace(version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
-        return kept.isEmpty ? .applied : .conflict(siblings: kept.count + 1, isNew: !wasConflicted)
+        // Only a version that saw this one could rank above it, and none has.
+        guard let kept = Self.siblings(of: version, in: existing) else { return .stale }
+        return merge(version, beside: kept, in: existing)
     }
 
     /// Drops a prepared write the disk refused: nothing of it was ever visible.
@@ -163,28 +154,37 @@ public struct MetadataStore: Sendable {
             replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
             return .applied
         }
-        var kept: [ContextMetadata] = []
-        for held in existing.versions {
-            switch version.vectorClock.compare(held.vectorClock) {
-            case .before:
-                return .stale
-            case .equal:
-                // Equal clocks with different content only arise when a writer lost its
-                // state; the higher checksum wins everywhere so that nodes still agree.
-                if version.checksum <= held.checksum { return .stale }
-            case .after:
-                break
-            case .concurrent:
-                kept.append(held)
-            }
-        }
+        guard let kept = Self.siblings(of: version, in: existing) else { return .stale }
         if let error = checked() { return .rejected(error) }
         guard kept.count < limits.maxSiblings else {
             return .rejected(.tooManySiblings(limit: limits.maxSiblings))
         }
+        return merge(version, beside: kept, in: existing)
+    }
+
+    /// The held versions that `version` leaves beside it (those concurrent with it), or
+    /// nil when one held ranks above it: it dominates, or has an equal clock and a
+    /// checksum at least as high (equal clocks with different content only arise when a
+    /// writer lost its state; the higher checksum wins everywhere so that nodes agree).
+    private static func siblings(of version: ContextMetadata, in existing: MetadataEntry) -> [ContextMetadata]? {
+        var kept: [ContextMetadata] = []
+        for held in existing.versions {
+            switch version.vectorClock.compare(held.vectorClock) {
+            case .before: return nil
+            case .equal: if version.checksum <= held.checksum { return nil }
+            case .after: break
+            case .concurrent: kept.append(held)
+            }
+        }
+        return kept
+    }
+
+    /// Makes `version` and `kept` the entry's versions.
+    private mutating func merge(
+        _ version: ContextMetadata, beside kept: [ContextMetadata], in existing: MetadataEntry
+    ) -> MergeOutcome {
         let wasConflicted = existing.versions.count > 1
-        replace(
-            version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
+        replace(version.address, with: MetadataEntry(address: version.address, versions: kept + [version]))
         return kept.isEmpty ? .applied : .conflict(siblings: kept.count + 1, isNew: !wasConflicted)
     }
 

@@ -42,26 +42,25 @@ final class LogWriter: Sendable {
 
     private let owned: Owned
     private let queue = Mutex(Queue())
-    private let sizes: Mutex<(bytes: Int, records: Int)>
+    private let size: Mutex<Int>
     private let pool: NIOThreadPool
     private let eventLoop: any EventLoop
 
     /// Takes `log` over; the caller must not use it again.
     init(log: MetadataLog, eventLoop: any EventLoop) {
         owned = Owned(log)
-        sizes = Mutex((log.byteSize, log.recordCount))
+        size = Mutex(log.byteSize)
         self.eventLoop = eventLoop
         pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
     }
 
-    /// The log's size and record count after the last batch.
-    var byteSize: Int { sizes.withLock { $0.bytes } }
+    /// The log's size after the last batch.
+    var byteSize: Int { size.withLock { $0 } }
 
     /// Whether the log has grown well past what the store holds (see `MetadataLog`).
     func needsCompaction(liveVersions: Int, liveBytes: Int) -> Bool {
-        let bytes = byteSize
-        return bytes > 4 * 1024 * 1024 && bytes > 2 * (liveBytes + 8 * liveVersions + MetadataLog.header.count)
+        MetadataLog.needsCompaction(logBytes: byteSize, liveVersions: liveVersions, liveBytes: liveBytes)
     }
 
     /// A version merged from a peer: written with the next batch.
@@ -156,7 +155,7 @@ final class LogWriter: Sendable {
             } catch {
                 written = .failure(error)
             }
-            publishSizes(log)
+            publishSize(log)
             if !completions.isEmpty {
                 eventLoop.execute {
                     for completion in completions { completion(written) }
@@ -171,7 +170,7 @@ final class LogWriter: Sendable {
                 } catch {
                     result = .failure(error)
                 }
-                publishSizes(log)
+                publishSize(log)
                 eventLoop.execute { completion(result) }
             case .mark(let completion):
                 var failure: PersistenceError?
@@ -188,8 +187,8 @@ final class LogWriter: Sendable {
         }
     }
 
-    private func publishSizes(_ log: MetadataLog) {
-        let now = (log.byteSize, log.recordCount)
-        sizes.withLock { $0 = now }
+    private func publishSize(_ log: MetadataLog) {
+        let now = log.byteSize
+        size.withLock { $0 = now }
     }
 }

@@ -301,7 +301,15 @@ public final class MetadataLog {
     /// Whether the log has grown well past what it holds: over `minimumBytes` and more
     /// than twice the size of the `liveVersions` records.
     public func needsCompaction(liveVersions: Int, liveBytes: Int, minimumBytes: Int = 4 * 1024 * 1024) -> Bool {
-        byteSize > minimumBytes && byteSize > 2 * (liveBytes + 8 * liveVersions + Self.header.count)
+        Self.needsCompaction(
+            logBytes: byteSize, liveVersions: liveVersions, liveBytes: liveBytes, minimumBytes: minimumBytes)
+    }
+
+    /// The rule of `needsCompaction(liveVersions:liveBytes:)` for a log of `logBytes`.
+    static func needsCompaction(
+        logBytes: Int, liveVersions: Int, liveBytes: Int, minimumBytes: Int = 4 * 1024 * 1024
+    ) -> Bool {
+        logBytes > minimumBytes && logBytes > 2 * (liveBytes + 8 * liveVersions + header.count)
     }
 
     /// Replaces the log with one record per version it holds that is still live, as a
@@ -335,7 +343,7 @@ public final class MetadataLog {
         // appended until the new one is open.
         needsReopen = true
         try reopen()
-        try writeMark(byteSize)
+        try updateMark()
         return (before, byteSize)
     }
 }

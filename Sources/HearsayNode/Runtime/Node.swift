@@ -299,12 +299,7 @@ public actor Node {
     /// with the next batch of writes).
     func maintain() {
         guard phase != .finished, let logWriter else { return }
-        logWriter.mark { [self] failure in
-            guard let failure else { return }
-            self.assumeIsolated {
-                $0.logRateLimited(.error, "persist_failed", "cannot mark the metadata log: \(failure)", key: "mark")
-            }
-        }
+        logWriter.mark(completion: diskFailureLogger("mark the metadata log", key: "mark"))
         let store = engine.store
         guard !compacting, logWriter.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize) else {
             return
@@ -669,6 +664,16 @@ public actor Node {
 
     // MARK: Persistence
 
+    /// A disk-thread completion that logs a failure to `what` (rate limited by `key`).
+    nonisolated func diskFailureLogger(_ what: String, key: String) -> @Sendable (PersistenceError?) -> Void {
+        { [self] failure in
+            guard let failure else { return }
+            self.assumeIsolated {
+                $0.logRateLimited(.error, "persist_failed", "cannot \(what): \(failure)", key: key)
+            }
+        }
+    }
+
     /// Writes the raised incarnation on the disk thread (three syncs, which a refutation
     /// must not wait for on the event loop). A crash first costs nothing: a new life
     /// starts from the wall clock in milliseconds, above any incarnation a refutation
@@ -676,13 +681,8 @@ public actor Node {
     private func persistIncarnation() {
         persistedIncarnation = engine.incarnation
         guard let logWriter, let file = dataDirectory?.identityFile else { return }
-        logWriter.writeIdentity(NodeIdentity(name: name, incarnation: engine.incarnation), to: file) {
-            [self] failure in
-            guard let failure else { return }
-            self.assumeIsolated {
-                $0.logRateLimited(
-                    .error, "persist_failed", "cannot write the node identity: \(failure)", key: "identity")
-            }
-        }
+        logWriter.writeIdentity(
+            NodeIdentity(name: name, incarnation: engine.incarnation), to: file,
+            completion: diskFailureLogger("write the node identity", key: "identity"))
     }
 }
