@@ -11,4 +11,11 @@ public enum WireLimits {
 
     /// The default largest length-prefixed TCP frame.
     public static let defaultMaxStreamFrameBytes = 16 * 1024 * 1024
+
+    /// The largest TCP frame a receiver takes before a frame on the same connection has
+    /// passed its checks. A frame's HMAC comes at its end, so a receiver must buffer a
+    /// frame whole before it can tell a peer from a stranger; without this limit, anyone
+    /// who can reach the port could make it buffer `maxStreamFrameBytes` per connection.
+    /// A sender puts an empty frame before any larger one (`FrameCodec.sealStream`).
+    public static let maxUnauthenticatedStreamFrameBytes = 16 * 1024
 }

@@ -29,6 +29,11 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: .init(NodeSettings.help("encrypt"))) var encrypt: String?
     @Option(help: .init(NodeSettings.help("compress"))) var compress: String?
     @Option(help: .init(NodeSettings.help("max-stream-frame-bytes"))) var maxStreamFrameBytes: String?
+    @Option(help: .init(NodeSettings.help("max-gossip-connections"))) var maxGossipConnections: String?
+    @Option(help: .init(NodeSettings.help("max-gossip-connections-per-address")))
+    var maxGossipConnectionsPerAddress: String?
+    @Option(help: .init(NodeSettings.help("max-stream-buffer-bytes"))) var maxStreamBufferBytes: String?
+    @Option(help: .init(NodeSettings.help("stream-timeout"))) var streamTimeout: String?
     @Option(help: .init(NodeSettings.help("gossip-interval"))) var gossipInterval: String?
     @Option(help: .init(NodeSettings.help("probe-interval"))) var probeInterval: String?
     @Option(help: .init(NodeSettings.help("probe-timeout"))) var probeTimeout: String?
@@ -37,6 +42,11 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: .init(NodeSettings.help("message-buffer-size"))) var messageBufferSize: String?
     @Option(help: .init(NodeSettings.help("api-token"))) var apiToken: String?
     @Option(help: .init(NodeSettings.help("max-body-bytes"))) var maxBodyBytes: String?
+    @Option(help: .init(NodeSettings.help("max-http-connections"))) var maxHTTPConnections: String?
+    @Option(help: .init(NodeSettings.help("max-http-connections-per-address")))
+    var maxHTTPConnectionsPerAddress: String?
+    @Option(help: .init(NodeSettings.help("max-http-buffer-bytes"))) var maxHTTPBufferBytes: String?
+    @Option(help: .init(NodeSettings.help("http-request-timeout"))) var httpRequestTimeout: String?
     @Option(help: .init(NodeSettings.help("log-level"))) var logLevel: String?
     @Option(help: .init(NodeSettings.help("log-format"))) var logFormat: String?
 
@@ -49,7 +59,12 @@ struct AgentCommand: AsyncParsableCommand {
             ("gossip-interval", gossipInterval), ("probe-interval", probeInterval), ("probe-timeout", probeTimeout),
             ("gossip-nodes", gossipNodes), ("max-gossip-peers", maxGossipPeers),
             ("message-buffer-size", messageBufferSize), ("api-token", apiToken), ("max-body-bytes", maxBodyBytes),
-            ("log-level", logLevel), ("log-format", logFormat),
+            ("log-level", logLevel), ("log-format", logFormat), ("max-gossip-connections", maxGossipConnections),
+            ("max-gossip-connections-per-address", maxGossipConnectionsPerAddress),
+            ("max-stream-buffer-bytes", maxStreamBufferBytes), ("stream-timeout", streamTimeout),
+            ("max-http-connections", maxHTTPConnections),
+            ("max-http-connections-per-address", maxHTTPConnectionsPerAddress),
+            ("max-http-buffer-bytes", maxHTTPBufferBytes), ("http-request-timeout", httpRequestTimeout),
         ]
         var flags: [String: [String]] = [:]
         for (setting, value) in pairs { if let value { flags[setting] = [value] } }

@@ -224,6 +224,34 @@ import Testing
         #expect(throws: WireError.self) { try b.open(liar, nowMillis: now) }
     }
 
+    @Test func aCompressedDatagramInflatesToADatagramAtMost() throws {
+        // Deflate packs at most about 1,000:1, so 1 MiB of zeros is the largest bomb a
+        // signed datagram carries; over TCP its declared size is allowed.
+        let a = try codec(alice, [keyA])
+        let b = try codec(bob, [keyA])
+        let zeros = [UInt8](repeating: 0, count: 1024 * 1024)
+        let bomb = Compression.deflate(zeros, level: 9)
+        let frame = a.sealRawCompressed(bomb, declaredSize: zeros.count, nowMillis: now)
+        #expect(frame.count <= WireLimits.maxDatagramBytes)
+        #expect(throws: WireError.tooLarge("declared inflated size 1048576 exceeds the cap of 1400")) {
+            try b.open(frame, nowMillis: now, via: .datagram)
+        }
+        // Zeros are no message body, but over TCP they are inflated in full first.
+        let error = #expect(throws: WireError.self) { try codec(bob, [keyA]).open(frame, nowMillis: now, via: .stream) }
+        #expect(error?.reason == "decode_error", "\(String(describing: error))")
+        // Honest datagrams are compressed whole and still open.
+        var samples = MessageSamples(seed: 21)
+        var batch: [GossipMessage] = []
+        let budget = WireLimits.maxDatagramBytes - FrameLayout.maxOverhead(sender: alice)
+        while true {
+            let next = samples.message(.contextUpdate, sender: alice)
+            if MessageCodec.bodySize(batch + [next]) > budget { break }
+            batch.append(next)
+        }
+        let honest = a.seal(batch, nowMillis: now + 1)
+        #expect(try b.open(honest, nowMillis: now, via: .datagram).messages.count == batch.count)
+    }
+
     @Test func oversizedAndForeignVersionFramesAreRejected() throws {
         var options = FrameCodec.Options()
         options.maxFrameBytes = 100
@@ -251,19 +279,44 @@ import Testing
         #expect(a.seal(batch, nowMillis: now).count <= 1400)
     }
 
-    @Test func streamFramingSplitsAndRefusesHugeLengths() throws {
-        var framing = StreamFraming(maxFrameBytes: 1000)
-        let one = StreamFraming.prefixed([1, 2, 3])
-        let two = StreamFraming.prefixed([UInt8](repeating: 9, count: 700))
-        let stream = one + two
-        var got: [[UInt8]] = []
-        for chunk in stride(from: 0, to: stream.count, by: 5) {
-            got += try framing.feed(stream[chunk..<min(chunk + 5, stream.count)])
+    @Test func streamLengthsAreJudgedBeforeTheFrameIsRead() {
+        let small = WireLimits.maxUnauthenticatedStreamFrameBytes
+        #expect(StreamFraming.check(length: small, maxFrameBytes: 1 << 20, authenticated: false) == nil)
+        #expect(
+            StreamFraming.check(length: small + 1, maxFrameBytes: 1 << 20, authenticated: false)?.reason == "too_large")
+        #expect(StreamFraming.check(length: small + 1, maxFrameBytes: 1 << 20, authenticated: true) == nil)
+        #expect(
+            StreamFraming.check(length: (1 << 20) + 1, maxFrameBytes: 1 << 20, authenticated: true)?.reason
+                == "too_large")
+        #expect(StreamFraming.prefixed([1, 2, 3]) == [0, 0, 0, 3, 1, 2, 3])
+    }
+
+    @Test func aLargeStreamFrameComesAfterAnEmptyOne() throws {
+        let a = try codec(alice, [keyA], compress: false)
+        let b = try codec(bob, [keyA])
+        func frames(_ bytes: [UInt8]) -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            var at = 0
+            while at < bytes.count {
+                let n = bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) }
+                out.append(Array(bytes[at + 4..<at + 4 + n]))
+                at += 4 + n
+            }
+            return out
         }
-        #expect(got == [[1, 2, 3], [UInt8](repeating: 9, count: 700)])
-        #expect(framing.pendingBytes == 0)
-        var strict = StreamFraming(maxFrameBytes: 1000)
-        #expect(throws: WireError.self) { try strict.feed([0, 0, 0x10, 0]) }
+        var samples = MessageSamples(seed: 3)
+        let few = [samples.message(.heartbeat, sender: alice)]
+        #expect(frames(a.sealStream(few, nowMillis: now)).count == 1)
+        var many: [GossipMessage] = []
+        while MessageCodec.bodySize(many) <= WireLimits.maxUnauthenticatedStreamFrameBytes {
+            many.append(samples.message(.contextUpdate, sender: alice))
+        }
+        let sent = frames(a.sealStream(many, nowMillis: now))
+        try #require(sent.count == 2)
+        #expect(sent[0].count <= WireLimits.maxUnauthenticatedStreamFrameBytes)
+        #expect(sent[1].count > WireLimits.maxUnauthenticatedStreamFrameBytes)
+        #expect(try b.open(sent[0], nowMillis: now).messages.isEmpty)
+        #expect(try b.open(sent[1], nowMillis: now).messages.count == many.count)
     }
 }
 

@@ -27,6 +27,14 @@ public struct NodeSettings: Sendable {
     public var compress = true
     /// The largest length-prefixed TCP frame accepted.
     public var maxStreamFrameBytes = WireLimits.defaultMaxStreamFrameBytes
+    /// Inbound gossip TCP connections open at once.
+    public var maxGossipConnections = 1024
+    /// Inbound gossip TCP connections open at once from one IP address.
+    public var maxGossipConnectionsPerAddress = 64
+    /// Bytes all gossip TCP connections may hold at once for frames being received.
+    public var maxStreamBufferBytes = 4 * WireLimits.defaultMaxStreamFrameBytes
+    /// How long a gossip TCP frame may take to arrive whole, and the first to begin.
+    public var streamTimeout: Duration = .seconds(30)
     /// The seed's gossip round interval (anti-entropy), 1s to 1h.
     public var gossipInterval: Duration = .seconds(30)
     /// SWIM probe interval.
@@ -43,6 +51,14 @@ public struct NodeSettings: Sendable {
     public var apiToken: String?
     /// The largest HTTP request body accepted.
     public var maxBodyBytes = 1024 * 1024
+    /// HTTP connections open at once.
+    public var maxHTTPConnections = 1024
+    /// HTTP connections open at once from one IP address.
+    public var maxHTTPConnectionsPerAddress = 256
+    /// Bytes all HTTP connections may hold at once for request bodies being received.
+    public var maxHTTPBufferBytes = 64 * 1024 * 1024
+    /// How long a request may take from its first byte until its body is whole.
+    public var httpRequestTimeout: Duration = .seconds(30)
     /// The lowest log level written.
     public var logLevel: LogLevel = .info
     /// `json` lines, or `text` for people.
@@ -91,6 +107,21 @@ public struct NodeSettings: Sendable {
         .init(
             name: "max-stream-frame-bytes", help: "largest TCP frame accepted, 64 KiB to 256 MiB",
             defaultText: "16777216", isList: false),
+        .init(
+            name: "max-gossip-connections", help: "inbound gossip TCP connections open at once, 8 to 65536",
+            defaultText: "1024", isList: false),
+        .init(
+            name: "max-gossip-connections-per-address",
+            help: "inbound gossip TCP connections from one IP address, 1 to 65536", defaultText: "64", isList: false),
+        .init(
+            name: "max-stream-buffer-bytes",
+            help:
+                "bytes all gossip TCP connections may hold for frames being received, from max-stream-frame-bytes to 4 GiB",
+            defaultText: "67108864", isList: false),
+        .init(
+            name: "stream-timeout",
+            help: "time for a gossip TCP frame to arrive whole, and for the first to begin, 1s to 10m",
+            defaultText: "30s", isList: false),
         .init(name: "gossip-interval", help: "gossip round interval, 1s to 1h", defaultText: "30s", isList: false),
         .init(
             name: "probe-interval", help: "failure detector probe interval, 10ms to 60s", defaultText: "1s",
@@ -109,6 +140,19 @@ public struct NodeSettings: Sendable {
         .init(
             name: "max-body-bytes", help: "largest HTTP request body, 1 KiB to 64 MiB", defaultText: "1048576",
             isList: false),
+        .init(
+            name: "max-http-connections", help: "HTTP connections open at once, 8 to 65536", defaultText: "1024",
+            isList: false),
+        .init(
+            name: "max-http-connections-per-address", help: "HTTP connections from one IP address, 1 to 65536",
+            defaultText: "256", isList: false),
+        .init(
+            name: "max-http-buffer-bytes",
+            help: "bytes all HTTP connections may hold for request bodies being received, from max-body-bytes to 4 GiB",
+            defaultText: "67108864", isList: false),
+        .init(
+            name: "http-request-timeout", help: "time for a request to arrive whole from its first byte, 1s to 10m",
+            defaultText: "30s", isList: false),
         .init(name: "log-level", help: "debug, info, notice, warning or error", defaultText: "info", isList: false),
         .init(name: "log-format", help: "json (one object per line) or text", defaultText: "json", isList: false),
     ]
@@ -173,6 +217,22 @@ public struct NodeSettings: Sendable {
             settings.maxStreamFrameBytes = try reader.integer(
                 v, within: 65_536...(256 * 1024 * 1024), "65536 to 268435456")
         }
+        if let v = try reader.single("max-gossip-connections") {
+            settings.maxGossipConnections = try reader.integer(v, within: 8...65_536, "8 to 65536")
+        }
+        if let v = try reader.single("max-gossip-connections-per-address") {
+            settings.maxGossipConnectionsPerAddress = try reader.integer(v, within: 1...65_536, "1 to 65536")
+        }
+        if let v = try reader.single("max-stream-buffer-bytes") {
+            settings.maxStreamBufferBytes = try reader.integer(
+                v, within: settings.maxStreamFrameBytes...(1 << 32),
+                "\(settings.maxStreamFrameBytes) (max-stream-frame-bytes) to 4294967296")
+        } else {
+            settings.maxStreamBufferBytes = max(settings.maxStreamBufferBytes, settings.maxStreamFrameBytes)
+        }
+        if let v = try reader.single("stream-timeout") {
+            settings.streamTimeout = try reader.duration(v, within: .seconds(1)...(.seconds(600)), "1s to 10m")
+        }
         if let v = try reader.single("gossip-interval") {
             settings.gossipInterval = try reader.duration(v, within: EngineConfig.gossipIntervalRange, "1s to 1h")
         }
@@ -200,6 +260,21 @@ public struct NodeSettings: Sendable {
         }
         if let v = try reader.single("max-body-bytes") {
             settings.maxBodyBytes = try reader.integer(v, within: 1024...(64 * 1024 * 1024), "1024 to 67108864")
+        }
+        if let v = try reader.single("max-http-connections") {
+            settings.maxHTTPConnections = try reader.integer(v, within: 8...65_536, "8 to 65536")
+        }
+        if let v = try reader.single("max-http-connections-per-address") {
+            settings.maxHTTPConnectionsPerAddress = try reader.integer(v, within: 1...65_536, "1 to 65536")
+        }
+        if let v = try reader.single("max-http-buffer-bytes") {
+            settings.maxHTTPBufferBytes = try reader.integer(
+                v, within: settings.maxBodyBytes...(1 << 32), "\(settings.maxBodyBytes) (max-body-bytes) to 4294967296")
+        } else {
+            settings.maxHTTPBufferBytes = max(settings.maxHTTPBufferBytes, settings.maxBodyBytes)
+        }
+        if let v = try reader.single("http-request-timeout") {
+            settings.httpRequestTimeout = try reader.duration(v, within: .seconds(1)...(.seconds(600)), "1s to 10m")
         }
         if let v = try reader.single("log-level") {
             guard let level = LogLevel(rawValue: v.text) else {

@@ -7,12 +7,14 @@ enum HTTPServer {
     /// Binds `address` and serves the node's API there.
     static func bind(_ address: HostPort, node: Node) async throws -> any Channel {
         let maxBody = node.settings.maxBodyBytes
+        let timeout = node.settings.httpRequestTimeout
         return try await ServerBootstrap(group: node.eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HTTPConnectionGuard(node: node, timeout: timeout))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
                     try sync.addHandler(HTTPRequestHandler(node: node, maxBodyBytes: maxBody))
@@ -24,7 +26,9 @@ enum HTTPServer {
 
 /// Collects one request at a time (head and body up to the limit), hands it to the
 /// node's router, and writes the answer. A body over the limit is answered with 413
-/// before it is read further, and the connection is closed.
+/// before it is read further, and the connection is closed. A body's bytes are held in
+/// the HTTP port's buffer budget while they arrive: when all bodies in progress would
+/// pass it, the request is answered 503 and its connection closed.
 final class HTTPRequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -35,6 +39,8 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     private var rejected = false
     private var discarded = 0
+    /// Budget bytes held for the body being received.
+    private var held = 0
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
@@ -62,8 +68,15 @@ final class HTTPRequestHandler: ChannelInboundHandler {
                 reject(context: context)
                 return
             }
+            let size = chunk.readableBytes
+            guard node.assumeIsolated({ $0.reserveBuffer(size, on: .http) }) else {
+                refuseForBudget(context: context)
+                return
+            }
+            held += size
             body += chunk.readableBytesView
         case .end:
+            context.triggerUserOutboundEvent(HTTPRequestArrived(), promise: nil)
             if rejected {
                 context.close(promise: nil)
                 return
@@ -72,6 +85,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             self.head = nil
             let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
             body = []
+            releaseHeld()
             let keepAlive = head.isKeepAlive
             let reply = node.assumeIsolated { $0.handle(request) }
             switch reply {
@@ -98,8 +112,36 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private func reject(context: ChannelHandlerContext) {
         rejected = true
         discarded = 0
+        body = []
+        releaseHeld()
         let response = HTTPResponse.error(.payloadTooLarge, "request body larger than \(maxBodyBytes) bytes")
         write(response, to: context, head: head, keepAlive: false, closeAfter: false)
+    }
+
+    /// Bodies in progress hold the whole budget: this one is refused at once, and its
+    /// connection closed, since the rest of the body would otherwise have to be read.
+    private func refuseForBudget(context: ChannelHandlerContext) {
+        rejected = true
+        body = []
+        releaseHeld()
+        let from = context.remoteAddress
+        node.assumeIsolated {
+            $0.connectionCut(on: .http, .budget, from: from, "request bodies in progress hold the HTTP buffer budget")
+        }
+        let response = HTTPResponse.error(
+            .serviceUnavailable, "request bodies in progress fill the server's buffer: try again later")
+        write(response, to: context, head: head, keepAlive: false, closeAfter: true)
+    }
+
+    private func releaseHeld() {
+        guard held > 0 else { return }
+        let bytes = held
+        held = 0
+        node.assumeIsolated { $0.releaseBuffer(bytes, on: .http) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releaseHeld()
     }
 
     private func write(

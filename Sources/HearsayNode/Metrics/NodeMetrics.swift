@@ -32,6 +32,10 @@ public final class NodeMetrics: Sendable {
     private let members: [MemberStatus: Gauge]
     private let entries: [MetadataStatus: Gauge]
     private let drops: [DropKey: Counter]
+    private let connections: [ListenerPort: Gauge]
+    private let bufferedBytes: [ListenerPort: Gauge]
+    private let refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]]
+    private let cut: [ListenerPort: [ConnectionCut: Counter]]
 
     private struct DropKey: Hashable {
         var type: GossipMessageType?
@@ -112,6 +116,32 @@ public final class NodeMetrics: Sendable {
             }
         }
         self.drops = drops
+        connections = Self.family("port") {
+            r.makeGauge(name: "hearsay_connections", labels: [$0], help: "Open inbound connections, by port.")
+        }
+        bufferedBytes = Self.family("port") {
+            r.makeGauge(
+                name: "hearsay_connection_buffered_bytes", labels: [$0],
+                help: "Bytes held for frames or request bodies being received, by port.")
+        }
+        var refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]] = [:]
+        var cut: [ListenerPort: [ConnectionCut: Counter]] = [:]
+        for port in ListenerPort.allCases {
+            for reason in ConnectionLimits.Refusal.allCases {
+                refused[port, default: [:]][reason] = r.makeCounter(
+                    name: "hearsay_connections_refused_total",
+                    labels: [("port", port.rawValue), ("reason", reason.rawValue)],
+                    help: "Inbound connections closed at once by a connection limit, by port and reason.")
+            }
+            for reason in ConnectionCut.cuts(on: port) {
+                cut[port, default: [:]][reason] = r.makeCounter(
+                    name: "hearsay_connections_cut_total",
+                    labels: [("port", port.rawValue), ("reason", reason.rawValue)],
+                    help: "Connections the node closed before their peer was done, by port and reason.")
+            }
+        }
+        self.refused = refused
+        self.cut = cut
         r.makeGauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
             help: "Always 1; the labels say which build runs."
@@ -174,6 +204,22 @@ public final class NodeMetrics: Sendable {
     /// Counts verified messages by type.
     public func received(_ messages: [GossipMessage]) {
         for message in messages { received[message.type]?.increment() }
+    }
+
+    /// Counts a connection refused by a limit.
+    func refused(on port: ListenerPort, _ reason: ConnectionLimits.Refusal) {
+        refused[port]?[reason]?.increment()
+    }
+
+    /// Counts a connection the node cut.
+    func cut(on port: ListenerPort, _ reason: ConnectionCut) {
+        cut[port]?[reason]?.increment()
+    }
+
+    /// Sets a port's open connections and the bytes held for what they are sending.
+    func connections(on port: ListenerPort, open: Int, buffered: Int) {
+        connections[port]?.set(to: Double(open))
+        bufferedBytes[port]?.set(to: Double(buffered))
     }
 
     /// Sets the gauges from the engine's state; called before each render.

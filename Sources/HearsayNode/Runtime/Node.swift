@@ -42,6 +42,10 @@ public actor Node {
     var socketAddresses: [PeerAddress: SocketAddress] = [:]
     /// Accepted gossip TCP connections by their source address, while open.
     var inboundStreams: [PeerAddress: [any Channel]] = [:]
+    /// The connection limits and buffer budgets of the gossip and HTTP ports.
+    var ports: PortGuards
+    /// How the descriptor limit was shared between the ports at start.
+    let descriptors: DescriptorPlan
     var phase: Phase = .created
     var finishWaiters: [CheckedContinuation<Void, Never>] = []
     var leaveWaiters: [CheckedContinuation<Void, Never>] = []
@@ -157,6 +161,28 @@ public actor Node {
         self.hasJoined = settings.join.isEmpty
         self.metrics = NodeMetrics(version: BuildInfo.version, protocolVersion: BuildInfo.protocolVersion)
         self.logger = logger
+        let descriptors = DescriptorPlan(
+            limit: DescriptorPlan.raiseDescriptorLimit(), gossip: settings.maxGossipConnections,
+            http: settings.maxHTTPConnections)
+        self.descriptors = descriptors
+        ports = PortGuards(
+            gossip: PortGuard(
+                connections: ConnectionLimits(
+                    maxTotal: descriptors.gossipConnections, maxPerAddress: settings.maxGossipConnectionsPerAddress),
+                buffer: ByteBudget(capacity: settings.maxStreamBufferBytes)),
+            http: PortGuard(
+                connections: ConnectionLimits(
+                    maxTotal: descriptors.httpConnections, maxPerAddress: settings.maxHTTPConnectionsPerAddress),
+                buffer: ByteBudget(capacity: settings.maxHTTPBufferBytes)))
+        if descriptors.lowered {
+            logger.warning(
+                "the descriptor limit is too low for the connection limits: lowered them to fit",
+                metadata: [
+                    "event": "connection_limits_lowered", "descriptors": "\(descriptors.limit)",
+                    "max_gossip_connections": "\(descriptors.gossipConnections)",
+                    "max_http_connections": "\(descriptors.httpConnections)",
+                ])
+        }
         if let directory, store.count > 0 {
             logger.info(
                 "metadata store loaded",
@@ -234,8 +260,9 @@ public actor Node {
         precondition(phase == .created, "a node starts once")
         let bind = settings.bind
         do {
+            // No SO_REUSEADDR: on Linux it would let a second process bind the same UDP
+            // port and take a share of this node's datagrams.
             udp = try await DatagramBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(DatagramHandler(node: self))
@@ -251,6 +278,11 @@ public actor Node {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 // The opener shuts its output once written and reads the answers.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
+                // Small reads until a frame authenticates the connection (StreamFrameReader).
+                .childChannelOption(
+                    .recvAllocator,
+                    value: FixedSizeRecvByteBufferAllocator(capacity: StreamFrameReader.unauthenticatedReadBytes)
+                )
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try self.addStreamHandlers(channel, accepted: true)
@@ -483,19 +515,24 @@ public actor Node {
         perform(engine.timerFired(timer, now: now))
     }
 
-    func frameArrived(_ bytes: [UInt8], from: SocketAddress?, transport: Transport) {
+    /// Opens a received frame and hands its messages to the engine. Returns whether the
+    /// frame passed every wire check (its drop is counted when not), and false while the
+    /// node does not run.
+    @discardableResult
+    func frameArrived(_ bytes: [UInt8], from: SocketAddress?, transport: Transport) -> Bool {
         metrics.received(bytes: bytes.count, via: transport)
-        guard phase == .running || phase == .leaving else { return }
+        guard phase == .running || phase == .leaving else { return false }
         let now = clockNow()
         let frame: Frame
         do {
             frame = try codec.open(bytes, nowMillis: engine.wallClock(at: now).milliseconds, via: transport)
         } catch {
             frameRejected(error, from: from, transport: transport)
-            return
+            return false
         }
         metrics.received(frame.messages)
         perform(engine.receive(frame.messages, from: Self.peerAddress(from), transport: transport, now: now))
+        return true
     }
 
     func frameRejected(_ error: WireError, from: SocketAddress?, transport: Transport) {
@@ -575,22 +612,23 @@ public actor Node {
     }
 
     private func send(_ outbound: Outbound) {
-        let frame = codec.seal(
-            outbound.messages, nowMillis: SystemClock.wall().milliseconds, via: outbound.transport)
         guard let target = socketAddress(outbound.to) else {
             transportError(ResolutionError(host: outbound.to.rawValue, reason: "not an IP address"), context: "send")
             return
         }
-        metrics.sent(outbound.messages, bytes: frame.count, via: outbound.transport)
+        let nowMillis = SystemClock.wall().milliseconds
         switch outbound.transport {
         case .datagram:
+            let frame = codec.seal(outbound.messages, nowMillis: nowMillis, via: .datagram)
+            metrics.sent(outbound.messages, bytes: frame.count, via: .datagram)
             guard let udp else { return }
             let envelope = AddressedEnvelope(remoteAddress: target, data: udp.allocator.buffer(bytes: frame))
             udp.writeAndFlush(envelope).whenFailure { [self] error in
                 self.assumeIsolated { $0.transportError(error, context: "udp send") }
             }
         case .stream:
-            let bytes = StreamFraming.prefixed(frame)
+            let bytes = codec.sealStream(outbound.messages, nowMillis: nowMillis)
+            metrics.sent(outbound.messages, bytes: bytes.count, via: .stream)
             if let inbound = inboundStreams[outbound.to]?.last {
                 // An answer to a sender that is not a member yet: back on its connection.
                 inbound.writeAndFlush(inbound.allocator.buffer(bytes: bytes)).whenFailure { [self] error in
@@ -600,6 +638,10 @@ public actor Node {
             }
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(3))
+                .channelOption(
+                    .recvAllocator,
+                    value: FixedSizeRecvByteBufferAllocator(capacity: StreamFrameReader.unauthenticatedReadBytes)
+                )
                 .channelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture { try self.addStreamHandlers(channel, accepted: false) }
                 }
@@ -620,14 +662,13 @@ public actor Node {
     }
 
     /// The pipeline of a gossip TCP connection, accepted or opened: frames both ways,
-    /// closed after 30 s without a byte (an opened one after the sync timeout: answers
-    /// come at once or not at all).
+    /// within the limits `StreamFrameReader` keeps.
     nonisolated func addStreamHandlers(_ channel: any Channel, accepted: Bool) throws {
         let sync = channel.pipeline.syncOperations
-        let idle: TimeAmount = accepted ? .seconds(30) : .seconds(10)
-        try sync.addHandler(IdleStateHandler(readTimeout: idle))
         try sync.addHandler(
-            ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameBytes: settings.maxStreamFrameBytes)))
+            ByteToMessageHandler(
+                StreamFrameReader(
+                    node: self, maxFrameBytes: settings.maxStreamFrameBytes, timeout: settings.streamTimeout)))
         try sync.addHandler(StreamHandler(node: self, accepted: accepted))
     }
 

@@ -26,36 +26,8 @@ final class DatagramHandler: ChannelInboundHandler {
     }
 }
 
-/// Splits a TCP byte stream into frames by their 4-byte big-endian length prefix,
-/// refusing a length above the limit before buffering it.
-struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maxFrameBytes: Int
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard Int(length) <= maxFrameBytes else {
-            throw WireError.tooLarge("stream frame of \(length) bytes, limit \(maxFrameBytes)")
-        }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
-        let state = try decode(context: context, buffer: &buffer)
-        if state == .needMoreData && buffer.readableBytes > 0 {
-            throw WireError.truncated("stream closed inside a frame")
-        }
-        return state
-    }
-}
-
-/// Hands each frame of a gossip TCP connection to the node; closes the connection when
-/// it idles or breaks the framing.
+/// The life of a gossip TCP connection around its `StreamFrameReader`: admission under
+/// the connection limits, the half-close protocol, and what ends a connection early.
 ///
 /// A connection carries frames both ways. Its opener writes, shuts its output and reads
 /// until the other side closes; the accepting side registers the connection with the
@@ -64,9 +36,11 @@ struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
 /// connection's source port, where nobody listens. When the opener's output ends, the
 /// accepting side closes once its answers are written.
 final class StreamHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = Never
     let node: Node
     let accepted: Bool
+    /// Whether this accepted connection holds a place under the connection limits.
+    private var admitted = false
 
     init(node: Node, accepted: Bool) {
         self.node = node
@@ -74,31 +48,34 @@ final class StreamHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if accepted, let from = context.remoteAddress {
+        if accepted {
             let channel = context.channel
-            node.assumeIsolated { $0.streamOpened(channel, from: from) }
+            let from = context.remoteAddress
+            admitted = node.assumeIsolated { $0.admitConnection(on: .gossip, from: from) }
+            guard admitted else {
+                context.close(promise: nil)
+                return
+            }
+            if let from { node.assumeIsolated { $0.streamOpened(channel, from: from) } }
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if accepted, let from = context.remoteAddress {
+        if admitted {
+            admitted = false
             let channel = context.channel
-            node.assumeIsolated { $0.streamClosed(channel, from: from) }
+            let from = context.remoteAddress
+            node.assumeIsolated { node in
+                node.connectionClosed(on: .gossip, from: from)
+                if let from { node.streamClosed(channel, from: from) }
+            }
         }
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = Array(unwrapInboundIn(data).readableBytesView)
-        let from = context.remoteAddress
-        node.assumeIsolated { $0.frameArrived(bytes, from: from, transport: .stream) }
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else if let event = event as? ChannelEvent, event == .inputClosed {
+        if let event = event as? ChannelEvent, event == .inputClosed {
             // Every answer to the frames read was written while they were handled; an
             // empty write completes after them.
             let channel = context.channel
@@ -115,10 +92,13 @@ final class StreamHandler: ChannelInboundHandler {
         node.assumeIsolated { node in
             if let wire = error as? WireError {
                 node.frameRejected(wire, from: from, transport: .stream)
+                node.connectionCut(on: .gossip, .badFrame, from: from, "\(wire.reason): \(wire.detail)")
+            } else if let cut = error as? StreamFrameReader.Cut {
+                node.connectionCut(on: .gossip, cut.reason, from: from, cut.detail)
             } else if let decoder = error as? ByteToMessageDecoderError,
                 case .dataReceivedInErrorState = decoder
             {
-                // The decoder already failed on this connection; the first error was counted.
+                // The reader already failed on this connection; the first error was counted.
             } else {
                 node.transportError(error, context: "tcp")
             }

@@ -113,6 +113,26 @@ public final class FrameCodec {
         return seal(body: body.bytes, nowMillis: nowMillis, via: transport)
     }
 
+    /// Seals `messages` for a TCP connection: the frame with its length prefix, after an
+    /// empty frame when it is larger than a receiver takes from a connection that has not
+    /// yet shown a valid frame (`WireLimits.maxUnauthenticatedStreamFrameBytes`). The
+    /// empty frame costs one header and HMAC, about 60 bytes, and only large frames pay.
+    public func sealStream(_ messages: [GossipMessage], nowMillis: Int64) -> [UInt8] {
+        // Judged by the body before compression, which only shrinks it: the empty frame is
+        // sealed first, so that its sequence comes before the frame's.
+        let largest = MessageCodec.bodySize(messages) + FrameLayout.maxOverhead(sender: sender)
+        guard largest > WireLimits.maxUnauthenticatedStreamFrameBytes else {
+            return StreamFraming.prefixed(seal(messages, nowMillis: nowMillis, via: .stream))
+        }
+        let introduction = seal([], nowMillis: nowMillis, via: .stream)
+        let frame = seal(messages, nowMillis: nowMillis, via: .stream)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 * StreamFraming.prefixBytes + introduction.count + frame.count)
+        StreamFraming.append(introduction, to: &bytes)
+        StreamFraming.append(frame, to: &bytes)
+        return bytes
+    }
+
     /// Seals an encoded compound body, compressing it when that pays.
     func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
         if options.compress, plain.count >= options.compressionThreshold {
@@ -187,22 +207,36 @@ public final class FrameCodec {
     /// seals at most), a stream frame to `Options.maxFrameBytes`; the size comes first,
     /// so a datagram the socket cut short (one larger than its receive buffer) is
     /// `too_large`, not a bad signature.
+    ///
+    /// A compressed datagram may declare at most `WireLimits.maxDatagramBytes` inflated:
+    /// senders fill a datagram by its messages' size before compression, so no honest
+    /// datagram inflates to more. Under the stream cap instead, one signed datagram of
+    /// 1 KiB could make the receiver inflate 16 MiB, about 28 ms of its event loop, long
+    /// enough to miss a probe's deadline.
     public func open(_ bytes: [UInt8], nowMillis: Int64, via transport: Transport = .stream) throws(WireError) -> Frame
     {
-        if transport == .datagram, bytes.count > WireLimits.maxDatagramBytes {
-            throw .tooLarge("datagram of \(bytes.count) bytes or more, limit \(WireLimits.maxDatagramBytes)")
+        if transport == .datagram {
+            guard bytes.count <= WireLimits.maxDatagramBytes else {
+                throw .tooLarge("datagram of \(bytes.count) bytes or more, limit \(WireLimits.maxDatagramBytes)")
+            }
+            return try open(
+                bytes, nowMillis: nowMillis, verify: true, checkReplay: true,
+                inflateCap: min(WireLimits.maxDatagramBytes, options.maxDecompressedBytes))
         }
-        return try open(bytes, nowMillis: nowMillis, verify: true, checkReplay: true)
+        return try open(
+            bytes, nowMillis: nowMillis, verify: true, checkReplay: true, inflateCap: options.maxDecompressedBytes)
     }
 
     /// Decodes a frame for people (`hearsay decode`): the replay window is left out, and
     /// without `verify` a frame whose key is unknown or whose signature does not match
     /// is still shown (an encrypted one needs its key). Never use it on network input.
     public func inspect(_ bytes: [UInt8], verify: Bool) throws(WireError) -> Frame {
-        try open(bytes, nowMillis: 0, verify: verify, checkReplay: false)
+        try open(bytes, nowMillis: 0, verify: verify, checkReplay: false, inflateCap: options.maxDecompressedBytes)
     }
 
-    private func open(_ bytes: [UInt8], nowMillis: Int64, verify: Bool, checkReplay: Bool) throws(WireError) -> Frame {
+    private func open(
+        _ bytes: [UInt8], nowMillis: Int64, verify: Bool, checkReplay: Bool, inflateCap: Int
+    ) throws(WireError) -> Frame {
         guard bytes.count <= options.maxFrameBytes else {
             throw .tooLarge("frame of \(bytes.count) bytes, limit \(options.maxFrameBytes)")
         }
@@ -268,7 +302,7 @@ public final class FrameCodec {
             body = Array(try reader.raw(reader.remaining, "body"))
         }
         if compressed {
-            body = try Compression.inflate(body, declaredSize: originalSize, cap: options.maxDecompressedBytes)
+            body = try Compression.inflate(body, declaredSize: originalSize, cap: inflateCap)
         }
         var messages = ByteReader(body)
         if let lastSender { messages.remember(sender: lastSender) }

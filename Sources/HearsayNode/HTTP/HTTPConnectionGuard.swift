@@ -1,0 +1,103 @@
+import NIOCore
+import NIOHTTP1
+
+/// Told to the connection's guard (an outbound user event) when a request's head and
+/// body have arrived whole: the request deadline stops until the next request begins.
+struct HTTPRequestArrived {}
+
+/// The first handler of every HTTP connection: admits it under the connection limits,
+/// and gives each request a deadline from its first byte until its body is whole.
+///
+/// A connection over a limit is answered 503 and closed once its first bytes are read
+/// (closing a socket with unread input resets it, and the client could lose the answer),
+/// or after a second if the client sends nothing. The deadline runs on raw bytes, before
+/// the HTTP parser: a client that sends a header or a body a byte at a time loses its
+/// connection when it ends, where an idle timer would restart at every byte.
+final class HTTPConnectionGuard: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = Any
+    typealias OutboundOut = Any
+
+    private let node: Node
+    private let timeout: Duration
+    private var admitted = false
+    private var refused = false
+    private var deadline: Scheduled<Void>?
+
+    init(node: Node, timeout: Duration) {
+        self.node = node
+        self.timeout = timeout
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let from = context.remoteAddress
+        admitted = node.assumeIsolated { $0.admitConnection(on: .http, from: from) }
+        guard admitted else {
+            refused = true
+            let channel = context.channel
+            deadline = context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        if admitted {
+            admitted = false
+            let from = context.remoteAddress
+            node.assumeIsolated { $0.connectionClosed(on: .http, from: from) }
+            context.fireChannelInactive()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refused {
+            guard deadline != nil else { return }
+            deadline?.cancel()
+            deadline = nil
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(channel.allocator.buffer(bytes: Self.refusal))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+            return
+        }
+        if deadline == nil { armDeadline(context) }
+        context.fireChannelRead(data)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is HTTPRequestArrived else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        deadline?.cancel()
+        deadline = nil
+        promise?.succeed()
+    }
+
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        let (node, timeout) = (self.node, self.timeout)
+        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            let from = channel.remoteAddress
+            node.assumeIsolated {
+                $0.connectionCut(
+                    on: .http, .deadline, from: from,
+                    "the request did not arrive whole within the HTTP request timeout of \(timeout.text)")
+            }
+            channel.close(promise: nil)
+        }
+    }
+
+    /// The whole answer to a refused connection.
+    private static let refusal: [UInt8] = {
+        let body = #"{"error":"too many connections: try again later"}"#
+        let text =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+            + "Connection: close\r\nRetry-After: 1\r\n\r\n" + body
+        return Array(text.utf8)
+    }()
+}
