@@ -77,7 +77,7 @@ struct AgentCommand: AsyncParsableCommand {
         let settings: NodeSettings
         do {
             if let file = config ?? ProcessEnvironment.value("HEARSAY_CONFIG") {
-                try sources.loadFile(file, known: Set(NodeSettings.definitions.map(\.name)))
+                try sources.loadFile(file, definitions: NodeSettings.definitions)
             }
             settings = try NodeSettings.resolve(sources)
         } catch {

@@ -135,6 +135,27 @@ import Testing
         #expect(!joiner.state.joined)
     }
 
+    @Test func retriesFasterThanTheJoinTimeoutDoNotPostponeIt() throws {
+        // A host retrying every 500 ms against a 5 s timeout never heard of a timeout.
+        var (joiner, _) = try T.engine(5)
+        let first = try joiner.join(seeds: [T.addr(0)], now: T.t0)
+        let at = try #require(first.timer(.joinTimeout(attempt: 1)))
+        var retry = T.t0
+        for _ in 0..<5 {
+            retry = retry + .milliseconds(500)
+            let again = try joiner.join(seeds: [T.addr(0)], now: retry)
+            #expect(
+                !again.timers.contains { if case .joinTimeout = $0.key { true } else { false } },
+                "a retry re-armed the join timeout")
+        }
+        let timeout = joiner.timerFired(joiner.timer(.joinTimeout(attempt: 1)), now: at)
+        #expect(timeout.metrics.contains(.networkError))
+        #expect(timeout.logs.contains { $0.event == "join_timeout" })
+        // The next attempt arms a new timeout.
+        let next = try joiner.join(seeds: [T.addr(0)], now: at + .milliseconds(1))
+        #expect(next.timer(.joinTimeout(attempt: 7)) != nil)
+    }
+
     @Test func theLastMemberLeavesAtOnce() throws {
         var (engine, _) = try T.engine(0)
         let effects = try engine.leave(now: T.t0)

@@ -23,6 +23,19 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
     }
 
+    @Test func integersAreExactOrRefused() throws {
+        // Issue 13, item 8: 2^53 + 1 used to be kept as 2^53.
+        #expect(try JSONValue.parse("9007199254740992") == .number(9_007_199_254_740_992))
+        #expect(try JSONValue.parse("-9007199254740992") == .number(-9_007_199_254_740_992))
+        #expect(try JSONValue.parse("1234567890123456") == .number(1_234_567_890_123_456))
+        for text in ["9007199254740993", "-9007199254740993", "12345678901234567890", "[1, 99999999999999999999999]"] {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSONValue.parse(text) }
+        }
+        // A fraction or an exponent is a floating-point number, rounded as such.
+        #expect(try JSONValue.parse("9007199254740993.0") == .number(9_007_199_254_740_992))
+        #expect(try JSONValue.parse("1e300") == .number(1e300))
+    }
+
     @Test func rejectsNestingBeyondTheLimitWithoutCrashing() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }

@@ -48,6 +48,19 @@ actor RouteRecorder {
         #expect(await recorder.seen == ["list a/b", "get svc/web/x?y", "put a", "key use"])
     }
 
+    @Test func emptySegmentsOfAnAddressAreKept() async {
+        // Issue 13, item 8: `a//b` was read as `a/b`, while `a%2F%2Fb` stayed `a//b`.
+        let recorder = RouteRecorder()
+        #expect(await recorder.run(router, .GET, "/v1/items/a//b")?.status == .ok)
+        #expect(await recorder.run(router, .GET, "/v1/items/a%2F%2Fb")?.status == .ok)
+        #expect(await recorder.run(router, .GET, "/v1/items/a/")?.status == .ok)
+        #expect(await recorder.seen == ["get a//b", "get a//b", "get a/"])
+        // Other segments never match an empty one.
+        #expect(await recorder.run(router, .GET, "/v1//items")?.status == .notFound)
+        #expect(await recorder.run(router, .GET, "/v1/items/")?.status == .notFound)
+        #expect(await recorder.run(router, .POST, "/v1/keys//")?.status == .notFound)
+    }
+
     @Test func anUnknownPathIs404AndAWrongMethod405WithAllow() async {
         let recorder = RouteRecorder()
         #expect(await recorder.run(router, .GET, "/nothing")?.status == .notFound)

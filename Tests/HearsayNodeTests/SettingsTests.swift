@@ -24,7 +24,7 @@ import Testing
         var sources = SettingSources(
             flags: ["gossip-interval": ["5s"]],
             environment: ["HEARSAY_GOSSIP_INTERVAL": "10s", "HEARSAY_PROBE_INTERVAL": "1500ms"])
-        try sources.loadFile(file, known: Set(NodeSettings.definitions.map(\.name)))
+        try sources.loadFile(file, definitions: NodeSettings.definitions)
         let settings = try NodeSettings.resolve(sources)
         #expect(settings.gossipInterval == .seconds(5))  // flag
         #expect(settings.probeInterval == .milliseconds(1500))  // environment
@@ -58,7 +58,8 @@ import Testing
         ("max-gossip-peers", "0"), ("max-gossip-peers", "x"), ("bind", "1.2.3.4:99999"), ("log-level", "loud"),
         ("log-format", "xml"), ("encrypt", "maybe"), ("max-body-bytes", "10"), ("advertise", "0.0.0.0:7946"),
         ("advertise", "node.example:7946"), ("key", "not base64!"), ("probe-timeout", "2s"), ("name", "has space"),
-        ("join-retry-interval", "1ms"),
+        ("join-retry-interval", "1ms"), ("bind", "127.0.0.1:0"), ("advertise", "10.0.0.1:0"),
+        ("max-stream-buffer-bytes", "1000"), ("max-http-connections", "7"), ("stream-timeout", "0s"),
     ])
     func badValuesAreRefusedWithTheirSetting(setting: String, value: String) {
         #expect {
@@ -71,15 +72,40 @@ import Testing
     @Test func aConfigFileWithAnUnknownKeyOrBadJSONIsRefused() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let known = Set(NodeSettings.definitions.map(\.name))
+        let known = NodeSettings.definitions
         let misspelt = dir.file("a.json")
         try #"{"gossip-intervall": "10s"}"#.write(toFile: misspelt, atomically: true, encoding: .utf8)
         var sources = SettingSources()
-        #expect(throws: ValidationError.self) { try sources.loadFile(misspelt, known: known) }
+        #expect(throws: ValidationError.self) { try sources.loadFile(misspelt, definitions: known) }
         let broken = dir.file("b.json")
         try #"{"gossip-interval": "#.write(toFile: broken, atomically: true, encoding: .utf8)
-        #expect(throws: ValidationError.self) { try sources.loadFile(broken, known: known) }
-        #expect(throws: ValidationError.self) { try sources.loadFile(dir.file("missing.json"), known: known) }
+        #expect(throws: ValidationError.self) { try sources.loadFile(broken, definitions: known) }
+        #expect(throws: ValidationError.self) { try sources.loadFile(dir.file("missing.json"), definitions: known) }
+    }
+
+    @Test func aConfigFileValueMustHaveItsSettingsType() throws {
+        // Issue 13, item 8: {"gossip-interval": 5} was read as 5 seconds.
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("c.json")
+        for bad in [
+            #"{"gossip-interval": 5}"#, #"{"name": 7}"#, #"{"encrypt": 1}"#, #"{"max-body-bytes": true}"#,
+            #"{"join": 5}"#,
+        ] {
+            try bad.write(toFile: file, atomically: true, encoding: .utf8)
+            var sources = SettingSources()
+            #expect(throws: ValidationError.self, "\(bad)") {
+                try sources.loadFile(file, definitions: NodeSettings.definitions)
+            }
+        }
+        try
+            #"{"gossip-interval": "5s", "max-body-bytes": 2048, "encrypt": true, "compress": "false", "join": "10.0.0.1"}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        var sources = SettingSources()
+        try sources.loadFile(file, definitions: NodeSettings.definitions)
+        let settings = try NodeSettings.resolve(sources)
+        #expect(settings.gossipInterval == .seconds(5) && settings.maxBodyBytes == 2048 && settings.encrypt)
+        #expect(!settings.compress && settings.join.map(\.host) == ["10.0.0.1"])
     }
 
     @Test func hostPortsParseIPv4IPv6AndNames() throws {

@@ -13,7 +13,13 @@ extension Engine {
         for seed in targets {
             send([message(.peerDiscovery(.request(members: memberRecords())))], to: seed, via: .stream)
         }
-        arm(.joinTimeout(attempt: joinAttempt), at: now + config.joinTimeout)
+        // One timeout for attempts that follow each other faster than it (the host's
+        // retry interval may be shorter): each new attempt must not push it back, or a
+        // join that never succeeds would never say so.
+        if !joinTimeoutArmed {
+            joinTimeoutArmed = true
+            arm(.joinTimeout(attempt: joinAttempt), at: now + config.joinTimeout)
+        }
         log(
             .info, "join_started", "joining the cluster",
             [LogField("seeds", targets.map(\.rawValue).joined(separator: ","))])
@@ -21,9 +27,12 @@ extension Engine {
     }
 
     mutating func joinTimedOut(_ attempt: UInt64) {
-        guard attempt == joinAttempt, !joined else { return }
+        joinTimeoutArmed = false
+        guard !joined else { return }
         networkError()
-        log(.warning, "join_timeout", "no seed answered the join", [LogField("attempt", "\(attempt)")])
+        log(
+            .warning, "join_timeout", "no seed answered the join",
+            [LogField("attempt", "\(joinAttempt)"), LogField("since_attempt", "\(attempt)")])
     }
 
     mutating func handleDiscovery(_ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress) {

@@ -41,6 +41,7 @@ public struct Engine: Sendable {
     var load: Double = 0
     var nextSequence: UInt64
     var joinAttempt: UInt64 = 0
+    var joinTimeoutArmed = false
     var joined = true
     var leaveCompleted = false
     var lastDropLog: [DropReason: Instant] = [:]
@@ -115,7 +116,9 @@ public struct Engine: Sendable {
         }
         lifecycle = .running
         leaveCompleted = false
+        // Timers of an earlier run are ignored from now on, the join's among them.
         epoch += 1
+        joinTimeoutArmed = false
         // Spread the first timers over their intervals so that nodes started together
         // do not probe and gossip in lockstep.
         arm(.probe, at: now + jitter(config.probeInterval))

@@ -233,11 +233,14 @@ private struct JSONParser {
         if intDigits > 1, bytes[intStart] == UInt8(ascii: "0") {
             throw JSONParseError(reason: "leading zero in a number", offset: intStart)
         }
+        var integral = true
         if peek == UInt8(ascii: ".") {
+            integral = false
             index += 1
             guard digits(&self) > 0 else { throw fail("expected a digit after '.'") }
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            integral = false
             index += 1
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw fail("expected a digit in the exponent") }
@@ -245,6 +248,16 @@ private struct JSONParser {
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
             throw JSONParseError(reason: "number out of range", offset: start)
+        }
+        // Numbers are doubles, which hold every integer up to 2^53 and only some beyond:
+        // an integer written out beyond it would be kept rounded, a silent change to an
+        // id or a counter. It is refused instead; a fraction or exponent says the writer
+        // meant a floating-point number.
+        if integral, intDigits >= 16, !(Int64(text).map { $0.magnitude <= 1 << 53 } ?? false) {
+            throw JSONParseError(
+                reason:
+                    "integer beyond 2^53 (9007199254740992), which a number cannot hold exactly: send it as a string",
+                offset: start)
         }
         return value
     }

@@ -29,9 +29,10 @@ public struct SettingSources: Sendable {
     }
 
     /// Reads the JSON config file at `path`: an object whose keys are setting names and
-    /// whose values are strings, numbers, booleans, or arrays of strings for lists.
-    /// Unknown keys are refused, so a misspelt setting is not silently ignored.
-    public mutating func loadFile(_ path: String, known: Set<String>) throws(ValidationError) {
+    /// whose values have each setting's JSON type (`NodeSettings.Definition.Kind`).
+    /// Unknown keys and values of another type are refused, so a misspelt setting is not
+    /// silently ignored, nor `{"gossip-interval": 5}` read in a unit it does not name.
+    public mutating func loadFile(_ path: String, definitions: [NodeSettings.Definition]) throws(ValidationError) {
         let bytes: [UInt8]
         do {
             bytes = try FileIO.read(path, limit: 1024 * 1024)
@@ -47,13 +48,32 @@ public struct SettingSources: Sendable {
         guard case .object(let fields) = document else {
             throw ValidationError(setting: "config", value: path, allowed: "a JSON object of settings")
         }
-        for key in fields.keys.sorted() where !known.contains(key) {
-            throw ValidationError(
-                setting: "config", value: "\(path): \(key)",
-                allowed: "the settings " + known.sorted().joined(separator: ", "))
+        let kinds = Dictionary(definitions.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
+        for key in fields.keys.sorted() {
+            guard let kind = kinds[key] else {
+                throw ValidationError(
+                    setting: "config", value: "\(path): \(key)",
+                    allowed: "the settings " + kinds.keys.sorted().joined(separator: ", "))
+            }
+            if let allowed = Self.typeMismatch(fields[key]!, kind) {
+                throw ValidationError(setting: "\(path): \(key)", value: fields[key]!.canonicalText, allowed: allowed)
+            }
         }
         file = fields
         filePath = path
+    }
+
+    /// What a file value of the wrong JSON type for `kind` should have been; nil when it
+    /// has the right type.
+    private static func typeMismatch(_ value: JSONValue, _ kind: NodeSettings.Definition.Kind) -> String? {
+        switch (kind, value) {
+        case (_, .string), (.integer, .number), (.boolean, .bool), (.list, .array): return nil
+        case (.text, _): return "a string"
+        case (.integer, _): return "a whole number"
+        case (.duration, _): return "a duration as a string with its unit, such as \"10s\" or \"500ms\""
+        case (.boolean, _): return "true or false"
+        case (.list, _): return "an array of strings, or one string"
+        }
     }
 
     /// The raw values of `setting` from the first source that has it, with a label of

@@ -42,7 +42,9 @@ public struct Router<Context: Actor>: Sendable {
         if let malformed = request.malformedQuery {
             return .now(.error(.badRequest, "malformed percent-encoding in the query: \(malformed)"))
         }
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        // Empty segments are kept: `/v1/metadata/a//b` names the address `a//b`, as
+        // `a%2F%2Fb` does; a route's other segments never match an empty one.
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         var allowed: [HTTPMethod] = []
         for route in routes {
             guard let parameters = match(route.segments, parts) else { continue }
@@ -71,14 +73,14 @@ public struct Router<Context: Actor>: Sendable {
             case .literal(let text):
                 guard index < parts.count, parts[index] == text else { return nil }
             case .parameter(let name):
-                guard index < parts.count else { return nil }
+                guard index < parts.count, !parts[index].isEmpty else { return nil }
                 if let value = PercentEncoding.decode(parts[index]) {
                     parameters[name] = value
                 } else {
                     decodeFailed = true
                 }
             case .rest(let name):
-                guard index < parts.count else { return nil }
+                guard index < parts.count, parts[index...].contains(where: { !$0.isEmpty }) else { return nil }
                 if let value = PercentEncoding.decode(parts[index...].joined(separator: "/")) {
                     parameters[name] = value
                 } else {

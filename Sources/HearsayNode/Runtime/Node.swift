@@ -60,6 +60,8 @@ public actor Node {
     var compacting = false
     /// Set while the broadcasts of committed writes wait to be sent together.
     var spreadScheduled = false
+    /// What the connections of the current join attempt showed.
+    var joinEvidence = JoinEvidence()
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -556,6 +558,8 @@ public actor Node {
     /// as network errors would hide real trouble behind one error a round for as long as
     /// the tombstone is kept.
     func streamSendFailed(_ error: any Error, to peer: PeerAddress) {
+        joinEvidence.unreachable += 1
+        joinEvidence.lastError = "\(peer): \(error)"
         let expected = engine.members.all.contains { $0.address == peer && !$0.status.isLive }
         if expected {
             logger.debug(
@@ -601,7 +605,16 @@ public actor Node {
     private func log(_ record: LogRecord) {
         var metadata: Logger.Metadata = ["event": "\(record.event)"]
         for field in record.fields { metadata[field.key] = "\(field.value)" }
-        logger.log(level: Logger.Level(record.level), "\(record.message)", metadata: metadata)
+        var message = record.message
+        if record.event == "join_timeout" {
+            if let hint = joinEvidence.hint {
+                message += ": " + hint.advice
+                metadata["likely_cause"] = "\(hint.cause)"
+            }
+            // Each timeout speaks of what happened since the one before.
+            joinEvidence = JoinEvidence()
+        }
+        logger.log(level: Logger.Level(record.level), "\(message)", metadata: metadata)
     }
 
     private func arm(_ timer: Timer, at: Instant) {
@@ -670,6 +683,11 @@ public actor Node {
                 StreamFrameReader(
                     node: self, maxFrameBytes: settings.maxStreamFrameBytes, timeout: settings.streamTimeout)))
         try sync.addHandler(StreamHandler(node: self, accepted: accepted))
+    }
+
+    /// A connection this node opened ended before any valid frame came back.
+    func streamEndedUnanswered() {
+        joinEvidence.closedUnanswered += 1
     }
 
     /// An accepted gossip connection is open: answers to its sender may go back on it.

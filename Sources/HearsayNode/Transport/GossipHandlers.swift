@@ -41,6 +41,8 @@ final class StreamHandler: ChannelInboundHandler {
     let accepted: Bool
     /// Whether this accepted connection holds a place under the connection limits.
     private var admitted = false
+    /// Whether a valid frame arrived on the connection.
+    private var answered = false
 
     init(node: Node, accepted: Bool) {
         self.node = node
@@ -62,6 +64,10 @@ final class StreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !accepted && !answered {
+            // What a seed with another key does with a join (see JoinEvidence).
+            node.assumeIsolated { $0.streamEndedUnanswered() }
+        }
         if admitted {
             admitted = false
             let channel = context.channel
@@ -75,7 +81,9 @@ final class StreamHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed {
+        if event is StreamFrameReader.Authenticated {
+            answered = true
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
             // Every answer to the frames read was written while they were handled; an
             // empty write completes after them.
             let channel = context.channel

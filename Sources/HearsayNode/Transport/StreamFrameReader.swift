@@ -21,6 +21,9 @@ struct StreamFrameReader: ByteToMessageDecoder {
     /// What the socket reads at a time before the connection is authenticated.
     static let unauthenticatedReadBytes = 4096
 
+    /// Told down the pipeline when the connection's first frame has passed every check.
+    struct Authenticated {}
+
     /// Why the reader ends a connection, besides a frame that fails a wire check.
     struct Cut: Error {
         let reason: ConnectionCut
@@ -76,6 +79,7 @@ struct StreamFrameReader: ByteToMessageDecoder {
         }
         if !authenticated {
             authenticated = true
+            context.fireUserInboundEventTriggered(Authenticated())
             // A peer with the key: read as much as the socket has again.
             context.channel.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator()).whenFailure { _ in }
         }
