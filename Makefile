@@ -3,15 +3,16 @@ SWIFT ?= swift
 # iptables: the cluster tests partition loopback ports with DROP rules; prometheus (with
 # promtool): the end-to-end test scrapes real agents and checks the rules and dashboard;
 # mmdebstrap (base images when none can be pulled) and python3-venv (the deployment
-# tests' tools): Tests/Deployment; faketime: an agent's wall clock stepped while it runs. Docker is DOCKER_PACKAGES, apart.
-APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap python3-venv faketime
+# tests' tools): Tests/Deployment; faketime: an agent's wall clock stepped while it runs;
+# iproute2: the fault harness's network namespaces. Docker is DOCKER_PACKAGES, apart.
+APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap python3-venv faketime iproute2
 # Debian's engine and client, without recommends (apparmor, needrestart). Not installed
 # where an engine already is: Docker's own packages (docker-ce, containerd.io) conflict
 # with Debian's, and apt-get -y would remove them.
 DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test test-deployment image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment test-faults soak image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
@@ -69,12 +70,27 @@ run: deps
 simulate: deps
 	$(SWIFT) run $(BUILD_FLAGS) hearsay simulate --nodes 8 --kill 1 --partition 20s --gossip-interval 5s --verbose
 
-# The Swift suites, then the deployment tests (image, containers, Compose, Kubernetes
-# manifests), which start a Docker daemon when none runs and stop it afterwards.
+# The Swift suites, the short fault scenarios (agents in network namespaces: a partition,
+# a crash, hostile input), then the deployment tests (image, containers, Compose,
+# Kubernetes manifests), which start a Docker daemon when none runs and stop it afterwards.
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
+	Tests/Faults/run.sh
 	Tests/Deployment/run.sh
+
+# The short fault scenarios alone.
+test-faults: deps
+	$(SWIFT) build --product hearsay $(BUILD_FLAGS)
+	Tests/Faults/run.sh
+
+# Every fault scenario at full length on the release agent (about 20 minutes), then
+# docs/reliability.md from what they measured.
+soak: release
+	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
+	rm -f .build/faults-results.json
+	HEARSAY_SOAK=1 HEARSAY_BINARY=$(CURDIR)/.build/release/hearsay Tests/Faults/run.sh
+	python3 Tests/Faults/report.py
 
 # The deployment tests alone (one check runs a Swift test, hence the build).
 test-deployment: deps
