@@ -149,6 +149,65 @@ func antiEntropy(entries: Int, differences: [Int]) throws {
     }
 }
 
+// MARK: Dissemination, eager push against gossip ticks only
+
+/// Writes at random nodes, one a second; for each, the virtual time until every node
+/// holds it, and the bytes the cluster sent beyond an idle run of the same length and
+/// seed. Returns (sorted times, bytes per write per node).
+func spreadTimes(nodes: Int, writes: Int, eager: Bool?, hop: ClosedRange<Duration>) throws -> ([Duration], Double) {
+    var config = SimulationConfig()
+    config.nodes = nodes
+    config.seed = 99
+    config.latency = hop
+    config.preloadMembership = true
+    config.tune = {
+        $0.heartbeatInterval = .seconds(3600)
+        $0.eagerPush = eager ?? false
+    }
+    let sim = try Simulation(config)
+    try sim.start()
+    sim.run(for: .seconds(2))
+    let bytesBefore = sim.tally.bytesSent.reduce(0, +)
+    var times: [Duration] = []
+    var pick = SeededGenerator(seed: 5)
+    let started = sim.now
+    for n in 0..<writes {
+        let origin = Int(pick.next() % UInt64(nodes))
+        let address = try MetadataAddress("bench/spread/\(n)")
+        let at = started + .seconds(n)
+        if sim.now < at { sim.run(until: at) }
+        if eager != nil {
+            let version = try sim.put(origin, address, .string("x"))
+            let took = sim.run(
+                until: { s in s.upNodes.allSatisfy { s.engines[$0].store.entry(address)?.versions.first == version } },
+                step: .microseconds(250), limit: .seconds(30))
+            times.append(took ?? .seconds(30))
+        }
+    }
+    sim.run(until: started + .seconds(writes + 5))
+    let bytes = Double(sim.tally.bytesSent.reduce(0, +) - bytesBefore)
+    return (times.sorted(), bytes)
+}
+
+func dissemination(nodes: Int, writes: Int, hop: ClosedRange<Duration>) throws {
+    let (_, idle) = try spreadTimes(nodes: nodes, writes: writes, eager: nil, hop: hop)
+    let (ticks, tickBytes) = try spreadTimes(nodes: nodes, writes: writes, eager: false, hop: hop)
+    let (eager, eagerBytes) = try spreadTimes(nodes: nodes, writes: writes, eager: true, hop: hop)
+    func ms(_ d: Duration) -> String { format(seconds(d) * 1000, 1) }
+    func quantile(_ times: [Duration], _ q: Double) -> Duration {
+        times[min(times.count - 1, Int(Double(times.count) * q))]
+    }
+    let perWrite = { (bytes: Double) in (bytes - idle) / Double(writes) / Double(nodes) }
+    let hops = "\(ms(hop.lowerBound))-\(ms(hop.upperBound)) ms a hop"
+    print(
+        "dissemination N=\(nodes), \(writes) writes, \(hops): eager push median \(ms(quantile(eager, 0.5))) ms, "
+            + "p99 \(ms(quantile(eager, 0.99))) ms; ticks only median \(ms(quantile(ticks, 0.5))) ms, "
+            + "p99 \(ms(quantile(ticks, 0.99))) ms; ratio \(format(seconds(quantile(eager, 0.5)) / seconds(quantile(ticks, 0.5)), 3)) "
+            + "(p99 \(format(seconds(quantile(eager, 0.99)) / seconds(quantile(ticks, 0.99)), 3))); bytes per write per node "
+            + "\(format(perWrite(eagerBytes), 0)) against \(format(perWrite(tickBytes), 0)) "
+            + "(\(format(perWrite(eagerBytes) / perWrite(tickBytes))))")
+}
+
 // MARK: Simulator speed
 
 func simulatorSpeed(nodes: Int, periods: Int) throws {
@@ -178,6 +237,13 @@ if only == nil || only == "convergence" {
         try convergence(nodes: 1_000, fanout: fanout)
         try convergence(nodes: 10_000, fanout: fanout)
     }
+}
+if only == nil || only == "dissemination" {
+    for nodes in [16, 64, 1_000] {
+        try dissemination(nodes: nodes, writes: 20, hop: .microseconds(100)...(.microseconds(300)))
+    }
+    try dissemination(nodes: 64, writes: 20, hop: .milliseconds(1)...(.milliseconds(5)))
+    try dissemination(nodes: 10_000, writes: 3, hop: .microseconds(100)...(.microseconds(300)))
 }
 if only == nil || only == "antientropy" {
     try antiEntropy(entries: 100_000, differences: [0, 10, 1_000])

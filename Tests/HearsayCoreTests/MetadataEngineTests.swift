@@ -57,6 +57,28 @@ import Testing
         #expect(again.broadcasts.isEmpty)
     }
 
+    @Test func newsIsPushedAtOnceToMembersOtherThanItsSender() throws {
+        var (writer, _) = try T.engine(1, peers: [0])
+        let (version, _) = try writer.put(T.address("app/a"), value: .string("x"), now: T.t0)
+        let update = T.message(from: 1, .contextUpdate(version), ttl: 5)
+        var (engine, _) = try T.engine(0, peers: Array(1...9))
+        let effects = engine.receive([update], from: T.addr(1), transport: .datagram, now: T.t0)
+        let pushed = effects.sentMessages.filter { $0.message.type == .contextUpdate }.map(\.to)
+        // ln(10) + 2 rounded up: 5 members at once, never the sender, each once.
+        #expect(engine.eagerFanout == 5)
+        #expect(pushed.count == 5 && Set(pushed).count == 5 && !pushed.contains(T.addr(1)), "\(pushed)")
+        // Out of the retransmit budget (8 here), with one send more charged for the
+        // pushes' frames of their own.
+        #expect(engine.broadcasts.transmits(of: .version(T.address("app/a"), version.vectorClock)) == 6)
+        // Nothing new, nothing pushed.
+        let again = engine.receive([update], from: T.addr(2), transport: .datagram, now: T.t0 + .milliseconds(1))
+        #expect(again.sentMessages.isEmpty)
+        // Without eager push, the update waits for the gossip tick.
+        var (ticking, _) = try T.engine(0, peers: Array(1...9)) { $0.eagerPush = false }
+        let later = ticking.receive([update], from: T.addr(1), transport: .datagram, now: T.t0)
+        #expect(later.sentMessages.isEmpty)
+    }
+
     @Test func concurrentWritesRaiseOneConflictAlertCarryingBothVersions() throws {
         var (a, _) = try T.engine(1, peers: [0])
         var (b, _) = try T.engine(2, peers: [0])

@@ -70,6 +70,9 @@ public struct BroadcastQueue: Sendable {
     /// Whether a broadcast with `key` waits.
     public func contains(_ key: Key) -> Bool { index[key] != nil }
 
+    /// How many times the broadcast with `key` has been sent; nil when it is not queued.
+    func transmits(of key: Key) -> Int? { index[key].flatMap { slots[$0]?.transmits } }
+
     /// What `enqueue` did.
     public enum Admission: Equatable, Sendable {
         /// Queued, with room to spare or in place of a broadcast with the same key.
@@ -192,6 +195,13 @@ public struct BroadcastQueue: Sendable {
             if cursor.level < lists.count { cursor.position = lists[cursor.level].count - 1 }
         }
         return nil
+    }
+
+    /// Counts the broadcast with `key` as sent once more without sending it, so that it
+    /// leaves the queue one send sooner (`Engine.gossipBroadcasts`, eager push).
+    mutating func charge(_ key: Key, limit: Int) {
+        guard let slot = index[key] else { return }
+        _ = transmit(slot: slot, limit: limit)
     }
 
     private mutating func transmit(slot: Int, limit: Int) -> GossipMessage {

@@ -42,6 +42,8 @@ public struct Engine: Sendable {
     var nextSequence: UInt64
     var joinAttempt: UInt64 = 0
     var joinTimeoutArmed = false
+    /// The metadata news a received frame brought, to pass on at once (`EngineConfig.eagerPush`).
+    var news: [BroadcastQueue.Key] = []
     var joined = true
     var leaveCompleted = false
     var lastDropLog: [DropReason: Instant] = [:]
@@ -184,6 +186,18 @@ public struct Engine: Sendable {
             }
             statisticsStorage.messagesReceived += 1
             handle(message, from: from, transport: transport)
+        }
+        // Once per frame, so that the news of one frame travels on together.
+        if !news.isEmpty {
+            if isRunning {
+                gossipBroadcasts(excluding: from, fanout: eagerFanout)
+                // Each push is a frame of its own, where a tick's sends often ride on a
+                // probe's datagram: one send fewer in all keeps an update's bytes at what
+                // ticks alone cost (`make bench`, "dissemination").
+                let limit = retransmitLimit
+                for key in news { broadcasts.charge(key, limit: limit) }
+            }
+            news.removeAll(keepingCapacity: true)
         }
         return takeEffects()
     }

@@ -37,7 +37,4 @@ struct ConnectionLimits {
         byAddress[address] = held > 1 ? held - 1 : nil
         open -= 1
     }
-
-    /// How many connections `address` holds.
-    func held(by address: String) -> Int { byAddress[address, default: 0] }
 }

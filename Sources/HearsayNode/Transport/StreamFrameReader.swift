@@ -75,6 +75,11 @@ struct StreamFrameReader: ByteToMessageDecoder {
         releaseHeld()
         let from = context.remoteAddress
         guard node.assumeIsolated({ $0.frameArrived(frame, from: from, transport: .stream) }) else {
+            // A node that has stopped reads nothing more; that is no fault of the peer's.
+            guard node.assumeIsolated({ $0.isRunning }) else {
+                context.close(promise: nil)
+                return .needMoreData
+            }
             throw Cut(reason: .badFrame, detail: "a frame failed its checks")
         }
         if !authenticated {
