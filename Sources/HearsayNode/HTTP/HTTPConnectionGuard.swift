@@ -79,17 +79,9 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
     }
 
     private func armDeadline(_ context: ChannelHandlerContext) {
-        let channel = context.channel
-        let (node, timeout) = (self.node, self.timeout)
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            let from = channel.remoteAddress
-            node.assumeIsolated {
-                $0.connectionCut(
-                    on: .http, .deadline, from: from,
-                    "the request did not arrive whole within the HTTP request timeout of \(timeout.text)")
-            }
-            channel.close(promise: nil)
-        }
+        deadline = Node.deadline(
+            for: context.channel, on: .http, node: node, after: timeout,
+            "the request did not arrive whole within the HTTP request timeout of \(timeout.text)")
     }
 
     /// The whole answer to a refused connection.

@@ -55,6 +55,18 @@ extension Node {
             ["port": "\(port.rawValue)", "reason": "\(reason.rawValue)", "address": "\(Self.sourceIP(address))"])
     }
 
+    /// Closes `channel` after `timeout` unless the returned task is cancelled first,
+    /// counting and logging the cut as `deadline` with `detail`.
+    nonisolated static func deadline(
+        for channel: any Channel, on port: ListenerPort, node: Node, after timeout: Duration, _ detail: String
+    ) -> Scheduled<Void> {
+        channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            let from = channel.remoteAddress
+            node.assumeIsolated { $0.connectionCut(on: port, .deadline, from: from, detail) }
+            channel.close(promise: nil)
+        }
+    }
+
     private func publishConnections(_ port: ListenerPort) {
         let guarded = ports[port]
         metrics.connections(on: port, open: guarded.connections.open, buffered: guarded.buffer.used)

@@ -111,15 +111,8 @@ struct StreamFrameReader: ByteToMessageDecoder {
 
     private mutating func armDeadline(_ context: ChannelHandlerContext) {
         deadline?.cancel()
-        let channel = context.channel
-        let (node, timeout) = (self.node, self.timeout)
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            let from = channel.remoteAddress
-            node.assumeIsolated {
-                $0.connectionCut(
-                    on: .gossip, .deadline, from: from, "no whole frame within the stream timeout of \(timeout.text)")
-            }
-            channel.close(promise: nil)
-        }
+        deadline = Node.deadline(
+            for: context.channel, on: .gossip, node: node, after: timeout,
+            "no whole frame within the stream timeout of \(timeout.text)")
     }
 }
