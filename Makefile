@@ -12,8 +12,9 @@ APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap 
 DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test test-deployment test-faults soak image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment test-faults soak bench-serf image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
+SERF_NODES ?= 16 64
 
 # Installs the system libraries the build links (OpenSSL's libcrypto, zlib) when they
 # are missing; a fresh Debian machine with only the Swift toolchain needs nothing else.
@@ -113,6 +114,13 @@ bench: release
 	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
 	for b in $(BENCHMARKS); do SWIFT=$(SWIFT) release/build.sh --product $$b $(BUILD_FLAGS) || exit 1; done
 	for b in $(BENCHMARKS); do .build/release/$$b || exit 1; done
+
+# Hearsay against serf (Debian's package, installed when missing), side by side on
+# loopback at N = 16 and 64 (Benchmarks/scripts/serf-compare.py says what it measures).
+bench-serf: release
+	@command -v serf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq serf; }
+	Benchmarks/scripts/serf-compare.py $(SERF_NODES)
 
 # Durable PUTs alone (part of `make bench`).
 bench-durability: release

@@ -13,7 +13,8 @@ public struct NodeSettings: Sendable {
     public var http = HostPort(host: "0.0.0.0", port: 7947)
     /// Addresses to join through; host names are resolved again at every attempt.
     public var join: [HostPort] = []
-    /// How long to wait between join attempts while no seed has answered.
+    /// The longest wait between join attempts while no seed has answered; the waits start
+    /// at 200 ms and double up to it.
     public var joinRetryInterval: Duration = .seconds(5)
     /// Where the metadata store and identity persist; nil keeps them in memory only.
     public var dataDir: String?
@@ -106,7 +107,8 @@ public struct NodeSettings: Sendable {
             name: "join", help: "seed address to join through (repeatable; host names may resolve to several)",
             defaultText: "none", kind: .list),
         .init(
-            name: "join-retry-interval", help: "wait between join attempts until one succeeds", defaultText: "5s",
+            name: "join-retry-interval",
+            help: "longest wait between join attempts until one succeeds (from 200ms, doubling)", defaultText: "5s",
             kind: .duration),
         .init(
             name: "data-dir", help: "directory for the metadata store and node identity",

@@ -363,6 +363,11 @@ public actor Node {
     /// member (ready, for others to join), but it keeps looking: in a StatefulSet or a
     /// Compose stack two nodes can each start before the name lists the other.
     func keepJoining() async {
+        // Agents started together (a Compose project, a StatefulSet in parallel) often
+        // try their seed before it listens: the first retries come quickly and back off
+        // to the retry interval, so such a start costs a fraction of a second, not a
+        // whole interval.
+        var delay = min(Self.firstJoinRetry, settings.joinRetryInterval)
         while phase == .running {
             if case .success(let seeds) = await join(settings.join) {
                 awaitingFirstJoin = false
@@ -374,10 +379,14 @@ public actor Node {
                 }
                 noteJoined()
             }
-            try? await Task.sleep(for: settings.joinRetryInterval)
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, settings.joinRetryInterval)
             if engine.state.joined && engine.state.activeConnections > 0 { return }
         }
     }
+
+    /// The wait after the first join attempt; each later wait doubles, up to the retry interval.
+    static let firstJoinRetry: Duration = .milliseconds(200)
 
     /// Latches `hasJoined` once the node has joined through a seed (after its seeds
     /// resolved) or has a live peer however it got one (others joined it, an operator's

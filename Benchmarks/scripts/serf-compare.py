@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Hearsay against HashiCorp serf (Debian's package), side by side on loopback in one run.
+
+Usage: Benchmarks/scripts/serf-compare.py [N ...]   (default: 16 64)
+
+Both run memberlist's LAN profile: probe every 1 s with a 500 ms timeout, gossip every
+200 ms to 3 members, suspicion multiplier 4. For each N it starts N serf agents and N
+release Hearsay agents, and prints one table with both and the ratio:
+
+- dissemination of 20 writes (one a second, each at a random node), median and p99 of the
+  time until the last node has it. serf: a user event with coalescing off, timed by each
+  agent's event handler (a shell script that appends the time); measured from the
+  origin's own handler run, so the handler's start-up cost falls on both ends. Hearsay:
+  a PUT, then one client per node reading the entry in a loop; measured from the PUT's
+  answer (the origin serves the value from then on), to the first read that finds it.
+- failure detection: one agent killed with SIGKILL; the time until the first and the
+  last live agent lists it as failed (members polled every 100 ms on every agent).
+- idle resident memory and CPU per agent, from /proc, over 30 s.
+
+Figures are printed, never asserted. Run it through `make bench-serf`.
+"""
+
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEARSAY = os.environ.get("HEARSAY_BINARY", os.path.join(ROOT, ".build", "release", "hearsay"))
+SERF = shutil.which("serf") or "/usr/bin/serf"
+WRITES = 20
+
+
+def ticks():
+    return os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks()
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait(condition, timeout, interval=0.1):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def quantile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+class Serf:
+    name = "serf"
+
+    def __init__(self, n, directory, base):
+        self.n = n
+        self.directory = directory
+        self.base = base
+        self.events = os.path.join(directory, "events")
+        handler = os.path.join(directory, "handler.sh")
+        with open(handler, "w") as f:
+            f.write('#!/bin/sh\nread payload\necho "$SERF_SELF_NAME $(date +%s.%N) $payload" >> ' + self.events + "\n")
+        os.chmod(handler, 0o755)
+        self.processes = []
+        for i in range(n):
+            args = [SERF, "agent", f"-node=s{i}", f"-bind=127.0.0.1:{base + 2 * i}",
+                    f"-rpc-addr=127.0.0.1:{base + 2 * i + 1}", "-profile=lan", "-log-level=err",
+                    f"-event-handler=user={handler}"]
+            if i:
+                args.append(f"-join=127.0.0.1:{base}")
+            log = open(os.path.join(directory, f"s{i}.log"), "w")
+            self.processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+
+    def rpc(self, i):
+        return f"-rpc-addr=127.0.0.1:{self.base + 2 * i + 1}"
+
+    def members(self, i):
+        try:
+            out = subprocess.run([SERF, "members", self.rpc(i), "-format=json"], capture_output=True, text=True,
+                                 timeout=5).stdout
+            return {m["name"]: m["status"] for m in json.loads(out)["members"]}
+        except (ValueError, KeyError, subprocess.TimeoutExpired):
+            return {}
+
+    def write(self, origin, n):
+        """Sends the event; the times each node's handler saw it, by node."""
+        tag = f"w{n}-{random.getrandbits(32)}"
+        subprocess.run([SERF, "event", self.rpc(origin), "-coalesce=false", "bench", tag], capture_output=True)
+        seen = {}
+
+        def read():
+            seen.clear()
+            try:
+                with open(self.events) as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) == 3 and parts[2] == tag:
+                            seen.setdefault(parts[0], float(parts[1]))
+            except OSError:
+                pass
+            return len(seen) == len(self.live())
+
+        wait(read, 30, 0.01)
+        origin_time = seen.get(f"s{origin}")
+        if origin_time is None or len(seen) < len(self.live()):
+            return None
+        return max(seen.values()) - origin_time
+
+    def live(self):
+        return [i for i, p in enumerate(self.processes) if p.poll() is None]
+
+    def failed_as_seen_by(self, i, victim):
+        return self.members(i).get(f"s{victim}") == "failed"
+
+    def stop(self):
+        for p in self.processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+class Hearsay:
+    name = "Hearsay"
+
+    def __init__(self, n, directory, base):
+        self.n = n
+        self.base = base
+        key = subprocess.run([HEARSAY, "keygen"], capture_output=True, text=True).stdout.strip()
+        self.processes = []
+        for i in range(n):
+            args = [HEARSAY, "agent", "--name", f"h{i}", "--bind", f"127.0.0.1:{base + 2 * i}",
+                    "--http", f"127.0.0.1:{base + 2 * i + 1}", "--key", key,
+                    "--probe-interval", "1s", "--probe-timeout", "500ms", "--gossip-nodes", "3",
+                    "--data-dir", os.path.join(directory, f"h{i}"), "--log-level", "error"]
+            if i:
+                args += ["--join", f"127.0.0.1:{base}"]
+            log = open(os.path.join(directory, f"h{i}.log"), "w")
+            self.processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+
+    def request(self, i, method, path, body=None, connection=None):
+        own = connection is None
+        connection = connection or http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
+        try:
+            connection.request(method, path, body=body)
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, data
+        except OSError:
+            return 0, b""
+        finally:
+            if own:
+                connection.close()
+
+    def members(self, i):
+        status, data = self.request(i, "GET", "/v1/members")
+        if status != 200:
+            return {}
+        return {m["name"]: m["state"] for m in json.loads(data)["members"]}
+
+    def write(self, origin, n):
+        address = f"bench/{n}-{random.getrandbits(32)}"
+        found = {}
+        started = threading.Event()
+        stop = threading.Event()
+
+        def poll(i):
+            connection = http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
+            started.wait()
+            while not stop.is_set():
+                status, _ = self.request(i, "GET", f"/v1/metadata/{address}", connection=connection)
+                if status == 200:
+                    found[i] = time.time()
+                    return
+                if status == 0:
+                    connection = http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
+
+        readers = [threading.Thread(target=poll, args=(i,), daemon=True) for i in self.live() if i != origin]
+        for r in readers:
+            r.start()
+        status, _ = self.request(origin, "PUT", f"/v1/metadata/{address}", body=json.dumps({"value": n}))
+        answered = time.time()
+        started.set()
+        for r in readers:
+            r.join(timeout=30)
+        stop.set()
+        if status != 200 or len(found) < len(readers):
+            return None
+        return max(max(found.values()) - answered, 0.0)
+
+    def live(self):
+        return [i for i, p in enumerate(self.processes) if p.poll() is None]
+
+    def failed_as_seen_by(self, i, victim):
+        return self.members(i).get(f"h{victim}") == "failed"
+
+    def stop(self):
+        for p in self.processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def measure(system, n):
+    figures = {}
+    names = {"serf": "s", "Hearsay": "h"}
+    expected = {f"{names[system.name]}{i}": "alive" for i in range(n)}
+    start = time.monotonic()
+    joined = wait(lambda: system.members(0) == expected and system.members(n - 1) == expected, 120, 0.2)
+    figures["join_s"] = time.monotonic() - start if joined else None
+    time.sleep(5)
+    pids = [p.pid for p in system.processes]
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    time.sleep(30)
+    figures["idle_cpu_pct"] = statistics.mean((cpu_seconds(pid) - before[pid]) / 30 * 100 for pid in pids)
+    figures["idle_rss_mb"] = statistics.mean(rss_mb(pid) for pid in pids)
+    pick = random.Random(7)
+    times = []
+    for w in range(WRITES):
+        took = system.write(pick.randrange(n), w)
+        if took is not None:
+            times.append(took)
+        time.sleep(1)
+    figures["writes_timed"] = len(times)
+    figures["spread_median_ms"] = statistics.median(times) * 1000 if times else None
+    figures["spread_p99_ms"] = quantile(times, 0.99) * 1000 if times else None
+    victim = n - 1
+    system.processes[victim].send_signal(signal.SIGKILL)
+    system.processes[victim].wait()
+    killed = time.monotonic()
+    first = last = None
+    seen = set()
+    observers = [i for i in range(n) if i != victim]
+    while time.monotonic() - killed < 120 and len(seen) < len(observers):
+        for i in observers:
+            if i not in seen and system.failed_as_seen_by(i, victim):
+                seen.add(i)
+                at = time.monotonic() - killed
+                first = first if first is not None else at
+                last = at
+        time.sleep(0.1)
+    figures["detect_first_s"] = first
+    figures["detect_last_s"] = last if len(seen) == len(observers) else None
+    return figures
+
+
+ROWS = [("join_s", "join: every member seen by the first and last agent", "s"),
+        ("spread_median_ms", "write reaches every node, median", "ms"),
+        ("spread_p99_ms", "write reaches every node, p99", "ms"),
+        ("detect_first_s", "SIGKILL to first live node declaring it failed", "s"),
+        ("detect_last_s", "SIGKILL to last live node declaring it failed", "s"),
+        ("idle_rss_mb", "idle resident memory per node", "MB"),
+        ("idle_cpu_pct", "idle CPU per node", "%")]
+
+
+def main():
+    sizes = [int(a) for a in sys.argv[1:]] or [16, 64]
+    for tool in (SERF, HEARSAY):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"missing {tool} (make bench-serf installs serf and builds the release agent)")
+    version = subprocess.run([SERF, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    print(f"serf: {version} (LAN profile); Hearsay: {HEARSAY}, --probe-interval 1s --probe-timeout 500ms "
+          f"--gossip-nodes 3, 200 ms gossip tick, suspicion multiplier 4; loopback, {os.cpu_count()} cores")
+    print("dissemination timing: serf by each agent's event handler, from the origin's handler; Hearsay by a "
+          "reader per node, from the PUT's answer")
+    for n in sizes:
+        results = {}
+        for system_type in (Serf, Hearsay):
+            directory = tempfile.mkdtemp(prefix=f"hearsay-vs-serf-{n}-")
+            base = 20000 + random.randrange(0, 8000) * 2
+            system = system_type(n, directory, base)
+            try:
+                results[system_type.name] = measure(system, n)
+            finally:
+                system.stop()
+                shutil.rmtree(directory, ignore_errors=True)
+        print(f"\nN = {n}")
+        print("| figure | serf | Hearsay | ratio |")
+        print("| --- | --- | --- | --- |")
+        for key, label, unit in ROWS:
+            s, h = results["serf"].get(key), results["Hearsay"].get(key)
+            text = lambda v: "n/a" if v is None else f"{v:.2f} {unit}" if v < 10 else f"{v:.1f} {unit}"
+            ratio = f"{h / s:.2f}" if s and h is not None else "n/a"
+            print(f"| {label} | {text(s)} | {text(h)} | {ratio} |")
+        print(f"(writes timed: serf {results['serf']['writes_timed']}, Hearsay {results['Hearsay']['writes_timed']} "
+              f"of {WRITES})")
+
+
+if __name__ == "__main__":
+    main()
