@@ -15,6 +15,8 @@ release Hearsay agents, and prints one table with both and the ratio:
   answer (the origin serves the value from then on), to the first read that finds it.
 - failure detection: one agent killed with SIGKILL; the time until the first and the
   last live agent lists it as failed (members polled every 100 ms on every agent).
+- join: from the start of the last N - 1 agents (the seed listens first, since serf gives
+  up when its -join finds nobody) until the first and the last agent list all N alive.
 - idle resident memory and CPU per agent, from /proc, over 30 s.
 
 Figures are printed, never asserted. Run it through `make bench-serf`.
@@ -85,6 +87,9 @@ class Serf:
         os.chmod(handler, 0o755)
         self.processes = []
         for i in range(n):
+            if i == 1:
+                # serf gives up when its -join finds nobody: the seed must listen first.
+                wait(lambda: self.members(0), 30)
             args = [SERF, "agent", f"-node=s{i}", f"-bind=127.0.0.1:{base + 2 * i}",
                     f"-rpc-addr=127.0.0.1:{base + 2 * i + 1}", "-profile=lan", "-log-level=err",
                     f"-event-handler=user={handler}"]
@@ -150,6 +155,9 @@ class Hearsay:
         key = subprocess.run([HEARSAY, "keygen"], capture_output=True, text=True).stdout.strip()
         self.processes = []
         for i in range(n):
+            if i == 1:
+                # As for serf: the seed listens before the others start.
+                wait(lambda: self.members(0), 30)
             args = [HEARSAY, "agent", "--name", f"h{i}", "--bind", f"127.0.0.1:{base + 2 * i}",
                     "--http", f"127.0.0.1:{base + 2 * i + 1}", "--key", key,
                     "--probe-interval", "1s", "--probe-timeout", "500ms", "--gossip-nodes", "3",
@@ -223,6 +231,7 @@ class Hearsay:
 
 
 def measure(system, n):
+    """The figures of a system whose agents were all started just now (the seed first)."""
     figures = {}
     names = {"serf": "s", "Hearsay": "h"}
     expected = {f"{names[system.name]}{i}": "alive" for i in range(n)}
