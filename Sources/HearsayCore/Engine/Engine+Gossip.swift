@@ -1,9 +1,10 @@
 /// Dissemination: immediate pushes, periodic gossip of queued broadcasts, and
 /// piggybacking on every probe datagram, all within the datagram budget.
 extension Engine {
-    /// Sends queued broadcasts to `gossipNodes` random members other than `excluded`: on
-    /// every gossip tick, at once when this node has news of its own, and (`eagerPush`)
-    /// when a frame brought it news, which then skips that frame's sender.
+    /// Sends queued broadcasts to `fanout` (by default `gossipNodes`) random members other
+    /// than `excluded`: on every gossip tick, at once when this node has news of its own,
+    /// and (`eagerPush`) when a frame brought it news, to `eagerFanout` members but not
+    /// that frame's sender.
     ///
     /// Waiting for the next tick made each relay hop cost half a tick on average (100 ms
     /// at the LAN profile's 200 ms), so a write took a few ticks to reach every node where

@@ -6,7 +6,7 @@
 /// fit under the descriptor limit with room kept for everything else the node opens
 /// (its listeners, data files, outbound gossip connections), so that a flood of HTTP
 /// clients can never leave gossip without a descriptor.
-struct DescriptorPlan: Equatable {
+struct DescriptorPlan {
     /// Descriptors kept out of both ports' limits.
     static let reserved = 256
 
@@ -18,7 +18,7 @@ struct DescriptorPlan: Equatable {
     let httpConnections: Int
 
     /// Whether the configured limits had to be lowered to fit.
-    var lowered: Bool
+    let lowered: Bool
 
     /// Fits `gossip` and `http` connections under `limit` descriptors, lowering both in
     /// proportion when they do not fit (each keeps at least 8).

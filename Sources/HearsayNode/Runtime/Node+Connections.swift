@@ -49,10 +49,11 @@ extension Node {
     /// Counts and logs a connection the node closes before its peer was done.
     func connectionCut(on port: ListenerPort, _ reason: ConnectionCut, from address: SocketAddress?, _ detail: String) {
         metrics.cut(on: port, reason)
+        let source = Self.sourceIP(address)
         logRateLimited(
-            .warning, "connection_cut", "\(port.rawValue) connection from \(Self.sourceIP(address)) closed: \(detail)",
+            .warning, "connection_cut", "\(port.rawValue) connection from \(source) closed: \(detail)",
             key: "cut_\(port.rawValue)_\(reason.rawValue)",
-            ["port": "\(port.rawValue)", "reason": "\(reason.rawValue)", "address": "\(Self.sourceIP(address))"])
+            ["port": "\(port.rawValue)", "reason": "\(reason.rawValue)", "address": "\(source)"])
     }
 
     /// Closes `channel` after `timeout` unless the returned task is cancelled first,

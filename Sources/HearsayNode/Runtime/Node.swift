@@ -44,8 +44,6 @@ public actor Node {
     var inboundStreams: [PeerAddress: [any Channel]] = [:]
     /// The connection limits and buffer budgets of the gossip and HTTP ports.
     var ports: PortGuards
-    /// How the descriptor limit was shared between the ports at start.
-    let descriptors: DescriptorPlan
     var phase: Phase = .created
     var finishWaiters: [CheckedContinuation<Void, Never>] = []
     var leaveWaiters: [CheckedContinuation<Void, Never>] = []
@@ -166,7 +164,6 @@ public actor Node {
         let descriptors = DescriptorPlan(
             limit: DescriptorPlan.raiseDescriptorLimit(), gossip: settings.maxGossipConnections,
             http: settings.maxHTTPConnections)
-        self.descriptors = descriptors
         ports = PortGuards(
             gossip: PortGuard(
                 connections: ConnectionLimits(
@@ -280,11 +277,6 @@ public actor Node {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 // The opener shuts its output once written and reads the answers.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
-                // Small reads until a frame authenticates the connection (StreamFrameReader).
-                .childChannelOption(
-                    .recvAllocator,
-                    value: FixedSizeRecvByteBufferAllocator(capacity: StreamFrameReader.unauthenticatedReadBytes)
-                )
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try self.addStreamHandlers(channel, accepted: true)
@@ -660,10 +652,6 @@ public actor Node {
             }
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(3))
-                .channelOption(
-                    .recvAllocator,
-                    value: FixedSizeRecvByteBufferAllocator(capacity: StreamFrameReader.unauthenticatedReadBytes)
-                )
                 .channelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture { try self.addStreamHandlers(channel, accepted: false) }
                 }
@@ -686,6 +674,10 @@ public actor Node {
     /// The pipeline of a gossip TCP connection, accepted or opened: frames both ways,
     /// within the limits `StreamFrameReader` keeps.
     nonisolated func addStreamHandlers(_ channel: any Channel, accepted: Bool) throws {
+        // Small reads until a frame authenticates the connection (StreamFrameReader).
+        try channel.syncOptions?.setOption(
+            .recvAllocator,
+            value: FixedSizeRecvByteBufferAllocator(capacity: StreamFrameReader.unauthenticatedReadBytes))
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(
             ByteToMessageHandler(
