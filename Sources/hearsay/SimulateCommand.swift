@@ -183,12 +183,18 @@ private final class Report {
 
     @discardableResult
     func phase(_ name: String, limit: Duration, _ condition: (Simulation) -> Bool) -> Duration? {
+        let bytesBefore = sim.tally.bytesSent.reduce(0, +)
+        let dropsBefore = sim.tally.drops[.bufferFull, default: 0]
         let took = sim.run(until: condition, step: .milliseconds(50), limit: limit)
         if let took {
             print("  \(name): \(took.text) (at \(Report.clock(sim.now, from: sim)))")
         } else {
             print("  \(name): NOT reached within \(limit.text)")
         }
+        // What the phase cost, so that a faster phase is not bought with a flood.
+        let bytes = Double(sim.tally.bytesSent.reduce(0, +) - bytesBefore) / Double(nodes)
+        let drops = sim.tally.drops[.bufferFull, default: 0] - dropsBefore
+        print("    per node: \(fmt(bytes / 1024)) KiB sent; broadcasts dropped by full buffers: \(drops)")
         return took
     }
 

@@ -26,6 +26,28 @@ import Testing
         #expect(store.entry(address)?.versions == [next])
     }
 
+    @Test func theIndexCountsChangesAndEachEntryKeepsItsLast() throws {
+        var store = MetadataStore()
+        #expect(store.index == 0 && store.modifyIndex(address) == 0)
+        #expect(store.apply(version([1: 1], "a")) == .applied)
+        let other = T.address("other/key")
+        _ = try store.write(address: other, value: .string("o"), status: .active, by: T.id(2), at: t0)
+        #expect(store.index == 2)
+        #expect(store.modifyIndex(address) == 1 && store.modifyIndex(other) == 2)
+        #expect(store.modifyIndex(prefix: "app/") == 1 && store.modifyIndex(prefix: "") == 2)
+        #expect(store.modifyIndex(prefix: "nothing/") == 0)
+        // A stale version changes nothing, so no index moves.
+        #expect(store.apply(version([1: 1], "a")) == .stale)
+        #expect(store.index == 2)
+        _ = try store.write(address: address, value: nil, status: .deleted, by: T.id(1), at: t0)
+        #expect(store.modifyIndex(address) == 3)
+        // Purging the tombstone is a change of every listing.
+        store.reapTombstones(now: t0, grace: .seconds(1))
+        #expect(store.reapTombstones(now: t0 + .seconds(1), grace: .seconds(1)) == 1)
+        #expect(store.index == 4 && store.modifyIndex(address) == 0)
+        #expect(store.modifyIndex(prefix: "nothing/") == 4)
+    }
+
     @Test func aDominatingVersionWinsAndAnOlderOneIsStale() {
         var store = MetadataStore()
         #expect(store.apply(version([1: 1], "a")) == .applied)

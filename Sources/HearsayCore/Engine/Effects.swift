@@ -88,4 +88,6 @@ public enum TimerKey: Hashable, Sendable {
     case joinTimeout(attempt: UInt64)
     /// A graceful leave has waited long enough.
     case leave
+    /// The `step`th member-list exchange after the join of attempt `attempt`.
+    case catchUp(attempt: UInt64, step: Int)
 }

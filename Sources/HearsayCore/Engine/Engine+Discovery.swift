@@ -61,7 +61,28 @@ extension Engine {
                 // within a round trip instead of at its next round (up to a gossip
                 // interval later), serving stale data meanwhile.
                 if round == nil { runRound() }
+                if config.catchUpExchanges > 0 {
+                    arm(.catchUp(attempt: joinAttempt, step: 0), at: now + config.probeInterval)
+                }
             }
+        }
+    }
+
+    /// One of the member-list exchanges that follow a join, with a random live member:
+    /// its digest first, so a list that already agrees costs two small messages. Spaced
+    /// 1, 2, 4... probe intervals apart: during a mass join the lists differ most in the
+    /// first seconds, and each exchange merges both sides, so what one node missed is
+    /// found at another within a few exchanges (push-pull anti-entropy of the member
+    /// list), where the periodic exchange comes once every few gossip rounds. A later
+    /// join attempt starts its own series; this one then stops.
+    mutating func catchUp(attempt: UInt64, step: Int) {
+        guard lifecycle == .running, attempt == joinAttempt, step < config.catchUpExchanges else { return }
+        if let peer = randomMembers(count: 1, where: { $0.status == .alive }).first {
+            send([message(.peerDiscovery(.digest(members.digest)))], to: peer.address, via: .stream)
+        }
+        let next = step + 1
+        if next < config.catchUpExchanges {
+            arm(.catchUp(attempt: attempt, step: next), at: now + config.probeInterval * (1 << min(next, 16)))
         }
     }
 

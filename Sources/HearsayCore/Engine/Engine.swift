@@ -228,6 +228,7 @@ public struct Engine: Sendable {
             arm(.reap, at: now + config.reapInterval)
         case .joinTimeout(let attempt): joinTimedOut(attempt)
         case .leave: finishLeave()
+        case .catchUp(let attempt, let step): catchUp(attempt: attempt, step: step)
         }
         return takeEffects()
     }

@@ -51,6 +51,12 @@ public struct EngineConfig: Sendable, Equatable {
     public var maxDatagramBytes: Int = 1400
     /// Bytes of each datagram reserved for the frame: header, key id, nonce, tag, HMAC.
     public var frameOverheadBytes: Int = 96
+    /// Member-list exchanges a node makes with random members after it joins, at 1, 2,
+    /// 4... probe intervals apart (`Engine.catchUp`). When many nodes join at once, a
+    /// node misses some newcomers' announcements (lost datagrams, a retransmit budget
+    /// sized for the few members it knew then) and would otherwise learn of them only at
+    /// a periodic exchange, minutes apart in a large cluster. 0 turns them off.
+    public var catchUpExchanges: Int = 5
     /// How long failed members still receive gossip, so they learn they were declared
     /// failed and refute.
     public var gossipToTheDead: Duration = .seconds(30)
@@ -153,6 +159,8 @@ public struct EngineConfig: Sendable, Equatable {
             joinTimeout >= .milliseconds(10), "join timeout", seconds(joinTimeout), "at least 10ms")
         try check(
             leaveTimeout >= .milliseconds(10), "leave timeout", seconds(leaveTimeout), "at least 10ms")
+        try check(
+            (0...16).contains(catchUpExchanges), "catch-up exchanges", "\(catchUpExchanges)", "0 to 16")
         try metadataLimits.validate()
     }
 

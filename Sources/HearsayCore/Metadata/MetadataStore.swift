@@ -23,6 +23,14 @@ public struct MetadataStore: Sendable {
     public private(set) var digest: UInt64 = 0
     /// Encoded bytes of every version held: the cost of sending the whole store.
     public private(set) var byteSize: Int = 0
+    /// Counts every change to the store (an entry added, changed or purged): what a
+    /// blocking query waits past. Local to this store, and counted afresh from 0 when a
+    /// node restarts and loads its log.
+    public private(set) var index: UInt64 = 0
+    /// The `index` at each entry's last change.
+    private var modified: [MetadataAddress: UInt64] = [:]
+    /// The `index` at the last purge of tombstones: a listing lost entries then.
+    private var purgedAt: UInt64 = 0
 
     /// An empty store.
     public init(limits: MetadataLimits = MetadataLimits()) {
@@ -39,6 +47,21 @@ public struct MetadataStore: Sendable {
     public func entries(prefix: String = "") -> [MetadataEntry] {
         table.values.filter { prefix.isEmpty || $0.address.rawValue.hasPrefix(prefix) }
             .sorted { $0.address < $1.address }
+    }
+
+    /// The `index` at the last change of the entry at `address`; 0 when there is none.
+    public func modifyIndex(_ address: MetadataAddress) -> UInt64 { modified[address] ?? 0 }
+
+    /// The `index` at the last change of what `entries(prefix:)` lists: an entry with
+    /// that prefix written, changed or purged. A purge counts for every prefix, which at
+    /// worst wakes a waiting query that finds nothing new.
+    public func modifyIndex(prefix: String) -> UInt64 {
+        if prefix.isEmpty { return index }
+        var latest = purgedAt
+        for (address, at) in modified where at > latest && address.rawValue.hasPrefix(prefix) {
+            latest = at
+        }
+        return latest
     }
 
     /// Every entry in no particular order.
@@ -213,6 +236,7 @@ public struct MetadataStore: Sendable {
         }
         tombstonesSeen = seen
         for address in expired { replace(address, with: nil) }
+        if !expired.isEmpty { purgedAt = index }
         return expired.count
     }
 
@@ -265,6 +289,8 @@ public struct MetadataStore: Sendable {
             statusCounts[old.status, default: 0] -= 1
         }
         table[address] = new
+        index += 1
+        modified[address] = new == nil ? nil : index
         if let new {
             digest ^= new.entryHash
             byteSize += new.wireSize

@@ -26,6 +26,12 @@ public struct APIClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// The header fields, as received.
+        public var headers: [(name: String, value: String)] = []
+        /// The first header named `name` (in any case).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
         /// The body as text.
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// The body parsed as JSON, nil when it is not JSON.
@@ -84,7 +90,11 @@ public struct APIClient: Sendable {
             $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked")
         }
         let body = Array(bytes[(end + 4)...])
-        return Response(status: status, body: chunked ? try dechunk(body) : body)
+        let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingSpaces)
+        }
+        return Response(status: status, body: chunked ? try dechunk(body) : body, headers: headers)
     }
 
     /// The payload of a `Transfer-Encoding: chunked` body.

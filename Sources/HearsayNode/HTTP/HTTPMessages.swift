@@ -72,6 +72,9 @@ public enum HTTPReply: Sendable {
     /// Completed on the server's event loop (a write waiting for its batch to be durable),
     /// with no task to start.
     case promised(EventLoopFuture<HTTPResponse>)
+    /// Completed on the server's event loop when something happens (a blocking query);
+    /// `cancel` is called if the client goes away first.
+    case parked(EventLoopFuture<HTTPResponse>, cancel: @Sendable () -> Void)
 }
 
 /// Percent-decoding of URL paths and queries.

@@ -41,6 +41,10 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private var discarded = 0
     /// Budget bytes held for the body being received.
     private var held = 0
+    /// Set while an answer is awaited from the node.
+    private var awaitingAnswer = false
+    /// Forgets the blocking query this connection waits on.
+    private var cancelWaiting: (@Sendable () -> Void)?
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
@@ -94,19 +98,38 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             case .later(let work):
                 let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
                 promise.completeWithTask { await work() }
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                promise.futureResult.whenSuccess { response in
-                    let (handler, context) = bound.value
-                    handler.write(response, to: context, head: head, keepAlive: keepAlive)
-                }
+                answer(with: promise.futureResult, context: context, head: head, keepAlive: keepAlive)
             case .promised(let future):
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                future.hop(to: context.eventLoop).whenSuccess { response in
-                    let (handler, context) = bound.value
-                    handler.write(response, to: context, head: head, keepAlive: keepAlive)
-                }
+                answer(with: future, context: context, head: head, keepAlive: keepAlive)
+            case .parked(let future, let cancel):
+                cancelWaiting = cancel
+                answer(with: future, context: context, head: head, keepAlive: keepAlive)
             }
         }
+    }
+
+    /// Writes the answer once it is ready. Meanwhile the connection is not idle: a
+    /// blocking query or a join waits on the node, not on the client.
+    private func answer(
+        with future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTPRequestHead,
+        keepAlive: Bool
+    ) {
+        awaitingAnswer = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        future.hop(to: context.eventLoop).whenSuccess { response in
+            let (handler, context) = bound.value
+            handler.awaitingAnswer = false
+            handler.cancelWaiting = nil
+            handler.write(response, to: context, head: head, keepAlive: keepAlive)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A client gone while its query waited: the node forgets the query now rather
+        // than hold it until its wait ends.
+        cancelWaiting?()
+        cancelWaiting = nil
+        context.fireChannelInactive()
     }
 
     private func reject(context: ChannelHandlerContext) {
@@ -171,7 +194,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            if !awaitingAnswer { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

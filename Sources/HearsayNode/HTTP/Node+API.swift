@@ -17,8 +17,10 @@ extension Node {
             return .now(.json(node.engine.statistics(now: now).json))
         }
         r.add(.GET, "/v1/members") { _, _, node in node.listMembers() }
-        r.add(.GET, "/v1/metadata") { request, _, node in node.listMetadata(prefix: request.query["prefix"] ?? "") }
-        r.add(.GET, "/v1/metadata/{address...}") { _, p, node in node.getMetadata(p["address"]!) }
+        r.add(.GET, "/v1/metadata") { request, _, node in
+            node.metadataQuery(request, .prefix(request.query["prefix"] ?? ""))
+        }
+        r.add(.GET, "/v1/metadata/{address...}") { request, p, node in node.getMetadata(request, p["address"]!) }
         r.add(.PUT, "/v1/metadata/{address...}") { request, p, node in node.putMetadata(p["address"]!, request.body) }
         r.add(.DELETE, "/v1/metadata/{address...}") { _, p, node in node.deleteMetadata(p["address"]!) }
         r.add(.POST, "/v1/join") { request, _, node in node.joinRequest(request.body) }
@@ -70,6 +72,7 @@ extension Node {
 
     func renderMetrics() -> HTTPReply {
         metrics.refresh(from: engine)
+        metrics.blockingQueries(waiting: watches.count)
         return .now(
             HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render()))
     }
@@ -90,15 +93,11 @@ extension Node {
 
     // MARK: Metadata
 
-    func listMetadata(prefix: String) -> HTTPReply {
-        let entries = engine.store.entries(prefix: prefix).sorted { $0.address < $1.address }
-        return .now(.json(.object(["entries": .array(entries.map(\.json))])))
-    }
-
-    func getMetadata(_ raw: String) -> HTTPReply {
-        switch liveEntry(raw) {
-        case .refused(let answer): .now(answer)
-        case .found(_, let entry): .now(.json(entry.json))
+    func getMetadata(_ request: HTTPRequest, _ raw: String) -> HTTPReply {
+        do {
+            return metadataQuery(request, .address(try MetadataAddress(raw)))
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
         }
     }
 

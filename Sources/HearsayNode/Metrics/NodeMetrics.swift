@@ -34,6 +34,7 @@ public final class NodeMetrics: Sendable {
     private let drops: [DropKey: Counter]
     private let connections: [ListenerPort: Gauge]
     private let bufferedBytes: [ListenerPort: Gauge]
+    private let blockingQueries: Gauge
     private let refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]]
     private let cut: [ListenerPort: [ConnectionCut: Counter]]
 
@@ -124,6 +125,9 @@ public final class NodeMetrics: Sendable {
                 name: "hearsay_connection_buffered_bytes", labels: [$0],
                 help: "Bytes held for frames or request bodies being received, by port.")
         }
+        blockingQueries = r.makeGauge(
+            name: "hearsay_blocking_queries", labels: [],
+            help: "Blocking queries (GET with index) waiting for a change.")
         var refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]] = [:]
         var cut: [ListenerPort: [ConnectionCut: Counter]] = [:]
         for port in ListenerPort.allCases {
@@ -220,6 +224,11 @@ public final class NodeMetrics: Sendable {
     func connections(on port: ListenerPort, open: Int, buffered: Int) {
         connections[port]?.set(to: Double(open))
         bufferedBytes[port]?.set(to: Double(buffered))
+    }
+
+    /// Sets the gauge of blocking queries waiting.
+    func blockingQueries(waiting: Int) {
+        blockingQueries.set(to: Double(waiting))
     }
 
     /// Sets the gauges from the engine's state; called before each render.

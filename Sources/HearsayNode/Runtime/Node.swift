@@ -60,6 +60,8 @@ public actor Node {
     var spreadScheduled = false
     /// What the connections of the current join attempt showed.
     var joinEvidence = JoinEvidence()
+    /// Blocking queries waiting for a change.
+    var watches = MetadataWatches()
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -471,6 +473,7 @@ public actor Node {
         let now = clockNow()
         if engine.isRunning { perform((try? engine.stop(now: now)) ?? []) }
         phase = .finished
+        answerAllWatches()
         maintenance?.cancel()
         closeChannels()
         // Whatever is queued reaches the disk before the node says it stopped.
@@ -593,7 +596,9 @@ public actor Node {
             case .armTimer(let timer, let at): arm(timer, at: at)
             case .metric(let event): metrics.record(event)
             case .log(let record): log(record)
-            case .stored(let version): logWriter?.append(version)
+            case .stored(let version):
+                logWriter?.append(version)
+                wakeWatches(version.address)
             case .leaveCompleted: leaveCompleted = true
             }
         }

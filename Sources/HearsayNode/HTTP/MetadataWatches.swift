@@ -1,0 +1,122 @@
+import HearsayCore
+import NIOCore
+
+/// Blocking queries on the metadata, in Consul's manner: a GET with `index=N` waits
+/// until what it covers changes past index N of the node's store, or until its `wait`
+/// ends, and then answers as a plain GET would. Every metadata answer carries the index
+/// in `X-Hearsay-Index`, so a client that repeats the query with it sees each change
+/// once, without polling.
+struct BlockingQuery: Sendable {
+    /// The store index the client has seen.
+    var index: UInt64
+    /// How long to wait for a change at most.
+    var wait: Duration
+
+    static let defaultWait: Duration = .seconds(300)
+    static let maxWait: Duration = .seconds(600)
+
+    /// The query of a request with `index`; nil for a plain GET. A bad `index` or `wait`
+    /// is a client error.
+    init?(_ request: HTTPRequest) throws(BlockingQueryError) {
+        guard let text = request.query["index"] else {
+            if request.query["wait"] != nil { throw .waitWithoutIndex }
+            return nil
+        }
+        guard let index = UInt64(text) else { throw .badIndex(text) }
+        self.index = index
+        if let text = request.query["wait"] {
+            do {
+                wait = try Duration(parsing: text, setting: "wait")
+            } catch {
+                throw .badWait(text)
+            }
+            guard wait <= Self.maxWait else { throw .badWait(text) }
+        } else {
+            wait = Self.defaultWait
+        }
+    }
+}
+
+enum BlockingQueryError: Error, CustomStringConvertible {
+    case badIndex(String)
+    case badWait(String)
+    case waitWithoutIndex
+
+    var description: String {
+        switch self {
+        case .badIndex(let text): "index '\(text)' is not a whole number from 0 to 2^64 - 1"
+        case .badWait(let text): "wait '\(text)' is not a duration up to \(BlockingQuery.maxWait.text), such as 30s"
+        case .waitWithoutIndex: "wait needs index: wait=... blocks only past a given index"
+        }
+    }
+}
+
+/// What blocking queries wait for: an entry, or every entry under a prefix.
+enum WatchScope: Sendable {
+    case address(MetadataAddress)
+    case prefix(String)
+
+    func covers(_ address: MetadataAddress) -> Bool {
+        switch self {
+        case .address(let watched): watched == address
+        case .prefix(let prefix): address.rawValue.hasPrefix(prefix)
+        }
+    }
+}
+
+/// The blocking queries waiting on one node, by what they cover. A change looks up the
+/// queries on its address at once, and goes through those on prefixes; nothing runs
+/// while nothing changes, whatever the number waiting (each costs one entry and one
+/// timer). At most one waits per HTTP connection, so the connection limits bound them.
+struct MetadataWatches {
+    struct Waiting {
+        var scope: WatchScope
+        var answer: EventLoopPromise<HTTPResponse>
+        var timeout: Scheduled<Void>?
+    }
+
+    private var waiting: [UInt64: Waiting] = [:]
+    private var byAddress: [MetadataAddress: Set<UInt64>] = [:]
+    private var onPrefixes: Set<UInt64> = []
+    private var nextID: UInt64 = 0
+
+    var count: Int { waiting.count }
+
+    /// Parks a query; its id, for `setTimeout` and `remove`.
+    mutating func add(_ scope: WatchScope, answer: EventLoopPromise<HTTPResponse>) -> UInt64 {
+        nextID += 1
+        waiting[nextID] = Waiting(scope: scope, answer: answer)
+        switch scope {
+        case .address(let address): byAddress[address, default: []].insert(nextID)
+        case .prefix: onPrefixes.insert(nextID)
+        }
+        return nextID
+    }
+
+    mutating func setTimeout(_ id: UInt64, _ timeout: Scheduled<Void>) {
+        waiting[id]?.timeout = timeout
+    }
+
+    /// Takes a query out, with its timer cancelled; nil when it was answered already.
+    mutating func remove(_ id: UInt64) -> Waiting? {
+        guard let entry = waiting.removeValue(forKey: id) else { return nil }
+        entry.timeout?.cancel()
+        switch entry.scope {
+        case .address(let address):
+            byAddress[address]?.remove(id)
+            if byAddress[address]?.isEmpty == true { byAddress[address] = nil }
+        case .prefix:
+            onPrefixes.remove(id)
+        }
+        return entry
+    }
+
+    /// The queries that a change at `address` wakes.
+    func woken(by address: MetadataAddress) -> [UInt64] {
+        var ids = Array(byAddress[address] ?? [])
+        for id in onPrefixes where waiting[id]?.scope.covers(address) == true { ids.append(id) }
+        return ids
+    }
+
+    var allIDs: [UInt64] { Array(waiting.keys) }
+}

@@ -1,0 +1,75 @@
+import HearsayCore
+import NIOCore
+
+/// Blocking queries (`MetadataWatches`): parking a GET, waking it on a change, and the
+/// index header of every metadata answer.
+extension Node {
+    /// Answers a metadata GET at once, or, with `index`, once what it covers changed past
+    /// that index (or the wait ended). An index ahead of the store's (the node restarted
+    /// and counts afresh) is answered at once: the lower index in the answer tells the
+    /// client to start again from it.
+    func metadataQuery(_ request: HTTPRequest, _ scope: WatchScope) -> HTTPReply {
+        let query: BlockingQuery?
+        do {
+            query = try BlockingQuery(request)
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        guard let query, phase == .running, query.index <= engine.store.index, changeIndex(scope) <= query.index
+        else { return .now(metadataAnswer(scope)) }
+        let answer = eventLoop.makePromise(of: HTTPResponse.self)
+        let id = watches.add(scope, answer: answer)
+        // Up to a sixteenth more, as Consul does, so that clients that started together
+        // do not all come back at the same instant.
+        let wait = query.wait.nanoseconds
+        let jitter = wait >= 16 ? Int64.random(in: 0...(wait / 16)) : 0
+        let timeout = eventLoop.scheduleTask(in: .nanoseconds(wait + jitter)) { [self] in
+            self.assumeIsolated { $0.answerWatch(id) }
+        }
+        watches.setTimeout(id, timeout)
+        return .parked(answer.futureResult, cancel: { [self] in self.assumeIsolated { _ = $0.watches.remove(id) } })
+    }
+
+    /// The store index at the last change of what `scope` covers.
+    private func changeIndex(_ scope: WatchScope) -> UInt64 {
+        switch scope {
+        case .address(let address): engine.store.modifyIndex(address)
+        case .prefix(let prefix): engine.store.modifyIndex(prefix: prefix)
+        }
+    }
+
+    /// What a plain GET of `scope` answers, with the store's index.
+    func metadataAnswer(_ scope: WatchScope) -> HTTPResponse {
+        var response: HTTPResponse
+        switch scope {
+        case .address(let address):
+            if let entry = engine.store.entry(address) {
+                response =
+                    entry.isDeleted
+                    ? .error(.notFound, "entry \(address.rawValue) was deleted") : .json(entry.json)
+            } else {
+                response = .error(.notFound, "no entry at \(address.rawValue)")
+            }
+        case .prefix(let prefix):
+            let entries = engine.store.entries(prefix: prefix)
+            response = .json(.object(["entries": .array(entries.map(\.json))]))
+        }
+        response.headers.append(("X-Hearsay-Index", "\(engine.store.index)"))
+        return response
+    }
+
+    /// Answers the queries a change at `address` wakes.
+    func wakeWatches(_ address: MetadataAddress) {
+        for id in watches.woken(by: address) { answerWatch(id) }
+    }
+
+    /// Answers every waiting query with what the node holds now (it is stopping).
+    func answerAllWatches() {
+        for id in watches.allIDs { answerWatch(id) }
+    }
+
+    private func answerWatch(_ id: UInt64) {
+        guard let waiting = watches.remove(id) else { return }
+        waiting.answer.succeed(metadataAnswer(waiting.scope))
+    }
+}

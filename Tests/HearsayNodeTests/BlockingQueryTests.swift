@@ -1,0 +1,115 @@
+import Foundation
+import HearsayCore
+import HearsayNode
+import Testing
+
+/// Blocking queries on real agents: a GET with `index` waits for a change made on
+/// another node, answers at once when it is behind, and ends at its `wait`.
+@Suite(.serialized) struct BlockingQueryTests {
+    private func index(_ response: APIClient.Response) -> UInt64? {
+        response.header("X-Hearsay-Index").flatMap(UInt64.init)
+    }
+
+    /// A query run on a thread of its own (not one of the few that run tasks, which a
+    /// blocked socket would hold), so that the test can write while it waits.
+    private func waiting(
+        _ agent: AgentProcess, _ path: String, timeout: Duration = .seconds(30)
+    ) -> Task<(APIClient.Response?, Duration), Never> {
+        var client = agent.client
+        client.timeout = timeout
+        let asking = client
+        return Task {
+            await withCheckedContinuation { done in
+                Thread.detachNewThread {
+                    let start = ContinuousClock.now
+                    let response = try? asking.request("GET", path)
+                    done.resume(returning: (response, ContinuousClock.now - start))
+                }
+            }
+        }
+    }
+
+    @Test func aWaitingQueryAnswersWhenAnotherNodeWrites() async throws {
+        let cluster = AgentCluster(size: 2)
+        defer { cluster.stop() }
+        try cluster.start()
+        let (a, b) = (cluster.agents[0], cluster.agents[1])
+        #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) }, "\(cluster.logs)")
+
+        let missing = try b.client.request("GET", "/v1/metadata/watched/key")
+        #expect(missing.status == 404)
+        let seen = try #require(index(missing), "no X-Hearsay-Index on a 404")
+
+        let entry = waiting(b, "/v1/metadata/watched/key?index=\(seen)&wait=20s")
+        let prefix = waiting(b, "/v1/metadata?prefix=watched/&index=\(seen)&wait=20s")
+        let other = waiting(b, "/v1/metadata/unrelated?index=\(seen)&wait=3s")
+        // Both wait: a write elsewhere in the store does not answer them.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try a.put("elsewhere", .string("x")).status == 200)
+        #expect(await eventually { b.entry("elsewhere") != nil })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try a.put("watched/key", .string("hello")).status == 200)
+
+        let (answer, took) = await entry.value
+        let response = try #require(answer)
+        #expect(response.status == 200, "\(response.text)")
+        #expect(b.values("watched/key") == [.string("hello")])
+        let after = try #require(index(response))
+        #expect(after > seen)
+        #expect(took >= .milliseconds(500), "answered before the write: \(took)")
+        #expect(took < .seconds(15), "answered at the wait's end, not at the write: \(took)")
+
+        let (listed, _) = await prefix.value
+        let list = try #require(listed)
+        guard case .object(let root)? = list.json, case .array(let entries)? = root["entries"] else {
+            Issue.record("not a listing: \(list.text)")
+            return
+        }
+        #expect(entries.count == 1, "\(list.text)")
+
+        // The unrelated entry never changed: its query ends at its wait with a 404.
+        let (unchanged, waited) = await other.value
+        #expect(unchanged?.status == 404)
+        #expect(waited >= .seconds(3), "an unrelated query answered early: \(waited)")
+
+        // Behind the entry's last change: at once. Ahead of the store (as after a
+        // restart): at once, with the lower index.
+        let behind = try b.client.request("GET", "/v1/metadata/watched/key?index=\(seen)&wait=20s")
+        #expect(behind.status == 200)
+        let ahead = try b.client.request("GET", "/v1/metadata/watched/key?index=\(after + 1_000_000)&wait=20s")
+        #expect(ahead.status == 200)
+        #expect(index(ahead).map { $0 < after + 1_000_000 } == true)
+    }
+
+    @Test func badParametersAreClientErrors() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        try cluster.start()
+        let agent = cluster.agents[0]
+        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
+        for query in ["index=abc", "index=-1", "index=1&wait=forever", "index=1&wait=11m", "wait=5s"] {
+            let response = try agent.client.request("GET", "/v1/metadata/k?\(query)")
+            #expect(response.status == 400, "\(query): \(response.status) \(response.text)")
+        }
+    }
+
+    @Test func aClientThatGoesAwayLeavesNothingWaiting() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        try cluster.start()
+        let agent = cluster.agents[0]
+        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
+        let now = try #require(index(try agent.client.request("GET", "/v1/metadata/k")))
+        let gone = waiting(agent, "/v1/metadata/k?index=\(now)&wait=5m", timeout: .seconds(3))
+        #expect(await eventually { agent.metric("hearsay_blocking_queries") == 1 }, "the query is not counted")
+        _ = await gone.value
+        var impatient = agent.client
+        for _ in 0..<5 {
+            impatient.timeout = .seconds(1)
+            // Each gives up after a second, long before the wait ends.
+            _ = try? impatient.request("GET", "/v1/metadata/k?index=\(now)&wait=5m")
+        }
+        let held = await eventually(timeout: .seconds(5)) { agent.metric("hearsay_blocking_queries") == 0 }
+        #expect(held, "queries still held: \(agent.metric("hearsay_blocking_queries"))")
+    }
+}
