@@ -1,24 +1,32 @@
 #!/usr/bin/env python3
-"""Hearsay against HashiCorp serf (Debian's package), side by side on loopback in one run.
+"""Hearsay against HashiCorp serf (Debian's package), side by side in one run.
 
 Usage: Benchmarks/scripts/serf-compare.py [N ...]   (default: 16 64)
 
 Both run memberlist's LAN profile: probe every 1 s with a 500 ms timeout, gossip every
-200 ms to 3 members, suspicion multiplier 4. For each N it starts N serf agents and N
-release Hearsay agents, and prints one table with both and the ratio:
+200 ms to 3 members, suspicion multiplier 4. For each N it starts N serf agents, then N
+release Hearsay agents, each agent in a network namespace of its own on one bridge (the
+fault harness's lab, Tests/Faults/lab.py) and run as `nobody`, and prints one table with
+both and the ratio:
 
-- dissemination of 20 writes (one a second, each at a random node), median and p99 of the
-  time until the last node has it. serf: a user event with coalescing off, timed by each
-  agent's event handler (a shell script that appends the time); measured from the
-  origin's own handler run, so the handler's start-up cost falls on both ends. Hearsay:
-  a PUT, then one client per node reading the entry in a loop; measured from the PUT's
-  answer (the origin serves the value from then on), to the first read that finds it.
-- failure detection: one agent killed with SIGKILL; the time until the first and the
-  last live agent lists it as failed (members polled every 100 ms on every agent).
 - join: from the start of the last N - 1 agents (the seed listens first, since serf gives
   up when its -join finds nobody) until the first and the last agent list all N alive.
-- idle resident memory and CPU per agent, from /proc, over 30 s.
+- idle resident memory and CPU per agent, from /proc, and bytes sent per second per agent,
+  from each namespace's interface counters (nothing else talks meanwhile), over 30 s.
+- dissemination of 20 writes (one every 2 s, each at a random node), median and p99 of
+  the time until the last node has it. serf: a user event with coalescing off, timed by
+  each agent's event handler (a shell script that appends the time); measured from the
+  origin's own handler run, so the handler's start-up cost falls on both ends. Hearsay:
+  a PUT, and on every other node a blocking query (GET with index: the agent answers it
+  when the write arrives), measured from the PUT's answer (the origin serves the value
+  from then on) to each answer. Neither side polls.
+- bytes per update per node: what the agents sent on their gossip port (iptables counters
+  in each namespace, so the benchmark's own requests are left out) while the writes
+  spread, less the idle rate over the same time, per write and per agent.
+- failure detection: one agent killed with SIGKILL; the time until the first and the
+  last live agent lists it as failed (members polled every 100 ms on every agent).
 
+Namespaces need root; without it the agents run on loopback and the byte rows say n/a.
 Figures are printed, never asserted. Run it through `make bench-serf`.
 """
 
@@ -39,6 +47,80 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HEARSAY = os.environ.get("HEARSAY_BINARY", os.path.join(ROOT, ".build", "release", "hearsay"))
 SERF = shutil.which("serf") or "/usr/bin/serf"
 WRITES = 20
+GOSSIP_PORT = 7946
+
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Faults"))
+from lab import NOBODY, Lab, namespaces_available, run  # noqa: E402
+
+
+class Loopback:
+    """Every agent on 127.0.0.1, at ports of its own; no byte counters."""
+
+    counts_bytes = False
+
+    def __init__(self, n):
+        self.base = 20000 + random.randrange(0, 8000) * 2
+        self.hearsay = HEARSAY
+
+    def ip(self, i):
+        return "127.0.0.1"
+
+    def ports(self, i):
+        return self.base + 2 * i, self.base + 2 * i + 1
+
+    def command(self, i, args):
+        return args
+
+    def close(self):
+        pass
+
+
+class Namespaces:
+    """Agent i in namespace i of a lab, as `nobody`, at the same ports in each; counters
+    of what each namespace sends, in all and on the gossip port."""
+
+    counts_bytes = True
+
+    def __init__(self, n):
+        key = subprocess.run([HEARSAY, "keygen"], capture_output=True, text=True).stdout.strip()
+        self.lab = Lab(n, HEARSAY, key)
+        self.hearsay = self.lab.binary
+        for agent in self.lab.agents:
+            iptables = ["ip", "netns", "exec", agent.namespace, "iptables"]
+            run(*iptables, "-N", "HSB")
+            run(*iptables, "-A", "OUTPUT", "-j", "HSB")
+            for protocol in ("udp", "tcp"):
+                # No target: the rule only counts.
+                run(*iptables, "-A", "HSB", "-p", protocol, "-m", "multiport", "--ports", str(GOSSIP_PORT))
+
+    def ip(self, i):
+        return self.lab.agents[i].ip
+
+    def ports(self, i):
+        return GOSSIP_PORT, GOSSIP_PORT + 1
+
+    def command(self, i, args):
+        return ["ip", "netns", "exec", self.lab.agents[i].namespace, "setpriv", f"--reuid={NOBODY}",
+                f"--regid={NOBODY}", "--clear-groups", "--"] + args
+
+    def sent(self):
+        """Bytes each namespace sent through its interface."""
+        totals = []
+        for agent in self.lab.agents:
+            links = json.loads(run("ip", "-n", agent.namespace, "-s", "-j", "link", "show", "eth0"))
+            totals.append(links[0]["stats64"]["tx"]["bytes"])
+        return totals
+
+    def gossip_sent(self):
+        """Bytes each namespace sent from or to the gossip port, IP headers included."""
+        totals = []
+        for agent in self.lab.agents:
+            text = run("ip", "netns", "exec", agent.namespace, "iptables", "-L", "HSB", "-v", "-x", "-n")
+            totals.append(sum(int(line.split()[1]) for line in text.splitlines()[2:] if line.split()))
+        return totals
+
+    def close(self):
+        self.lab.close()
 
 
 def ticks():
@@ -76,11 +158,13 @@ def quantile(values, q):
 class Serf:
     name = "serf"
 
-    def __init__(self, n, directory, base):
+    def __init__(self, n, directory, hosts):
         self.n = n
-        self.directory = directory
-        self.base = base
+        self.hosts = hosts
+        os.chmod(directory, 0o777)
         self.events = os.path.join(directory, "events")
+        open(self.events, "w").close()
+        os.chmod(self.events, 0o666)
         handler = os.path.join(directory, "handler.sh")
         with open(handler, "w") as f:
             f.write('#!/bin/sh\nread payload\necho "$SERF_SELF_NAME $(date +%s.%N) $payload" >> ' + self.events + "\n")
@@ -90,16 +174,17 @@ class Serf:
             if i == 1:
                 # serf gives up when its -join finds nobody: the seed must listen first.
                 wait(lambda: self.members(0), 30)
-            args = [SERF, "agent", f"-node=s{i}", f"-bind=127.0.0.1:{base + 2 * i}",
-                    f"-rpc-addr=127.0.0.1:{base + 2 * i + 1}", "-profile=lan", "-log-level=err",
+            gossip, rpc = hosts.ports(i)
+            args = [SERF, "agent", f"-node=s{i}", f"-bind={hosts.ip(i)}:{gossip}",
+                    f"-rpc-addr={hosts.ip(i)}:{rpc}", "-profile=lan", "-log-level=err",
                     f"-event-handler=user={handler}"]
             if i:
-                args.append(f"-join=127.0.0.1:{base}")
+                args.append(f"-join={hosts.ip(0)}:{hosts.ports(0)[0]}")
             log = open(os.path.join(directory, f"s{i}.log"), "w")
-            self.processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+            self.processes.append(subprocess.Popen(hosts.command(i, args), stdout=log, stderr=subprocess.STDOUT))
 
     def rpc(self, i):
-        return f"-rpc-addr=127.0.0.1:{self.base + 2 * i + 1}"
+        return f"-rpc-addr={self.hosts.ip(i)}:{self.hosts.ports(i)[1]}"
 
     def members(self, i):
         try:
@@ -149,40 +234,49 @@ class Serf:
 class Hearsay:
     name = "Hearsay"
 
-    def __init__(self, n, directory, base):
+    def __init__(self, n, directory, hosts):
         self.n = n
-        self.base = base
+        self.hosts = hosts
+        os.chmod(directory, 0o755)
         key = subprocess.run([HEARSAY, "keygen"], capture_output=True, text=True).stdout.strip()
         self.processes = []
         for i in range(n):
             if i == 1:
                 # As for serf: the seed listens before the others start.
                 wait(lambda: self.members(0), 30)
-            args = [HEARSAY, "agent", "--name", f"h{i}", "--bind", f"127.0.0.1:{base + 2 * i}",
-                    "--http", f"127.0.0.1:{base + 2 * i + 1}", "--key", key,
+            data = os.path.join(directory, f"h{i}")
+            os.makedirs(data)
+            os.chown(data, NOBODY, NOBODY)
+            gossip, api = hosts.ports(i)
+            args = [hosts.hearsay, "agent", "--name", f"h{i}", "--bind", f"{hosts.ip(i)}:{gossip}",
+                    "--http", f"{hosts.ip(i)}:{api}", "--key", key,
                     "--probe-interval", "1s", "--probe-timeout", "500ms", "--gossip-nodes", "3",
-                    "--data-dir", os.path.join(directory, f"h{i}"), "--log-level", "error"]
+                    "--data-dir", data, "--log-level", "error"]
             if i:
-                args += ["--join", f"127.0.0.1:{base}"]
+                args += ["--join", f"{hosts.ip(0)}:{hosts.ports(0)[0]}"]
             log = open(os.path.join(directory, f"h{i}.log"), "w")
-            self.processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+            self.processes.append(subprocess.Popen(hosts.command(i, args), stdout=log, stderr=subprocess.STDOUT))
+
+    def connect(self, i, timeout=5):
+        return http.client.HTTPConnection(self.hosts.ip(i), self.hosts.ports(i)[1], timeout=timeout)
 
     def request(self, i, method, path, body=None, connection=None):
+        """(status, body, X-Hearsay-Index)."""
         own = connection is None
-        connection = connection or http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
+        connection = connection or self.connect(i)
         try:
             connection.request(method, path, body=body)
             response = connection.getresponse()
             data = response.read()
-            return response.status, data
+            return response.status, data, int(response.getheader("X-Hearsay-Index") or 0)
         except OSError:
-            return 0, b""
+            return 0, b"", 0
         finally:
             if own:
                 connection.close()
 
     def members(self, i):
-        status, data = self.request(i, "GET", "/v1/members")
+        status, data, _ = self.request(i, "GET", "/v1/members")
         if status != 200:
             return {}
         return {m["name"]: m["state"] for m in json.loads(data)["members"]}
@@ -190,29 +284,41 @@ class Hearsay:
     def write(self, origin, n):
         address = f"bench/{n}-{random.getrandbits(32)}"
         found = {}
-        started = threading.Event()
-        stop = threading.Event()
+        readers = [i for i in self.live() if i != origin]
+        parked = threading.Barrier(len(readers) + 1)
 
-        def poll(i):
-            connection = http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
-            started.wait()
-            while not stop.is_set():
-                status, _ = self.request(i, "GET", f"/v1/metadata/{address}", connection=connection)
-                if status == 200:
-                    found[i] = time.time()
-                    return
-                if status == 0:
-                    connection = http.client.HTTPConnection("127.0.0.1", self.base + 2 * i + 1, timeout=5)
+        def watch(i):
+            # The entry's index now, then a query that the agent answers when it changes.
+            connection = self.connect(i, timeout=35)
+            try:
+                _, _, index = self.request(i, "GET", f"/v1/metadata/{address}", connection=connection)
+                parked.wait()
+                while True:
+                    status, _, index = self.request(i, "GET", f"/v1/metadata/{address}?index={index}&wait=30s",
+                                                    connection=connection)
+                    if status == 200:
+                        found[i] = time.time()
+                        return
+                    if status == 0:
+                        return
+            except threading.BrokenBarrierError:
+                pass
+            finally:
+                connection.close()
 
-        readers = [threading.Thread(target=poll, args=(i,), daemon=True) for i in self.live() if i != origin]
-        for r in readers:
-            r.start()
-        status, _ = self.request(origin, "PUT", f"/v1/metadata/{address}", body=json.dumps({"value": n}))
+        threads = [threading.Thread(target=watch, args=(i,), daemon=True) for i in readers]
+        for t in threads:
+            t.start()
+        try:
+            parked.wait(timeout=30)
+        except threading.BrokenBarrierError:
+            return None
+        # The queries are sent by now; give the agents a moment to read them.
+        time.sleep(0.05)
+        status, _, _ = self.request(origin, "PUT", f"/v1/metadata/{address}", body=json.dumps({"value": n}))
         answered = time.time()
-        started.set()
-        for r in readers:
-            r.join(timeout=30)
-        stop.set()
+        for t in threads:
+            t.join(timeout=35)
         if status != 200 or len(found) < len(readers):
             return None
         return max(max(found.values()) - answered, 0.0)
@@ -230,7 +336,7 @@ class Hearsay:
                 p.wait()
 
 
-def measure(system, n):
+def measure(system, n, hosts):
     """The figures of a system whose agents were all started just now (the seed first)."""
     figures = {}
     names = {"serf": "s", "Hearsay": "h"}
@@ -241,16 +347,33 @@ def measure(system, n):
     time.sleep(5)
     pids = [p.pid for p in system.processes]
     before = {pid: cpu_seconds(pid) for pid in pids}
+    sent = hosts.sent() if hosts.counts_bytes else None
+    gossip = hosts.gossip_sent() if hosts.counts_bytes else None
+    started = time.monotonic()
     time.sleep(30)
-    figures["idle_cpu_pct"] = statistics.mean((cpu_seconds(pid) - before[pid]) / 30 * 100 for pid in pids)
+    idle = time.monotonic() - started
+    if hosts.counts_bytes:
+        figures["idle_bytes_per_s"] = sum(hosts.sent()) - sum(sent)
+        figures["idle_bytes_per_s"] /= idle * n
+        idle_gossip_rate = (sum(hosts.gossip_sent()) - sum(gossip)) / idle
+    # The agents are the main process of each command (setpriv execs into them).
+    figures["idle_cpu_pct"] = statistics.mean((cpu_seconds(pid) - before[pid]) / idle * 100 for pid in pids)
     figures["idle_rss_mb"] = statistics.mean(rss_mb(pid) for pid in pids)
     pick = random.Random(7)
     times = []
+    gossip = hosts.gossip_sent() if hosts.counts_bytes else None
+    started = time.monotonic()
     for w in range(WRITES):
+        began = time.monotonic()
         took = system.write(pick.randrange(n), w)
         if took is not None:
             times.append(took)
-        time.sleep(1)
+        time.sleep(max(0.0, 2 - (time.monotonic() - began)))
+    # The last write's retransmissions are spent by now (a few gossip ticks).
+    time.sleep(3)
+    if hosts.counts_bytes:
+        spent = sum(hosts.gossip_sent()) - sum(gossip) - idle_gossip_rate * (time.monotonic() - started)
+        figures["bytes_per_update"] = max(spent, 0) / WRITES / n
     figures["writes_timed"] = len(times)
     figures["spread_median_ms"] = statistics.median(times) * 1000 if times else None
     figures["spread_p99_ms"] = quantile(times, 0.99) * 1000 if times else None
@@ -279,8 +402,10 @@ ROWS = [("join_s", "join: every member seen by the first and last agent", "s"),
         ("spread_p99_ms", "write reaches every node, p99", "ms"),
         ("detect_first_s", "SIGKILL to first live node declaring it failed", "s"),
         ("detect_last_s", "SIGKILL to last live node declaring it failed", "s"),
+        ("bytes_per_update", "bytes sent per update per node", "B"),
         ("idle_rss_mb", "idle resident memory per node", "MB"),
-        ("idle_cpu_pct", "idle CPU per node", "%")]
+        ("idle_cpu_pct", "idle CPU per node", "%"),
+        ("idle_bytes_per_s", "idle bytes sent per second per node", "B/s")]
 
 
 def main():
@@ -290,20 +415,27 @@ def main():
             sys.exit(f"missing {tool} (make bench-serf installs serf and builds the release agent)")
     version = subprocess.run([SERF, "version"], capture_output=True, text=True).stdout.splitlines()[0]
     print(f"serf: {version} (LAN profile); Hearsay: {HEARSAY}, --probe-interval 1s --probe-timeout 500ms "
-          f"--gossip-nodes 3, 200 ms gossip tick, suspicion multiplier 4; loopback, {os.cpu_count()} cores")
+          f"--gossip-nodes 3, 200 ms gossip tick, suspicion multiplier 4; {os.cpu_count()} cores")
+    reason = namespaces_available()
+    place = Loopback if reason else Namespaces
+    print("each agent in a network namespace of its own on one bridge, as nobody" if not reason else
+          f"agents on loopback ({reason}): no byte counts")
     print("dissemination timing: serf by each agent's event handler, from the origin's handler; Hearsay by a "
-          "reader per node, from the PUT's answer")
+          "blocking query per node, from the PUT's answer")
     for n in sizes:
         results = {}
-        for system_type in (Serf, Hearsay):
-            directory = tempfile.mkdtemp(prefix=f"hearsay-vs-serf-{n}-")
-            base = 20000 + random.randrange(0, 8000) * 2
-            system = system_type(n, directory, base)
-            try:
-                results[system_type.name] = measure(system, n)
-            finally:
-                system.stop()
-                shutil.rmtree(directory, ignore_errors=True)
+        hosts = place(n)
+        try:
+            for system_type in (Serf, Hearsay):
+                directory = tempfile.mkdtemp(prefix=f"hearsay-vs-serf-{n}-")
+                system = system_type(n, directory, hosts)
+                try:
+                    results[system_type.name] = measure(system, n, hosts)
+                finally:
+                    system.stop()
+                    shutil.rmtree(directory, ignore_errors=True)
+        finally:
+            hosts.close()
         print(f"\nN = {n}")
         print("| figure | serf | Hearsay | ratio |")
         print("| --- | --- | --- | --- |")

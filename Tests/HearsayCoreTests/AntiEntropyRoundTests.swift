@@ -3,8 +3,9 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct AntiEntropyRoundTests {
-    /// Delivers every stream frame between two engines until they fall silent; returns
-    /// the bytes of the metadata_sync messages exchanged.
+    /// Delivers every frame between two engines (the opening digests go as datagrams,
+    /// the rest streams) until they fall silent; returns the bytes of the metadata_sync
+    /// messages exchanged.
     private func exchange(_ a: inout Engine, _ b: inout Engine, _ first: [Effect], now: Instant)
         -> Int
     {
@@ -14,13 +15,14 @@ import Testing
             let (from, outbound) = pending.removeFirst()
             let sync = outbound.messages.filter { $0.type == .metadataSync }
             bytes += sync.reduce(0) { $0 + $1.wireSize }
-            guard outbound.transport == .stream, !sync.isEmpty else { continue }
+            guard !sync.isEmpty else { continue }
+            let via = outbound.transport
             if from == 0 && outbound.to == b.config.address {
-                pending += b.receive(sync, from: a.config.address, transport: .stream, now: now).sends.map {
+                pending += b.receive(sync, from: a.config.address, transport: via, now: now).sends.map {
                     (1, $0)
                 }
             } else if from == 1 && outbound.to == a.config.address {
-                pending += a.receive(sync, from: b.config.address, transport: .stream, now: now).sends.map {
+                pending += a.receive(sync, from: b.config.address, transport: via, now: now).sends.map {
                     (0, $0)
                 }
             }
@@ -90,11 +92,12 @@ import Testing
         while !pending.isEmpty {
             let (from, outbound) = pending.removeFirst()
             let sync = outbound.messages.filter { $0.type == .metadataSync }
-            guard outbound.transport == .stream, !sync.isEmpty else { continue }
+            guard !sync.isEmpty else { continue }
+            let via = outbound.transport
             if from == 0 {
-                pending += b.receive(sync, from: a.config.address, transport: .stream, now: now).sends.map { (1, $0) }
+                pending += b.receive(sync, from: a.config.address, transport: via, now: now).sends.map { (1, $0) }
             } else {
-                let answer = a.receive(sync, from: b.config.address, transport: .stream, now: now)
+                let answer = a.receive(sync, from: b.config.address, transport: via, now: now)
                 effects += answer
                 pending += answer.sends.map { (0, $0) }
             }
@@ -111,6 +114,29 @@ import Testing
                 $0.event == "version_rejected" && $0.fields.contains(LogField("address", "a/big"))
             })
         #expect(a.statistics(now: now).protocolErrors == 0, "a peer's other limits are no protocol error")
+    }
+
+    @Test func anOpeningDigestLostAsADatagramGoesAgainOverAStream() throws {
+        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (b, _) = try T.engine(1, peers: [0])
+        try fill(&a, count: 5)
+        let start = T.t0 + .seconds(30)
+        let round = a.timerFired(a.timer(.gossipRound), now: start)
+        let opening = round.sends.filter { $0.messages.contains { $0.type == .metadataSync } }
+        #expect(opening.map(\.transport) == [.datagram], "the opening digest is a datagram")
+        let session = try #require(
+            opening.flatMap(\.messages).compactMap { message -> UInt64? in
+                if case .metadataSync(let sync) = message.payload { return sync.session }
+                return nil
+            }.first)
+        // It is lost: at the probe timeout, the digest goes again as a stream.
+        let retry = a.timerFired(a.timer(.syncRoot(session: session)), now: start + .milliseconds(500))
+        let again = retry.sends.filter { $0.messages.contains { $0.type == .metadataSync } }
+        #expect(again.map(\.transport) == [.stream])
+        _ = exchange(&a, &b, retry, now: start + .milliseconds(500))
+        #expect(b.store.count == 5 && a.statistics(now: start).completedRounds == 1)
+        // Answered, the exchange asks nothing more when its timer fires.
+        #expect(a.timerFired(a.timer(.syncRoot(session: session)), now: start + .seconds(1)).sends.isEmpty)
     }
 
     @Test func roundDurationsAreMeasuredAndTheAverageIsATrueMean() throws {

@@ -106,15 +106,15 @@ import Testing
         var (joiner, started) = try T.engine(5)
         var armed = started.timers.filter { $0.key == .gossipRound }.count
         var pending = try joiner.join(seeds: [T.addr(0)], now: T.t0).sends.map { (to: 0, outbound: $0) }
-        // Deliver every stream frame between the two at the join's instant: no timer fires.
+        // Deliver every frame between the two at the join's instant: no timer fires.
         while !pending.isEmpty {
             let (to, outbound) = pending.removeFirst()
-            guard outbound.transport == .stream else { continue }
+            let via = outbound.transport
             if to == 0 {
-                pending += seed.receive(outbound.messages, from: T.addr(5), transport: .stream, now: T.t0).sends
+                pending += seed.receive(outbound.messages, from: T.addr(5), transport: via, now: T.t0).sends
                     .filter { $0.to == T.addr(5) }.map { (5, $0) }
             } else {
-                let effects = joiner.receive(outbound.messages, from: T.addr(0), transport: .stream, now: T.t0)
+                let effects = joiner.receive(outbound.messages, from: T.addr(0), transport: via, now: T.t0)
                 armed += effects.timers.filter { $0.key == .gossipRound }.count
                 pending += effects.sends.filter { $0.to == T.addr(0) }.map { (0, $0) }
             }

@@ -88,6 +88,9 @@ public enum TimerKey: Hashable, Sendable {
     case joinTimeout(attempt: UInt64)
     /// A graceful leave has waited long enough.
     case leave
+    /// The opening digest of an anti-entropy exchange, sent as a datagram, had no answer:
+    /// send it again over a stream.
+    case syncRoot(session: UInt64)
     /// The `step`th member-list exchange after the join of attempt `attempt`.
     case catchUp(attempt: UInt64, step: Int)
 }

@@ -25,16 +25,22 @@ extension Engine {
             let session = makeSequence()
             sessions[session] = SyncSession(peer: peer.id, round: current.number)
             current.pending.insert(session)
+            // The opening digests go as datagrams: in a settled cluster they are all an
+            // exchange is (the stores agree), and a stream would cost a connection's
+            // handshake and teardown for two messages of some 40 bytes, most of an idle
+            // node's traffic. One lost on the way is sent again over a stream after a
+            // probe timeout, and what follows a differing digest always streams.
             let root = SyncStep.root(digest: store.digest, entryCount: store.count)
-            send(
-                [message(.metadataSync(SyncMessage(session: session, step: root)))], to: peer.address,
-                via: .stream)
+            sendDatagram(message(.metadataSync(SyncMessage(session: session, step: root))), to: peer.address)
+            arm(.syncRoot(session: session), at: now + config.probeTimeout)
         }
         // A member list grows with the cluster, so large clusters exchange them less
         // often (memberlist scales its push-pull interval the same way). The exchange
         // opens with the list's digest: lists that agree cost two small messages.
         if let first = peers.first, Int.random(in: 0..<pushPullScale, using: &random) == 0 {
-            send([message(.peerDiscovery(.digest(members.digest)))], to: first.address, via: .stream)
+            // As a datagram, like the stores' digests: agreeing lists then cost two small
+            // datagrams, and one lost is only an exchange missed until the next.
+            sendDatagram(message(.peerDiscovery(.digest(members.digest))), to: first.address)
         }
         // serf's reconnect: a failed member may be on the far side of a healed partition.
         // Its list cannot equal ours, so a live one answers with it; a dead one costs
@@ -98,7 +104,15 @@ extension Engine {
         }
     }
 
-    mutating func handleSync(_ sync: SyncMessage, sender: NodeID, from: PeerAddress) {
+    /// The opening digest of `id` had no answer as a datagram: it goes again over a
+    /// stream, which the round's timeout then judges.
+    mutating func syncRootTimedOut(_ id: UInt64) {
+        guard let session = sessions[id], !session.answered, let peer = members[session.peer] else { return }
+        let root = SyncStep.root(digest: store.digest, entryCount: store.count)
+        send([message(.metadataSync(SyncMessage(session: id, step: root)))], to: peer.address, via: .stream)
+    }
+
+    mutating func handleSync(_ sync: SyncMessage, sender: NodeID, from: PeerAddress, transport: Transport) {
         let reply = replyAddress(sender, from)
         func answer(_ step: SyncStep) -> GossipMessage {
             message(.metadataSync(SyncMessage(session: sync.session, step: step)))
@@ -107,7 +121,13 @@ extension Engine {
         // Responder side: stateless, every answer follows from the message alone.
         case .root(let digest, let count):
             if digest == store.digest {
-                send([answer(.inSync)], to: reply, via: .stream)
+                // On the transport the digest came by: a datagram answered as a datagram
+                // (with broadcasts in the room left), a stream (the retry) by a stream.
+                if transport == .datagram {
+                    sendDatagram(answer(.inSync), to: reply)
+                } else {
+                    send([answer(.inSync)], to: reply, via: .stream)
+                }
             } else {
                 let bits = MetadataStore.bucketBits(forEntryCount: max(count, store.count))
                 send([answer(.buckets(store.bucketDigest(bits: bits)))], to: reply, via: .stream)
@@ -126,7 +146,10 @@ extension Engine {
         case .inSync:
             sessionDone(sync.session)
         case .buckets(let digest):
-            guard sessions[sync.session] != nil else { return unknownSession() }
+            guard let session = sessions[sync.session] else { return unknownSession() }
+            // The digest went twice (a datagram, then a stream) and both were answered.
+            guard !session.answered else { return }
+            sessions[sync.session]?.answered = true
             guard (0...16).contains(digest.bits), digest.hashes.count == 1 << digest.bits else {
                 protocolViolation(.metadataSync, "malformed bucket digest")
                 return

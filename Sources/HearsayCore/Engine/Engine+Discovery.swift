@@ -35,14 +35,24 @@ extension Engine {
             [LogField("attempt", "\(joinAttempt)"), LogField("since_attempt", "\(attempt)")])
     }
 
-    mutating func handleDiscovery(_ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress) {
+    mutating func handleDiscovery(
+        _ discovery: PeerDiscovery, sender: NodeID, from: PeerAddress, transport: Transport
+    ) {
         switch discovery {
         case .digest(let digest):
             // Answering a differing digest with a request, not a response, makes the
             // initiator merge this list and answer with its own, so both sides end up
-            // with the union exactly as when the round sent its whole list.
-            let answer: PeerDiscovery = digest == members.digest ? .inSync : .request(members: memberRecords())
-            send([message(.peerDiscovery(answer))], to: replyAddress(sender, from), via: .stream)
+            // with the union exactly as when the round sent its whole list. A list
+            // always streams; agreement goes back the way the digest came.
+            if digest != members.digest {
+                send(
+                    [message(.peerDiscovery(.request(members: memberRecords())))], to: replyAddress(sender, from),
+                    via: .stream)
+            } else if transport == .datagram {
+                sendDatagram(message(.peerDiscovery(.inSync)), to: replyAddress(sender, from))
+            } else {
+                send([message(.peerDiscovery(.inSync))], to: replyAddress(sender, from), via: .stream)
+            }
         case .inSync:
             break
         case .request(let records):

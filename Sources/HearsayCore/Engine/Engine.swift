@@ -229,6 +229,7 @@ public struct Engine: Sendable {
         case .joinTimeout(let attempt): joinTimedOut(attempt)
         case .leave: finishLeave()
         case .catchUp(let attempt, let step): catchUp(attempt: attempt, step: step)
+        case .syncRoot(let session): syncRootTimedOut(session)
         }
         return takeEffects()
     }
@@ -271,9 +272,9 @@ public struct Engine: Sendable {
         case .conflictAlert(let alert):
             handleConflictAlert(alert, message: message)
         case .peerDiscovery(let discovery):
-            handleDiscovery(discovery, sender: message.sender, from: from)
+            handleDiscovery(discovery, sender: message.sender, from: from, transport: transport)
         case .metadataSync(let sync):
-            handleSync(sync, sender: message.sender, from: from)
+            handleSync(sync, sender: message.sender, from: from, transport: transport)
         }
     }
 
@@ -390,6 +391,8 @@ struct SyncSession: Sendable {
     var pages = 0
     /// Set once the exchange streams: it left its round, which no longer waits for it.
     var streaming = false
+    /// Set once the peer answered the opening digest (on either transport).
+    var answered = false
 }
 
 struct RoundInFlight: Sendable {
