@@ -23,7 +23,9 @@ COPY release ./release
 # --static-swift-stdlib and the rest of release/build.sh: the runtime stage then needs
 # no Swift libraries. Symbols and debug information go (`install --strip`), which takes
 # the binary from 52 MB to 18 MB; a crash report then names addresses, not functions.
+# Before that, release/order-check.sh fails the build if the order file is stale.
 RUN release/build.sh --product hearsay \
+ && release/order-check.sh .build/release/hearsay \
  && install -D --strip .build/release/hearsay /out/usr/local/bin/hearsay \
  && /out/usr/local/bin/hearsay --version
 

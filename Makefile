@@ -12,7 +12,7 @@ APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap 
 DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test test-deployment test-faults soak bench-serf image build release order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment test-faults soak bench-serf image build release release-unchecked order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 SERF_NODES ?= 16 64
 
@@ -44,8 +44,12 @@ build: deps
 # same script). The order file and the linker script are not inputs SwiftPM tracks:
 # linking again every time (seconds) keeps the binary true to them. The link map, which
 # `make order-file` reads, goes beside .build/release: that is a link SwiftPM makes only
-# after its first build.
-release: deps
+# after its first build. release/order-check.sh then fails the build when the order file
+# no longer fits the code (`make order-file` rewrites it).
+release: release-unchecked
+	release/order-check.sh .build/release/hearsay
+
+release-unchecked: deps
 	rm -f .build/release/hearsay
 	mkdir -p .build
 	SWIFT=$(SWIFT) release/build.sh --product hearsay -Xlinker -Map=$(CURDIR)/.build/hearsay.map $(BUILD_FLAGS)
@@ -53,7 +57,7 @@ release: deps
 # Rewrites release/hearsay.order from a traced run of the release agent (valgrind), then
 # links again with it. Run it when the code an agent runs has changed much; names that no
 # longer exist are skipped, new ones are left where they fall.
-order-file: release
+order-file: release-unchecked
 	$(MAKE) deps APT_PACKAGES=valgrind
 	Benchmarks/scripts/order-file.sh .build/release/hearsay
 	$(MAKE) release
