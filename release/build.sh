@@ -18,9 +18,20 @@
 # remove .build/*/release.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-exec "${SWIFT:-swift}" build -c release --package-path "$root" \
+swift=${SWIFT:-swift}
+# libstdc++ linked in: a directory that holds only its archive, searched first, so that
+# every -lstdc++ of the link (the runtime's, and the ones modules ask for) finds the
+# archive. The shared library's symbol and relocation tables alone kept 1 MB resident
+# in every agent, for the few string and hash-table functions the Swift runtime uses.
+archive=$("$(dirname "$(command -v "$swift")")/clang" -print-file-name=libstdc++.a)
+[ -f "$archive" ] || { echo "release/build.sh: no libstdc++.a (install libstdc++-12-dev)" >&2; exit 1; }
+static_libs=$root/.build/static-libs
+mkdir -p "$static_libs"
+ln -sf "$archive" "$static_libs/libstdc++.a"
+exec "$swift" build -c release --package-path "$root" \
   --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
   -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xswiftc -Xfrontend -Xswiftc -function-sections \
   -Xlinker "--symbol-ordering-file=$root/release/hearsay.order" -Xlinker --no-warn-symbol-ordering \
   -Xlinker -T -Xlinker "$root/release/unnamed-helpers.ld" \
+  -Xlinker -L -Xlinker "$static_libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc \
   "$@"
