@@ -129,14 +129,24 @@ import Testing
                 if case .metadataSync(let sync) = message.payload { return sync.session }
                 return nil
             }.first)
-        // It is lost: at the probe timeout, the digest goes again as a stream.
-        let retry = a.timerFired(a.timer(.syncRoot(session: session)), now: start + .milliseconds(500))
+        // It is lost: halfway through the round's time, the digest goes again as a stream.
+        let retry = a.timerFired(a.timer(.syncRoot(session: session)), now: start + .seconds(5))
         let again = retry.sends.filter { $0.messages.contains { $0.type == .metadataSync } }
         #expect(again.map(\.transport) == [.stream])
-        _ = exchange(&a, &b, retry, now: start + .milliseconds(500))
+        _ = exchange(&a, &b, retry, now: start + .seconds(5))
         #expect(b.store.count == 5 && a.statistics(now: start).completedRounds == 1)
         // Answered, the exchange asks nothing more when its timer fires.
-        #expect(a.timerFired(a.timer(.syncRoot(session: session)), now: start + .seconds(1)).sends.isEmpty)
+        #expect(a.timerFired(a.timer(.syncRoot(session: session)), now: start + .seconds(6)).sends.isEmpty)
+        // The datagram was only late: its answer arrives after the session ended, and is
+        // no drop.
+        let late = b.receive(
+            opening.flatMap(\.messages).filter { $0.type == .metadataSync }, from: a.config.address,
+            transport: .datagram, now: start + .seconds(6))
+        let answer = late.sends.flatMap(\.messages).filter { $0.type == .metadataSync }
+        #expect(!answer.isEmpty)
+        let effects = a.receive(answer, from: b.config.address, transport: .datagram, now: start + .seconds(6))
+        #expect(!effects.metrics.contains { if case .messageDropped = $0 { true } else { false } })
+        #expect(a.statistics(now: start).completedRounds == 1)
     }
 
     @Test func roundDurationsAreMeasuredAndTheAverageIsATrueMean() throws {

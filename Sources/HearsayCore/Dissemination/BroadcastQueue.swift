@@ -197,11 +197,13 @@ public struct BroadcastQueue: Sendable {
         return nil
     }
 
-    /// Counts the broadcast with `key` as sent once more without sending it, so that it
-    /// leaves the queue one send sooner (`Engine.gossipBroadcasts`, eager push).
-    mutating func charge(_ key: Key, limit: Int) {
-        guard let slot = index[key] else { return }
-        _ = transmit(slot: slot, limit: limit)
+    /// Counts the broadcast with `key` as sent until `left` of its `limit` sends remain,
+    /// without sending it: after an eager push has reached the ring (`PushRing`), the
+    /// gossip ticks keep only a last retransmission or two as a safety net.
+    mutating func spend(_ key: Key, leaving left: Int, limit: Int) {
+        while let slot = index[key], let item = slots[slot], item.transmits < limit - max(left, 1) {
+            _ = transmit(slot: slot, limit: limit)
+        }
     }
 
     private mutating func transmit(slot: Int, limit: Int) -> GossipMessage {

@@ -23,16 +23,18 @@ extension Engine {
         let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive && !streaming.contains($0.id) }
         for peer in peers {
             let session = makeSequence()
-            sessions[session] = SyncSession(peer: peer.id, round: current.number)
+            let root = SyncStep.root(digest: store.digest, entryCount: store.count)
+            sessions[session] = SyncSession(peer: peer.id, round: current.number, root: root)
             current.pending.insert(session)
             // The opening digests go as datagrams: in a settled cluster they are all an
             // exchange is (the stores agree), and a stream would cost a connection's
             // handshake and teardown for two messages of some 40 bytes, most of an idle
-            // node's traffic. One lost on the way is sent again over a stream after a
-            // probe timeout, and what follows a differing digest always streams.
-            let root = SyncStep.root(digest: store.digest, entryCount: store.count)
+            // node's traffic. One unanswered is sent again over a stream halfway through
+            // the round's time (late enough that a bucket digest still on its way by
+            // stream is not asked for twice), and what follows a differing digest always
+            // streams.
             sendDatagram(message(.metadataSync(SyncMessage(session: session, step: root))), to: peer.address)
-            arm(.syncRoot(session: session), at: now + config.probeTimeout)
+            arm(.syncRoot(session: session), at: now + min(config.syncTimeout, config.gossipInterval) / 2)
         }
         // A member list grows with the cluster, so large clusters exchange them less
         // often (memberlist scales its push-pull interval the same way). The exchange
@@ -107,8 +109,11 @@ extension Engine {
     /// The opening digest of `id` had no answer as a datagram: it goes again over a
     /// stream, which the round's timeout then judges.
     mutating func syncRootTimedOut(_ id: UInt64) {
-        guard let session = sessions[id], !session.answered, let peer = members[session.peer] else { return }
-        let root = SyncStep.root(digest: store.digest, entryCount: store.count)
+        guard let session = sessions[id], !session.answered, let root = session.root,
+            let peer = members[session.peer]
+        else { return }
+        resentSessions.append(id)
+        if resentSessions.count > 64 { resentSessions.removeFirst() }
         send([message(.metadataSync(SyncMessage(session: id, step: root)))], to: peer.address, via: .stream)
     }
 
@@ -144,10 +149,13 @@ extension Engine {
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
         // Initiator side: only for sessions this node opened.
         case .inSync:
+            // The digest went twice and both copies were answered: the first answer counts.
+            guard sessions[sync.session]?.answered == false else { return }
             sessionDone(sync.session)
         case .buckets(let digest):
-            guard let session = sessions[sync.session] else { return unknownSession() }
-            // The digest went twice (a datagram, then a stream) and both were answered.
+            guard let session = sessions[sync.session] else {
+                return resentSessions.contains(sync.session) ? () : unknownSession()
+            }
             guard !session.answered else { return }
             sessions[sync.session]?.answered = true
             guard (0...16).contains(digest.bits), digest.hashes.count == 1 << digest.bits else {
@@ -164,7 +172,9 @@ extension Engine {
                 askForPage(sync.session, to: reply)
             }
         case .push(let versions, let request, let deferred):
-            guard var session = sessions[sync.session] else { return unknownSession() }
+            guard var session = sessions[sync.session] else {
+                return resentSessions.contains(sync.session) ? () : unknownSession()
+            }
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
             if !request.isEmpty {
                 send([answer(.entries(store.versions(for: request)))], to: reply, via: .stream)

@@ -2,18 +2,15 @@
 /// piggybacking on every probe datagram, all within the datagram budget.
 extension Engine {
     /// Sends queued broadcasts to `fanout` (by default `gossipNodes`) random members other
-    /// than `excluded`: on every gossip tick, at once when this node has news of its own,
-    /// and (`eagerPush`) when a frame brought it news, to `eagerFanout` members but not
-    /// that frame's sender.
+    /// than `excluded`: on every gossip tick, and at once for news when eager push is off.
     ///
-    /// Waiting for the next tick made each relay hop cost half a tick on average (100 ms
-    /// at the LAN profile's 200 ms), so a write took a few ticks to reach every node where
-    /// the network takes well under a millisecond a hop. Pushed on arrival, it travels at
-    /// the network's speed: each node that first hears of it tells a few others at once,
-    /// as Plumtree's eager push does (Leitão et al., SRDS 2007; here to random members,
-    /// with no tree to keep). The sends come out of the same retransmit budget as the
-    /// ticks' (`BroadcastQueue` counts each one), so they happen earlier, not in addition;
-    /// duplicates are suppressed because only news is relayed.
+    /// With eager push (`pushOnRing`), news does not wait for the tick: waiting made each
+    /// relay hop cost half a tick on average (100 ms at the LAN profile's 200 ms), where
+    /// the network takes well under a millisecond a hop. Pushed on arrival along the ring,
+    /// as Plumtree's eager push goes along its tree (Leitão et al., SRDS 2007), it travels
+    /// at the network's speed; the ticks' retransmissions and anti-entropy are the lazy
+    /// part, the safety net. Every send comes out of the one retransmit budget
+    /// (`BroadcastQueue` counts each), and only news is relayed, so duplicates stop.
     mutating func gossipBroadcasts(excluding excluded: PeerAddress? = nil, fanout: Int? = nil) {
         guard !broadcasts.isEmpty else { return }
         let limit = retransmitLimit
@@ -50,7 +47,13 @@ extension Engine {
         forward.ttl = min(config.broadcastTTL, received.ttl - 1)
         let admission = broadcasts.enqueue(forward, key: key, kind: kind)
         admitted(admission, received.type)
-        if kind == .metadata, config.eagerPush, admission != .refused { news.append(key) }
+        if kind == .metadata, config.eagerPush, admission != .refused {
+            if news.isEmpty {
+                newsSender = received.sender
+                if case .contextUpdate(let version) = received.payload { newsOrigin = version.updatedBy }
+            }
+            news.append(key)
+        }
     }
 
     /// Counts what a full message buffer cost: the broadcast it dropped to make room, or
@@ -63,16 +66,19 @@ extension Engine {
         }
     }
 
-    /// How many members a node tells of news at once when eager push is on: ln(N) + 2,
-    /// within the retransmit budget. Told once by every node that hears it, a rumor
-    /// reaches all but about N e^-f of N nodes for fanout f (an "infect and die"
-    /// epidemic), so f = ln N + 2 leaves a node out of about one update in seven,
-    /// which the ticks then reach; `gossipNodes` (3) would leave out 5 % of the nodes
-    /// of every update, and each of them a tick behind (the tail).
-    var eagerFanout: Int {
-        let live = members.liveCount
-        let wanted = Int(Math.ln(Double(max(live, 1))).rounded(.up)) + 2
-        return min(retransmitLimit, max(config.gossipNodes, wanted))
+    /// Sends queued broadcasts at once to this node's targets on the push ring
+    /// (`PushRing`): for news from `origin` heard from `sender`, or (nil) written here.
+    mutating func pushOnRing(heardFrom sender: NodeID?, origin: NodeID? = nil) {
+        guard !broadcasts.isEmpty else { return }
+        pushRing.refresh(from: members, digest: members.digest)
+        let limit = retransmitLimit
+        for target in pushRing.targets(of: config.nodeID, from: sender, origin: origin) {
+            let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
+            send(batch, to: target.address, via: .datagram)
+            let oversized = broadcasts.takeOversized(budget: config.datagramBudget, limit: limit)
+            send(oversized, to: target.address, via: .stream)
+            if broadcasts.isEmpty { break }
+        }
     }
 
     var retransmitLimit: Int {

@@ -60,7 +60,9 @@ extension Engine {
     /// Sends the queued broadcasts at once (after a batch of `commitWrite(spread: false)`).
     public mutating func spread(now: Instant) -> [Effect] {
         self.now = now
-        if isRunning { gossipBroadcasts() }
+        if isRunning {
+            if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+        }
         return takeEffects()
     }
 

@@ -37,6 +37,9 @@ public struct Engine: Sendable {
     var lastRoundDuration: Duration = .zero
     var nextRoundTime: Instant?
     var sessions: [UInt64: SyncSession] = [:]
+    /// The last sessions whose opening digest went twice (a datagram, then a stream), so
+    /// that the second answer to one that has ended is ignored, not counted as a drop.
+    var resentSessions: [UInt64] = []
     var heartbeatSequence: UInt64 = 0
     var load: Double = 0
     var nextSequence: UInt64
@@ -44,6 +47,12 @@ public struct Engine: Sendable {
     var joinTimeoutArmed = false
     /// The metadata news a received frame brought, to pass on at once (`EngineConfig.eagerPush`).
     var news: [BroadcastQueue.Key] = []
+    /// Who sent the first of `news`, and who wrote it: where this node sits on the push
+    /// ring between them.
+    var newsSender: NodeID?
+    var newsOrigin: NodeID?
+    /// The ring eager pushes follow, rebuilt when the member list changes.
+    var pushRing = PushRing()
     var joined = true
     var leaveCompleted = false
     var lastDropLog: [DropReason: Instant] = [:]
@@ -190,14 +199,15 @@ public struct Engine: Sendable {
         // Once per frame, so that the news of one frame travels on together.
         if !news.isEmpty {
             if isRunning {
-                gossipBroadcasts(excluding: from, fanout: eagerFanout)
-                // Each push is a frame of its own, where a tick's sends often ride on a
-                // probe's datagram: one send fewer in all keeps an update's bytes at what
-                // ticks alone cost (`make bench`, "dissemination").
+                pushOnRing(heardFrom: newsSender, origin: newsOrigin)
+                // The ring reached everyone (`PushRing`): of the rest of the retransmit
+                // budget, the ticks keep one send, for members the ring missed.
                 let limit = retransmitLimit
-                for key in news { broadcasts.charge(key, limit: limit) }
+                for key in news { broadcasts.spend(key, leaving: 1, limit: limit) }
             }
             news.removeAll(keepingCapacity: true)
+            newsSender = nil
+            newsOrigin = nil
         }
         return takeEffects()
     }
@@ -393,6 +403,8 @@ struct SyncSession: Sendable {
     var streaming = false
     /// Set once the peer answered the opening digest (on either transport).
     var answered = false
+    /// The opening digest as sent: a retry sends the same, so both answers agree.
+    var root: SyncStep? = nil
 }
 
 struct RoundInFlight: Sendable {

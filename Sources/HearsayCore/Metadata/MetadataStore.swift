@@ -30,7 +30,7 @@ public struct MetadataStore: Sendable {
     /// The `index` at each entry's last change.
     private var modified: [MetadataAddress: UInt64] = [:]
     /// The `index` at the last purge of tombstones: a listing lost entries then.
-    private var purgedAt: UInt64 = 0
+    public private(set) var purgedAt: UInt64 = 0
 
     /// An empty store.
     public init(limits: MetadataLimits = MetadataLimits()) {

@@ -5,6 +5,13 @@ import NIOHTTP1
 /// body have arrived whole: the request deadline stops until the next request begins.
 struct HTTPRequestArrived {}
 
+/// Told to the guard while the answer to a request is awaited from the node (a blocking
+/// query, a durable write, a join), and once it is written: a pipelined request that
+/// arrives meanwhile waits in the HTTP pipeline, and its deadline starts only then.
+enum HTTPAnswer {
+    case pending, written
+}
+
 /// The first handler of every HTTP connection: admits it under the connection limits,
 /// and gives each request a deadline from its first byte until its body is whole.
 ///
@@ -24,6 +31,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
     private var admitted = false
     private var refused = false
     private var deadline: Scheduled<Void>?
+    private var answerPending = false
+    private var readWhilePending = false
 
     init(node: Node, timeout: Duration) {
         self.node = node
@@ -64,17 +73,33 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
             }
             return
         }
-        if deadline == nil { armDeadline(context) }
+        if answerPending {
+            readWhilePending = true
+        } else if deadline == nil {
+            armDeadline(context)
+        }
         context.fireChannelRead(data)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard event is HTTPRequestArrived else {
+        if event is HTTPRequestArrived {
+            deadline?.cancel()
+            deadline = nil
+        } else if let answer = event as? HTTPAnswer {
+            switch answer {
+            case .pending:
+                answerPending = true
+            case .written:
+                answerPending = false
+                if readWhilePending, deadline == nil, context.channel.isActive {
+                    readWhilePending = false
+                    armDeadline(context)
+                }
+            }
+        } else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        deadline?.cancel()
-        deadline = nil
         promise?.succeed()
     }
 

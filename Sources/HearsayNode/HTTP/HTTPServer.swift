@@ -115,11 +115,17 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         keepAlive: Bool
     ) {
         awaitingAnswer = true
+        context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        future.hop(to: context.eventLoop).whenSuccess { response in
+        future.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = bound.value
             handler.awaitingAnswer = false
             handler.cancelWaiting = nil
+            // Failed only when the client went away: nothing to write.
+            guard case .success(let response) = result else { return }
+            // Before the write: writing the answer's end releases a pipelined request,
+            // which may arrive whole (and stop its deadline) within the write itself.
+            context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
             handler.write(response, to: context, head: head, keepAlive: keepAlive)
         }
     }

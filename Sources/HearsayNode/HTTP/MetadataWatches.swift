@@ -79,6 +79,8 @@ struct MetadataWatches {
     private var byAddress: [MetadataAddress: Set<UInt64>] = [:]
     private var onPrefixes: Set<UInt64> = []
     private var nextID: UInt64 = 0
+    /// The store's `purgedAt` the prefix queries were last woken for.
+    var purgedAt: UInt64 = 0
 
     var count: Int { waiting.count }
 
@@ -119,4 +121,6 @@ struct MetadataWatches {
     }
 
     var allIDs: [UInt64] { Array(waiting.keys) }
+
+    var prefixIDs: [UInt64] { Array(onPrefixes) }
 }

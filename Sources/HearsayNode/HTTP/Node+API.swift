@@ -183,6 +183,9 @@ extension Node {
         case .success:
             let now = clockNow()
             perform(engine.commitWrite(version, persisted: true, now: now, spread: false))
+            // A write made durable here is no `.stored` effect (it is on disk already):
+            // its queries wake now.
+            wakeWatches(version.address)
             answer.succeed(.json(version.json))
             // The writes of one batch are committed in one turn of the loop; they go out
             // together once it ends.

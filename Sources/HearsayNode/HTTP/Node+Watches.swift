@@ -15,7 +15,10 @@ extension Node {
         } catch {
             return .now(.error(.badRequest, "\(error)"))
         }
-        guard let query, phase == .running, query.index <= engine.store.index, changeIndex(scope) <= query.index
+        // While the node leaves, queries still wait (`finish` answers them): answered at
+        // once, a client that repeats its query would spin until the node is gone.
+        guard let query, phase == .running || phase == .leaving, query.index <= engine.store.index,
+            changeIndex(scope) <= query.index
         else { return .now(metadataAnswer(scope)) }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
         let id = watches.add(scope, answer: answer)
@@ -27,7 +30,12 @@ extension Node {
             self.assumeIsolated { $0.answerWatch(id) }
         }
         watches.setTimeout(id, timeout)
-        return .parked(answer.futureResult, cancel: { [self] in self.assumeIsolated { _ = $0.watches.remove(id) } })
+        // A promise must be completed: failed, it writes nothing to the closed connection.
+        return .parked(
+            answer.futureResult,
+            cancel: { [self] in
+                self.assumeIsolated { $0.watches.remove(id)?.answer.fail(ChannelError.ioOnClosedChannel) }
+            })
     }
 
     /// The store index at the last change of what `scope` covers.
@@ -61,6 +69,13 @@ extension Node {
     /// Answers the queries a change at `address` wakes.
     func wakeWatches(_ address: MetadataAddress) {
         for id in watches.woken(by: address) { answerWatch(id) }
+    }
+
+    /// Answers the queries on prefixes after tombstones were purged: listings lost
+    /// entries, with no `.stored` effect to say so.
+    func wakePrefixWatches() {
+        watches.purgedAt = engine.store.purgedAt
+        for id in watches.prefixIDs { answerWatch(id) }
     }
 
     /// Answers every waiting query with what the node holds now (it is stopping).
