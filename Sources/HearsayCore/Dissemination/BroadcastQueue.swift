@@ -199,7 +199,7 @@ public struct BroadcastQueue: Sendable {
 
     /// Counts the broadcast with `key` as sent until `left` of its `limit` sends remain,
     /// without sending it: after an eager push has reached the ring (`PushRing`), the
-    /// gossip ticks keep only a last retransmission or two as a safety net.
+    /// gossip ticks keep only a few retransmissions as a safety net.
     mutating func spend(_ key: Key, leaving left: Int, limit: Int) {
         while let slot = index[key], let item = slots[slot], item.transmits < limit - max(left, 1) {
             _ = transmit(slot: slot, limit: limit)

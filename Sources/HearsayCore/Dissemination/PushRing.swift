@@ -17,6 +17,9 @@ struct PushRing: Sendable {
     /// Live members and this node, by name.
     private(set) var members: [Member] = []
     private var positions: [NodeID: Int] = [:]
+    /// Positions by gossip address: a relayed update names its writer, not its relayer,
+    /// so the relayer is known by the address its frame came from.
+    private var byAddress: [PeerAddress: Int] = [:]
     /// The member list digest the ring was built from.
     private(set) var digest: UInt64?
 
@@ -25,19 +28,25 @@ struct PushRing: Sendable {
         guard digest != self.digest else { return }
         members = table.all.filter { $0.status.isLive }.sorted { $0.id < $1.id }
         positions = [:]
+        byAddress = [:]
         positions.reserveCapacity(members.count)
-        for (position, member) in members.enumerated() { positions[member.id] = position }
+        byAddress.reserveCapacity(members.count)
+        for (position, member) in members.enumerated() {
+            positions[member.id] = position
+            byAddress[member.address] = position
+        }
         self.digest = digest
     }
 
-    /// The members `me` tells of an update from `origin` that it heard from `sender`
-    /// (nil: its own), by the rule above. Empty when `me` is not on the ring.
-    func targets(of me: NodeID, from sender: NodeID?, origin: NodeID?) -> [Member] {
+    /// The members `me` tells of an update from `origin` that came from the member at
+    /// `sender` (nil: its own), by the rule above. Empty when `me` is not on the ring.
+    func targets(of me: NodeID, from sender: PeerAddress?, origin: NodeID?) -> [Member] {
         let n = members.count
         guard n > 1, let mine = positions[me] else { return [] }
-        // How far behind the sender is; an unknown sender counts as the origin's.
+        // How far behind the sender is; an unknown sender counts as the origin, so that
+        // nothing is left out, at the cost of more sends.
         var distance = n
-        if let sender, let theirs = positions[sender], theirs != mine {
+        if let sender, let theirs = byAddress[sender], theirs != mine {
             distance = (mine - theirs + n) % n
         }
         // How far ahead the origin is: the arc left to cover ends there.
@@ -50,7 +59,7 @@ struct PushRing: Sendable {
         var offset = 1
         while offset < limit {
             let target = members[(mine + offset) % n]
-            if target.id != sender { chosen.append(target) }
+            if target.address != sender { chosen.append(target) }
             offset <<= 1
         }
         return chosen

@@ -41,7 +41,9 @@ extension Engine {
     }
 
     /// Queues a received broadcast to pass on, one hop fewer, if it has hops left.
-    mutating func relay(_ received: GossipMessage, key: BroadcastQueue.Key, kind: BroadcastQueue.Kind) {
+    mutating func relay(
+        _ received: GossipMessage, key: BroadcastQueue.Key, kind: BroadcastQueue.Kind, from: PeerAddress? = nil
+    ) {
         guard received.ttl > 1 else { return }
         var forward = received
         forward.ttl = min(config.broadcastTTL, received.ttl - 1)
@@ -49,7 +51,7 @@ extension Engine {
         admitted(admission, received.type)
         if kind == .metadata, config.eagerPush, admission != .refused {
             if news.isEmpty {
-                newsSender = received.sender
+                newsSender = from
                 if case .contextUpdate(let version) = received.payload { newsOrigin = version.updatedBy }
             }
             news.append(key)
@@ -67,8 +69,8 @@ extension Engine {
     }
 
     /// Sends queued broadcasts at once to this node's targets on the push ring
-    /// (`PushRing`): for news from `origin` heard from `sender`, or (nil) written here.
-    mutating func pushOnRing(heardFrom sender: NodeID?, origin: NodeID? = nil) {
+    /// (`PushRing`): for news from `origin` that came from `sender`, or (nil) written here.
+    mutating func pushOnRing(heardFrom sender: PeerAddress?, origin: NodeID? = nil) {
         guard !broadcasts.isEmpty else { return }
         pushRing.refresh(from: members, digest: members.digest)
         let limit = retransmitLimit

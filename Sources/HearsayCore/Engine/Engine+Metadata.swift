@@ -53,7 +53,9 @@ extension Engine {
         // Refused or dropped later, anti-entropy still carries it; the write itself is kept.
         admitted(
             broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
-        if spread, isRunning { gossipBroadcasts() }
+        if spread, isRunning {
+            if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+        }
         return takeEffects()
     }
 

@@ -35,11 +35,10 @@ public struct EngineConfig: Sendable, Equatable {
     public var gossipTick: Duration = .milliseconds(200)
     /// How many members each gossip tick, and each immediate push, reaches.
     public var gossipNodes: Int = 3
-    /// Whether a metadata update new to this node is passed on as soon as it arrives, to
-    /// ln(N) + 2 members other than its sender (Plumtree's eager push, `Engine.eagerFanout`),
-    /// rather than at the next gossip tick. It spends transmissions the update's retransmit
-    /// budget would spend on later ticks anyway, and is charged one more, so an update is
-    /// sent no more often than with ticks alone.
+    /// Whether a write, and a metadata update new to this node, is passed on at once along
+    /// the push ring (`PushRing`, about two sends a member), rather than at the next
+    /// gossip tick. The sends come out of the update's retransmit budget, of which the
+    /// ticks then keep three.
     public var eagerPush = true
     /// Each broadcast is sent about multiplier x ceil(log10(N + 1)) times.
     public var retransmitMultiplier: Int = 4
