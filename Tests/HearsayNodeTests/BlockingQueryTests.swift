@@ -31,6 +31,20 @@ import Testing
 
     private func waitingQueries(_ agent: AgentProcess) -> Double { agent.metric("hearsay_blocking_queries") }
 
+    /// A cluster of one started agent, alive in its own view.
+    private func oneAgent() async throws -> AgentCluster {
+        let cluster = AgentCluster(size: 1)
+        do {
+            try cluster.start()
+        } catch {
+            cluster.stop()
+            throw error
+        }
+        let agent = cluster.agents[0]
+        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
+        return cluster
+    }
+
     @Test func aWaitingQueryAnswersWhenAnotherNodeWrites() async throws {
         let cluster = AgentCluster(size: 2)
         defer { cluster.stop() }
@@ -94,11 +108,9 @@ import Testing
     }
 
     @Test func aQueryEndsAtItsWait() async throws {
-        let cluster = AgentCluster(size: 1)
+        let cluster = try await oneAgent()
         defer { cluster.stop() }
-        try cluster.start()
         let agent = cluster.agents[0]
-        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
         let now = try #require(index(try agent.client.request("GET", "/v1/metadata/k")))
         let started = ContinuousClock.now
         let (answer, at) = await waiting(agent, "/v1/metadata/k?index=\(now)&wait=2s").value
@@ -108,11 +120,9 @@ import Testing
     }
 
     @Test func badParametersAreClientErrors() async throws {
-        let cluster = AgentCluster(size: 1)
+        let cluster = try await oneAgent()
         defer { cluster.stop() }
-        try cluster.start()
         let agent = cluster.agents[0]
-        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
         for query in ["index=abc", "index=-1", "index=1&wait=forever", "index=1&wait=11m", "wait=5s"] {
             let response = try agent.client.request("GET", "/v1/metadata/k?\(query)")
             #expect(response.status == 400, "\(query): \(response.status) \(response.text)")
@@ -120,11 +130,9 @@ import Testing
     }
 
     @Test func aClientThatGoesAwayLeavesNothingWaiting() async throws {
-        let cluster = AgentCluster(size: 1)
+        let cluster = try await oneAgent()
         defer { cluster.stop() }
-        try cluster.start()
         let agent = cluster.agents[0]
-        #expect(await eventually { agent.members()[agent.name] == "alive" }, "\(cluster.logs)")
         let now = try #require(index(try agent.client.request("GET", "/v1/metadata/k")))
         let gone = waiting(agent, "/v1/metadata/k?index=\(now)&wait=5m", timeout: .seconds(3))
         #expect(await eventually { agent.metric("hearsay_blocking_queries") == 1 }, "the query is not counted")
