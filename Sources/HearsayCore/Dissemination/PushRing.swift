@@ -4,15 +4,16 @@
 ///
 /// The origin of an update tells the members 1, 2, 4... places after it on the ring. A
 /// member that hears of it from `d` places behind tells those less than 2d places after
-/// itself, and not as far as the origin (the writer, named in the update). Every distance is a sum of distinct powers of two, so with the fingers below
-/// d alone every member is reached exactly once, in at most log2 N hops; the fingers
-/// from d to 2d send each member a second copy from another sender, so that one lost
-/// datagram does not cut off a whole part of the ring. An update then costs about two
-/// sends a member where random pushes needed ln N + 2 to leave out few members, and
-/// still left one out now and then (e^-(ln N + 2) of them), who then waited for
-/// anti-entropy, seconds later. Members whose views differ (a newcomer not yet known to
-/// all) can still miss one: the gossip ticks' last retransmission and anti-entropy
-/// remain the safety net.
+/// itself, and not as far as the origin (the writer, named in the update). Every
+/// distance is a sum of distinct powers of two, so the fingers below d alone make a
+/// tree that reaches every member once, in at most log2 N hops, when each first hears
+/// from its parent in it; the fingers from d to 2d send each member a second copy from
+/// another sender, which covers the other orders of arrival and one lost datagram. An
+/// update then costs about two sends a member, where random pushes needed ln N + 2 to
+/// leave few members out, and still left one out now and then (e^-(ln N + 2) of them),
+/// who then waited seconds for anti-entropy. Members whose views differ (a newcomer not
+/// yet known to all) or lost datagrams can still leave one out: the three
+/// retransmissions the gossip ticks keep, and anti-entropy, are the safety net.
 struct PushRing: Sendable {
     /// Live members and this node, by name.
     private(set) var members: [Member] = []
