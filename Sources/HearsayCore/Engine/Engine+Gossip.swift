@@ -1,8 +1,8 @@
 /// Dissemination: immediate pushes, periodic gossip of queued broadcasts, and
 /// piggybacking on every probe datagram, all within the datagram budget.
 extension Engine {
-    /// Sends queued broadcasts to `fanout` (by default `gossipNodes`) random members other
-    /// than `excluded`: on every gossip tick, and at once for news when eager push is off.
+    /// Sends queued broadcasts to `gossipNodes` random members: on every gossip tick, and
+    /// at once for news when eager push is off.
     ///
     /// With eager push (`pushOnRing`), news does not wait for the tick: waiting made each
     /// relay hop cost half a tick on average (100 ms at the LAN profile's 200 ms), where
@@ -11,14 +11,26 @@ extension Engine {
     /// at the network's speed; the ticks' retransmissions and anti-entropy are the lazy
     /// part, the safety net. Every send comes out of the one retransmit budget
     /// (`BroadcastQueue` counts each), and only news is relayed, so duplicates stop.
-    mutating func gossipBroadcasts(excluding excluded: PeerAddress? = nil, fanout: Int? = nil) {
+    mutating func gossipBroadcasts() {
         guard !broadcasts.isEmpty else { return }
-        let limit = retransmitLimit
         let deadline = now - config.gossipToTheDead
         // Recently failed members get gossip too, so they learn of it and refute.
-        let targets = randomMembers(count: fanout ?? config.gossipNodes) {
-            ($0.status.isLive || ($0.status == .failed && $0.statusChangedAt > deadline)) && $0.address != excluded
+        let targets = randomMembers(count: config.gossipNodes) {
+            $0.status.isLive || ($0.status == .failed && $0.statusChangedAt > deadline)
         }
+        sendBroadcasts(to: targets)
+    }
+
+    /// This node's own news, at once: along the ring with eager push, else to random
+    /// members.
+    mutating func spreadOwnNews() {
+        if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+    }
+
+    /// Fills a datagram per target with queued broadcasts (and a stream frame with those
+    /// too large for any datagram), until the queue is empty.
+    private mutating func sendBroadcasts(to targets: [Member]) {
+        let limit = retransmitLimit
         for target in targets {
             let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
             send(batch, to: target.address, via: .datagram)
@@ -73,14 +85,7 @@ extension Engine {
     mutating func pushOnRing(heardFrom sender: PeerAddress?, origin: NodeID? = nil) {
         guard !broadcasts.isEmpty else { return }
         pushRing.refresh(from: members, digest: members.digest)
-        let limit = retransmitLimit
-        for target in pushRing.targets(of: config.nodeID, from: sender, origin: origin) {
-            let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
-            send(batch, to: target.address, via: .datagram)
-            let oversized = broadcasts.takeOversized(budget: config.datagramBudget, limit: limit)
-            send(oversized, to: target.address, via: .stream)
-            if broadcasts.isEmpty { break }
-        }
+        sendBroadcasts(to: pushRing.targets(of: config.nodeID, from: sender, origin: origin))
     }
 
     var retransmitLimit: Int {

@@ -54,7 +54,7 @@ extension Engine {
         admitted(
             broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
         if spread, isRunning {
-            if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+            spreadOwnNews()
         }
         return takeEffects()
     }
@@ -63,7 +63,7 @@ extension Engine {
     public mutating func spread(now: Instant) -> [Effect] {
         self.now = now
         if isRunning {
-            if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+            spreadOwnNews()
         }
         return takeEffects()
     }
