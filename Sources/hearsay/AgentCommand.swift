@@ -73,7 +73,13 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var sources = SettingSources(flags: givenFlags, environment: ProcessEnvironment.settings())
+        try await Self.run(config: config, flags: givenFlags)
+    }
+
+    /// Runs the agent with the given flags, by setting name: from `run()`, or from `Main`
+    /// when `SettingFlags` read the command line without ArgumentParser.
+    static func run(config: String?, flags: [String: [String]]) async throws {
+        var sources = SettingSources(flags: flags, environment: ProcessEnvironment.settings())
         let settings: NodeSettings
         do {
             if let file = config ?? ProcessEnvironment.value("HEARSAY_CONFIG") {

@@ -1,3 +1,6 @@
+import ArgumentParser
+import HearsayNode
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -13,7 +16,21 @@
 enum Main {
     static func main() {
         Task.detached {
-            await Hearsay.main(ProcessArguments.afterProgramName)
+            let arguments = ProcessArguments.afterProgramName
+            // An agent's command line of settings alone skips ArgumentParser's start-up
+            // cost (`SettingFlags`); anything else, `--help` included, goes through it.
+            if arguments.first == "agent", let given = SettingFlags.parse(Array(arguments.dropFirst())) {
+                do {
+                    try await AgentCommand.run(config: given.config, flags: given.flags)
+                } catch let error as ExitCode {
+                    exit(error.rawValue)
+                } catch {
+                    printError("hearsay agent: \(error)")
+                    exit(1)
+                }
+            } else {
+                await Hearsay.main(arguments)
+            }
             exit(0)
         }
         while true { pause() }

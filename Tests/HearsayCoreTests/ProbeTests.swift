@@ -149,7 +149,11 @@ import Testing
         var now = T.t0 + .seconds(1)
         var next = engine.timerFired(engine.timer(.probe), now: now)
         for _ in 0..<3 {
-            let sequence = next.sentMessages.first!.message.payload.healthSequence!
+            // The suspicion the last probe raised goes out first, along the push ring.
+            let sequence = next.sentMessages.first {
+                if case .healthCheck(.ping) = $0.message.payload { true } else { false }
+            }!
+            .message.payload.healthSequence!
             _ = engine.timerFired(
                 engine.timer(.probeTimeout(sequence: sequence)), now: now + .milliseconds(500))
             let at = next.timer(.probe)!

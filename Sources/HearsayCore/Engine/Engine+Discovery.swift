@@ -66,6 +66,12 @@ extension Engine {
             if !joined {
                 joined = true
                 log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
+                // The newcomer announces itself along the ring, now that it knows the
+                // ring: the seed's gossip ticks would take a tick a hop.
+                if config.eagerPush {
+                    enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL)
+                    pushMembershipNews()
+                }
                 // Anti-entropy at once, as memberlist's push-pull on join: a node that
                 // joins, or comes back after a crash, then holds what its peers hold
                 // within a round trip instead of at its next round (up to a gossip

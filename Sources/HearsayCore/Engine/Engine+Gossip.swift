@@ -27,6 +27,13 @@ extension Engine {
         if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
     }
 
+    /// News about membership that this node starts (a suspicion, a failure, its own
+    /// join), along the ring at once with eager push; else it waits for the ticks, as
+    /// SWIM's piggybacked rumors do.
+    mutating func pushMembershipNews() {
+        if config.eagerPush { pushOnRing(heardFrom: nil) }
+    }
+
     /// Fills a datagram per target with queued broadcasts (and a stream frame with those
     /// too large for any datagram), until the queue is empty.
     private mutating func sendBroadcasts(to targets: [Member]) {
@@ -61,13 +68,31 @@ extension Engine {
         forward.ttl = min(config.broadcastTTL, received.ttl - 1)
         let admission = broadcasts.enqueue(forward, key: key, kind: kind)
         admitted(admission, received.type)
-        if kind == .metadata, config.eagerPush, admission != .refused {
-            if news.isEmpty {
-                newsSender = from
-                if case .contextUpdate(let version) = received.payload { newsOrigin = version.updatedBy }
-            }
-            news.append(key)
+        guard kind == .metadata, admission != .refused else { return }
+        var origin: NodeID?
+        if case .contextUpdate(let version) = received.payload { origin = version.updatedBy }
+        noteNews(key, from: from, origin: origin)
+    }
+
+    /// Notes a received broadcast to pass on along the ring once the frame is read
+    /// (`receive`): `origin` started it (the writer of an update, the reporter of a
+    /// suspicion or failure, the subject of an alive rumor), `from` sent it here.
+    ///
+    /// A frame's news travels on together, placed on the ring by one of them: the first
+    /// metadata update if there is one, else the first rumor. In a join's tail frames
+    /// carry rumors from many origins, and a write placed by another origin's tree skips
+    /// arcs of the ring, whose members then wait for the ticks' random sends; a rumor
+    /// that skips a member is also in the catch-up exchanges' member lists.
+    mutating func noteNews(_ key: BroadcastQueue.Key, from: PeerAddress?, origin: NodeID?) {
+        guard config.eagerPush else { return }
+        let isMetadata: Bool
+        if case .member = key { isMetadata = false } else { isMetadata = true }
+        if news.isEmpty || (isMetadata && !newsPlacedByMetadata) {
+            newsSender = from
+            newsOrigin = origin
+            newsPlacedByMetadata = isMetadata
         }
+        news.append(key)
     }
 
     /// Counts what a full message buffer cost: the broadcast it dropped to make room, or

@@ -52,12 +52,15 @@ extension Engine {
         guard let member = members[finished.target], member.status.isLive,
             member.incarnation == finished.incarnation
         else { return }
-        applyRumor(
+        let suspected = applyRumor(
             MemberRumor(
                 subject: member.id, address: member.address, incarnation: member.incarnation,
                 status: .suspect,
                 reporter: config.nodeID),
             ttl: .max)
+        // Told at once, every member's suspicion starts within milliseconds of this
+        // one, and the member hears it and refutes a probe interval sooner.
+        if suspected { pushMembershipNews() }
     }
 
     mutating func probeTimedOut(_ sequence: UInt64) {
@@ -154,11 +157,12 @@ extension Engine {
             let member = members[id], member.status == .suspect,
             member.incarnation == suspicion.incarnation
         else { return }
-        applyRumor(
+        let declared = applyRumor(
             MemberRumor(
                 subject: id, address: member.address, incarnation: member.incarnation, status: .failed,
                 reporter: config.nodeID),
             ttl: .max)
+        if declared { pushMembershipNews() }
     }
 
     /// Starts or confirms the suspicion of `member` reported by `reporter`; returns

@@ -2,11 +2,13 @@
 /// incarnation, refutation, and heartbeats.
 extension Engine {
     /// Applies a rumor that arrived with `ttl` relay hops left (`.max` for rumors this
-    /// node starts); a rumor that changed this node's view is gossiped on.
-    mutating func applyRumor(_ rumor: MemberRumor, ttl: UInt8) {
+    /// node starts); a rumor that changed this node's view is gossiped on. Returns
+    /// whether it was queued to pass on.
+    @discardableResult
+    mutating func applyRumor(_ rumor: MemberRumor, ttl: UInt8) -> Bool {
         if rumor.subject == config.nodeID {
             rumorAboutMe(rumor)
-            return
+            return false
         }
         let changed: Bool
         switch rumor.status {
@@ -15,8 +17,8 @@ extension Engine {
         case .failed, .left: changed = applyDeparture(rumor)
         }
         if changed, ttl > 1 {
-            enqueueRumor(rumor, ttl: min(config.broadcastTTL, ttl - 1))
             unrelayed.remove(rumor.subject)
+            return enqueueRumor(rumor, ttl: min(config.broadcastTTL, ttl - 1)) != .refused
         } else if changed {
             if rumor.status == .alive { unrelayed.insert(rumor.subject) }
         } else if ttl > 1, rumor.status == .alive, unrelayed.contains(rumor.subject),
@@ -29,8 +31,9 @@ extension Engine {
             // way, so the announcement dies out before it reaches everyone. The first
             // broadcast of a quietly learned record is passed on once.
             unrelayed.remove(rumor.subject)
-            enqueueRumor(rumor, ttl: min(config.broadcastTTL, ttl - 1))
+            return enqueueRumor(rumor, ttl: min(config.broadcastTTL, ttl - 1)) != .refused
         }
+        return false
     }
 
     private mutating func applyAlive(_ rumor: MemberRumor) -> Bool {
@@ -167,7 +170,7 @@ extension Engine {
                 LogField("incarnation", "\(incarnation)"),
             ])
         enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL)
-        gossipBroadcasts()
+        spreadOwnNews()
     }
 
     /// A rumor about this node with its current incarnation and heartbeat.
@@ -178,9 +181,12 @@ extension Engine {
             heartbeat: status == .alive ? ownHeartbeat : nil)
     }
 
-    mutating func enqueueRumor(_ rumor: MemberRumor, ttl: UInt8) {
+    @discardableResult
+    mutating func enqueueRumor(_ rumor: MemberRumor, ttl: UInt8) -> BroadcastQueue.Admission {
         let gossip = message(.heartbeat(rumor), ttl: ttl)
-        admitted(broadcasts.enqueue(gossip, key: .member(rumor.subject), kind: .membership), .heartbeat)
+        let admission = broadcasts.enqueue(gossip, key: .member(rumor.subject), kind: .membership)
+        admitted(admission, .heartbeat)
+        return admission
     }
 
     /// Gossips a fresh heartbeat payload (the seed's periodic heartbeat). Like the

@@ -45,12 +45,13 @@ public struct Engine: Sendable {
     var nextSequence: UInt64
     var joinAttempt: UInt64 = 0
     var joinTimeoutArmed = false
-    /// The metadata news a received frame brought, to pass on at once (`EngineConfig.eagerPush`).
+    /// The news a received frame brought, to pass on at once (`EngineConfig.eagerPush`).
     var news: [BroadcastQueue.Key] = []
-    /// Where the frame with the first of `news` came from, and who wrote it: where this
-    /// node sits on the push ring between them.
+    /// Where the frame came from, and who started the news that places it on the push
+    /// ring (`noteNews`), and whether that news is a metadata update.
     var newsSender: PeerAddress?
     var newsOrigin: NodeID?
+    var newsPlacedByMetadata = false
     /// The ring eager pushes follow, rebuilt when the member list changes.
     var pushRing = PushRing()
     var joined = true
@@ -211,6 +212,7 @@ public struct Engine: Sendable {
             news.removeAll(keepingCapacity: true)
             newsSender = nil
             newsOrigin = nil
+            newsPlacedByMetadata = false
         }
         return takeEffects()
     }
@@ -273,7 +275,9 @@ public struct Engine: Sendable {
             handleHealthCheck(check, from: from, sender: message.sender, transport: transport)
         case .heartbeat(let rumor):
             if rumor.status == .alive || rumor.reporter != nil {
-                applyRumor(rumor, ttl: message.ttl)
+                if applyRumor(rumor, ttl: message.ttl) {
+                    noteNews(.member(rumor.subject), from: from, origin: rumor.reporter ?? rumor.subject)
+                }
             } else {
                 // Suspect and failed rumors must name a reporter: Lifeguard counts them.
                 protocolViolation(message.type, "rumor without reporter")

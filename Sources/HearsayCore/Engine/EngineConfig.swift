@@ -35,10 +35,11 @@ public struct EngineConfig: Sendable, Equatable {
     public var gossipTick: Duration = .milliseconds(200)
     /// How many members each gossip tick, and each immediate push, reaches.
     public var gossipNodes: Int = 3
-    /// Whether a write, and a metadata update new to this node, is passed on at once along
-    /// the push ring (`PushRing`, about two sends a member), rather than at the next
-    /// gossip tick. The sends come out of the update's retransmit budget, of which the
-    /// ticks then keep three.
+    /// Whether news is passed on at once along the push ring (`PushRing`, about two sends
+    /// a member), rather than at the next gossip tick: a write, a metadata update or a
+    /// membership change new to this node, a newcomer's announcement of itself, a
+    /// suspicion or failure this node declares. The sends come out of the broadcast's
+    /// retransmit budget, of which the ticks then keep three.
     public var eagerPush = true
     /// Each broadcast is sent about multiplier x ceil(log10(N + 1)) times.
     public var retransmitMultiplier: Int = 4
