@@ -44,7 +44,9 @@ import Testing
             })
         let settings = Set(NodeSettings.definitions.map(\.name) + ["config"])
         #expect(settings.subtracting(options).isEmpty, "not agent options: \(settings.subtracting(options))")
-        #expect(options.subtracting(settings.union(["help", "version"])).isEmpty, "not settings: \(options.subtracting(settings))")
+        #expect(
+            options.subtracting(settings.union(["help", "version"])).isEmpty,
+            "not settings: \(options.subtracting(settings))")
     }
 
     @Test func aBadValueReadWithoutTheFullParserExitsTwoNamingTheSetting() throws {
