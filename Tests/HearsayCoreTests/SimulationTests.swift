@@ -22,17 +22,17 @@ import Testing
         sim.upNodes.allSatisfy { sim.engines[$0].members.count(.alive) == n }
     }
 
-    @Test func twoHundredNodesWithTenPercentLoss() throws {
+    @Test func twoHundredNodesWithTenPercentLoss() async throws {
         // Without the stream fallback ping, lost datagrams do make members suspect, so
         // this shows that suspicion, refutation and Lifeguard keep them from failing.
         let sim = try cluster(200, loss: 0.10) { $0.streamFallbackProbe = false }
-        let joined = sim.run(
+        let joined = await sim.pacedRun(
             until: { everyoneSeesAllAlive($0, 200) }, step: .seconds(1), limit: .seconds(120))
         #expect(joined != nil, "200 nodes did not all see each other alive")
 
         let address = T.address("cluster/config")
         let version = try sim.put(17, address, .string("v1"))
-        let spread = sim.run(
+        let spread = await sim.pacedRun(
             until: { s in
                 s.upNodes.allSatisfy { s.engines[$0].store.entry(address)?.versions == [version] }
             },
@@ -40,7 +40,7 @@ import Testing
         #expect(spread != nil, "the write did not reach every node")
 
         // 1000 probe periods with 10% loss: nobody alive is ever declared failed.
-        sim.run(for: .seconds(1000))
+        await sim.pacedRun(for: .seconds(1000))
         #expect(
             sim.tally.failures.filter(\.isFalse).isEmpty,
             "\(sim.tally.failures.filter(\.isFalse).count) false failures")
@@ -48,14 +48,14 @@ import Testing
             sim.tally.suspicions > 0, "with 10% loss some probes must fail; the test would prove nothing")
 
         sim.kill(42)
-        let detected = sim.run(
+        let detected = await sim.pacedRun(
             until: { s in s.upNodes.allSatisfy { s.engines[$0].members[T.id(42)]?.status == .failed } },
             step: .milliseconds(500), limit: .seconds(120))
         #expect(detected != nil, "not every live node declared the killed node failed")
         #expect(sim.tally.failures.filter(\.isFalse).isEmpty)
     }
 
-    @Test(arguments: [0.0, 0.15]) func aMassJoinThroughOneSeedConvergesInSeconds(loss: Double) throws {
+    @Test(arguments: [0.0, 0.15]) func aMassJoinThroughOneSeedConvergesInSeconds(loss: Double) async throws {
         // Nodes that miss a newcomer's announcement (lost datagrams, a retransmit budget
         // sized for the few members they knew) used to wait for a periodic member-list
         // exchange, one every few 30 s rounds at this size; the exchanges that follow a
@@ -66,12 +66,13 @@ import Testing
         let n = 300
         let bound: Duration = .seconds(10)
         let sim = try cluster(n, loss: loss, seed: 4242)
-        let joined = sim.run(until: { everyoneSeesAllAlive($0, n) }, step: .milliseconds(100), limit: bound)
+        let joined = await sim.pacedRun(until: { everyoneSeesAllAlive($0, n) }, step: .milliseconds(100), limit: bound)
         #expect(joined != nil, "\(n) nodes joining at once did not all see each other within \(bound)")
         #expect(sim.tally.drops[.bufferFull, default: 0] == 0, "the join flooded the message buffer")
 
         let without = try cluster(n, loss: loss, seed: 4242) { $0.catchUpExchanges = 0 }
-        let slower = without.run(until: { everyoneSeesAllAlive($0, n) }, step: .milliseconds(100), limit: bound)
+        let slower = await without.pacedRun(
+            until: { everyoneSeesAllAlive($0, n) }, step: .milliseconds(100), limit: bound)
         #expect(slower == nil, "without the catch-up exchanges the join converged as fast: the test shows nothing")
     }
 

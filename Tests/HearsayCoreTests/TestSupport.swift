@@ -85,3 +85,30 @@ extension ContextMetadata {
             vectorClock: clock, updatedBy: writer, lastUpdated: time)
     }
 }
+
+/// Long simulations for tests that share the runner's pool with tests of real agents.
+/// The pool has one thread per core: a simulation that computes for minutes in one
+/// call holds a thread all that time, and on a 2-core machine two of them stall every
+/// other test, whose agents' timeouts then run out while nobody looks (as a blocking
+/// query's did in CI). These run the same steps and give the thread back between them.
+extension Simulation {
+    /// `run(until:step:limit:)`, yielding after every step.
+    func pacedRun(until condition: (Simulation) -> Bool, step: Duration, limit: Duration) async -> Duration? {
+        let start = now
+        while now - start <= limit {
+            if condition(self) { return now - start }
+            run(for: step)
+            await Task.yield()
+        }
+        return condition(self) ? now - start : nil
+    }
+
+    /// `run(for:)` in steps of a second of virtual time, yielding after each.
+    func pacedRun(for duration: Duration) async {
+        let end = now + duration
+        while now < end {
+            run(until: min(end, now + .seconds(1)))
+            await Task.yield()
+        }
+    }
+}

@@ -21,10 +21,10 @@ struct PushRing: Sendable {
     /// Positions by gossip address: a relayed update names its writer, not its relayer,
     /// so the relayer is known by the address its frame came from.
     private var byAddress: [PeerAddress: Int] = [:]
-    /// The member list digest the ring was built from.
+    /// The live-set digest (`MemberTable.liveSetDigest`) the ring was built from.
     private(set) var digest: UInt64?
 
-    /// Rebuilds the ring when the member list changed since it was built.
+    /// Rebuilds the ring when the live members changed since it was built.
     mutating func refresh(from table: MemberTable, digest: UInt64) {
         guard digest != self.digest else { return }
         members = table.all.filter { $0.status.isLive }.sorted { $0.id < $1.id }

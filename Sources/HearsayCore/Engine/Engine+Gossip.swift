@@ -109,7 +109,7 @@ extension Engine {
     /// (`PushRing`): for news from `origin` that came from `sender`, or (nil) written here.
     mutating func pushOnRing(heardFrom sender: PeerAddress?, origin: NodeID? = nil) {
         guard !broadcasts.isEmpty else { return }
-        pushRing.refresh(from: members, digest: members.digest)
+        pushRing.refresh(from: members, digest: members.liveSetDigest)
         sendBroadcasts(to: pushRing.targets(of: config.nodeID, from: sender, origin: origin))
     }
 

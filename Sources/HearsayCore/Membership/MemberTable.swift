@@ -10,6 +10,11 @@ public struct MemberTable: Sendable {
     /// whole list, kept up to date on every change so that comparing two nodes' lists
     /// costs O(1) instead of a pass over thousands of members.
     public private(set) var digest: UInt64 = 0
+    /// The XOR of `ringHash` over the live members: it changes only when a member goes
+    /// live or stops being live, or moves, and not on the incarnations and suspicions
+    /// that change `digest` all the time, so that what is built from the live set alone
+    /// (`PushRing`, sorted by name) is rebuilt only when that set changes.
+    private(set) var liveSetDigest: UInt64 = 0
 
     /// Creates an empty table.
     public init() {}
@@ -42,9 +47,11 @@ public struct MemberTable: Sendable {
         if let i = index[member.id] {
             counts[members[i].status.rank] -= 1
             digest ^= Self.recordHash(members[i])
+            liveSetDigest ^= Self.ringChange(from: members[i], to: member)
             members[i] = member
         } else {
             index[member.id] = members.count
+            liveSetDigest ^= Self.ringHash(member)
             members.append(member)
         }
     }
@@ -55,9 +62,11 @@ public struct MemberTable: Sendable {
         guard let i = index[id] else { return false }
         counts[members[i].status.rank] -= 1
         digest ^= Self.recordHash(members[i])
+        let before = members[i]
         change(&members[i])
         counts[members[i].status.rank] += 1
         digest ^= Self.recordHash(members[i])
+        liveSetDigest ^= Self.ringChange(from: before, to: members[i])
         return true
     }
 
@@ -66,6 +75,7 @@ public struct MemberTable: Sendable {
         guard let i = index.removeValue(forKey: id) else { return }
         counts[members[i].status.rank] -= 1
         digest ^= Self.recordHash(members[i])
+        liveSetDigest ^= Self.ringHash(members[i])
         let last = members.removeLast()
         if i < members.count {
             members[i] = last
@@ -83,6 +93,22 @@ public struct MemberTable: Sendable {
 
     /// Alive and suspect members, this node included.
     public var liveCount: Int { counts[MemberStatus.alive.rank] + counts[MemberStatus.suspect.rank] }
+
+    /// A live member's id and address hashed; 0 for one that is not live.
+    private static func ringHash(_ member: Member) -> UInt64 {
+        guard member.status.isLive else { return 0 }
+        var hasher = StableHash()
+        hasher.combine(member.id.rawValue)
+        hasher.combine(member.address.rawValue)
+        return hasher.finalize()
+    }
+
+    /// What replacing `old` with `new` (the same id) changes in `liveSetDigest`: nothing,
+    /// without hashing, while it stays live (or not) at the same address.
+    private static func ringChange(from old: Member, to new: Member) -> UInt64 {
+        guard old.status.isLive != new.status.isLive || old.address != new.address else { return 0 }
+        return ringHash(old) ^ ringHash(new)
+    }
 
     /// The hash of what a member-list record says about a member: id, address,
     /// incarnation and status, the fields that decide whether a peer's record is news.
