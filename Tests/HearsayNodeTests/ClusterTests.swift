@@ -149,16 +149,9 @@ import Testing
         let base = FreePorts.block(22).lowerBound
         let command = Unprivileged.command(
             Unprivileged.hearsayBinary, ["demo", "--base-port", "\(base)", "--seconds", "2"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let run = try ProgramRun(command.executable, command.arguments)
+        let text = run.output
+        #expect(run.status == 0, "\(text)")
         #expect(text.contains("three entries written on demo-1"))
         #expect(text.contains("curl -s http://127.0.0.1:\(base + 11)/v1/members"))
         // Each node left gracefully on the way out.

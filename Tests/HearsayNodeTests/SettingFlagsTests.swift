@@ -28,15 +28,7 @@ import Testing
     /// The settings read without ArgumentParser must be exactly its agent options, or a
     /// flag would work in one path and be refused in the other.
     @Test func everySettingIsAnAgentOptionOfTheFullParser() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
-        process.arguments = ["agent", "--help"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try ProgramRun(HearsayBinary.path, ["agent", "--help"]).output
         // Every `--word` of the help, its punctuation trimmed.
         let options = Set(
             text.split(whereSeparator: { $0 == " " || $0 == "\n" }).filter { $0.hasPrefix("--") }.map {
@@ -50,18 +42,10 @@ import Testing
     }
 
     @Test func aBadValueReadWithoutTheFullParserExitsTwoNamingTheSetting() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: HearsayBinary.path)
-        process.arguments = [
-            "agent", "--probe-interval", "5 parsecs", "--key", String(repeating: "A", count: 43) + "=",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2, "\(text)")
-        #expect(text.contains("probe-interval"), "\(text)")
+        let run = try ProgramRun(
+            HearsayBinary.path,
+            ["agent", "--probe-interval", "5 parsecs", "--key", String(repeating: "A", count: 43) + "="])
+        #expect(run.status == 2, "\(run.output)")
+        #expect(run.output.contains("probe-interval"), "\(run.output)")
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// A program run to its end: its exit status and everything it printed, standard
+/// output and error together.
+struct ProgramRun {
+    var status: Int32
+    var output: String
+    /// Whether it was killed for running past its timeout.
+    var timedOut: Bool
+
+    /// Runs `executable` with `arguments` (and `input` on its standard input) and waits
+    /// for it. One that runs past `timeout` is killed with SIGKILL, so that a program
+    /// that hangs fails its test instead of holding the whole suite.
+    init(
+        _ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
+        try process.run()
+        let killed = Mutex(false)
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            // `isRunning` holds until Foundation has reaped the program, so the pid is
+            // still its own.
+            guard process.isRunning else { return }
+            killed.withLock { $0 = true }
+            kill(process.processIdentifier, SIGKILL)
+        }
+        if let input {
+            stdin.fileHandleForWriting.write(input)
+            try stdin.fileHandleForWriting.close()
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let timedOut = killed.withLock { $0 }
+        self.status = process.terminationStatus
+        self.output = timedOut ? text + "\n[killed after \(timeout)]" : text
+        self.timedOut = timedOut
+    }
+}
+
+@Suite struct ProgramRunTests {
+    @Test func aProgramPastItsTimeoutIsKilledAndSaysSo() throws {
+        let run = try ProgramRun("/bin/sh", ["-c", "echo started; exec sleep 60"], timeout: .seconds(1))
+        #expect(run.timedOut)
+        #expect(run.output.hasPrefix("started\n"), "\(run.output)")
+        #expect(run.output.contains("killed after"))
+        let quick = try ProgramRun("/bin/sh", ["-c", "echo done; exit 3"])
+        #expect(!quick.timedOut && quick.status == 3 && quick.output == "done\n")
+    }
+}
