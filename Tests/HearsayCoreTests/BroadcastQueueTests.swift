@@ -128,6 +128,40 @@ import Testing
         #expect(queue.count == 3)
     }
 
+    @Test func aFullQueueKeepsDroppingTheMostSentOldestAsStaleRefsPileUp() {
+        // The victim search skips refs it once found stale; over many sends, drops and
+        // replacements it must still pick what a plain look at the queue picks.
+        var random = SeededGenerator(seed: 99)
+        var queue = BroadcastQueue(capacity: 6, protecting: .member(T.id(0)))
+        var order: [BroadcastQueue.Key: Int] = [:]
+        var incarnation: UInt64 = 0
+        for step in 0..<3_000 {
+            if Int.random(in: 0..<3, using: &random) == 0 {
+                _ = queue.take(budget: Int.random(in: 60...400, using: &random), limit: 4)
+                order = order.filter { queue.contains($0.key) }
+                continue
+            }
+            let i = Int.random(in: 0..<14, using: &random)
+            let key = BroadcastQueue.Key.member(T.id(i))
+            let victim =
+                queue.contains(key) || queue.count < queue.capacity
+                ? nil
+                : order.keys.filter { $0 != .member(T.id(0)) }.max { a, b in
+                    let (ta, tb) = (queue.transmits(of: a)!, queue.transmits(of: b)!)
+                    return ta != tb ? ta < tb : order[a]! > order[b]!
+                }
+            incarnation += 1
+            let admission = queue.enqueue(rumor(i, incarnation: incarnation), key: key, kind: .membership)
+            order[key] = step
+            if let victim {
+                #expect(admission == .queuedDropping(.heartbeat), "step \(step)")
+                #expect(!queue.contains(victim), "step \(step): the most sent, oldest was kept")
+                order[victim] = nil
+            }
+            #expect(queue.count == order.count && order.keys.allSatisfy { queue.contains($0) }, "step \(step)")
+        }
+    }
+
     @Test func theNodesOwnRumorIsNeverDroppedToMakeRoom() {
         var queue = BroadcastQueue(capacity: 2, protecting: .member(T.id(0)))
         #expect(queue.enqueue(rumor(0), key: .member(T.id(0)), kind: .membership) == .queued)

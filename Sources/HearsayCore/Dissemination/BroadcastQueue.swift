@@ -45,6 +45,11 @@ public struct BroadcastQueue: Sendable {
     private var versionClocks: [MetadataAddress: [VectorClock]] = [:]
     /// Per kind, per transmit count, refs in ascending order (newest last).
     private var levels: [[[Ref]]] = Kind.allCases.map { _ in [[]] }
+    /// Per kind and level, how many refs at the front of the list are known to be
+    /// stale. A full queue looks for its victim from the front of the lists on every
+    /// admission; without this it walked the same stale refs each time, up to twice the
+    /// capacity of them (half of an event loop's commit of 8,000 writes a second).
+    private var staleHeads: [[Int]] = Kind.allCases.map { _ in [0] }
     private var staleRefs = 0
     /// Slots whose broadcast may not fit any datagram (larger than the smallest budget).
     private var largeSlots: Set<Int> = []
@@ -163,15 +168,22 @@ public struct BroadcastQueue: Sendable {
     /// The broadcast of `kind` sent most often, the oldest among equals: the first live
     /// ref of the highest level holding one, as each level is in ascending order. Stale
     /// refs are compacted once they outnumber the live ones, so this walks few.
-    private func mostSentOldest(_ kind: Kind) -> Key? {
-        let lists = levels[kind.rawValue]
-        for level in lists.indices.reversed() {
-            for ref in lists[level] {
-                if let item = slots[ref.slot], item.order == ref.order, item.transmits == level,
-                    item.key != protectedKey
-                {
-                    return item.key
+    private mutating func mostSentOldest(_ kind: Kind) -> Key? {
+        let lane = kind.rawValue
+        for level in levels[lane].indices.reversed() {
+            var position = staleHeads[lane][level]
+            var stalePrefix = true
+            let list = levels[lane][level]
+            while position < list.count {
+                let ref = list[position]
+                position += 1
+                guard let item = slots[ref.slot], item.order == ref.order, item.transmits == level else {
+                    // A stale ref stays stale: its slot's order or count never comes back.
+                    if stalePrefix { staleHeads[lane][level] = position }
+                    continue
                 }
+                stalePrefix = false
+                if item.key != protectedKey { return item.key }
             }
         }
         return nil
@@ -216,7 +228,10 @@ public struct BroadcastQueue: Sendable {
         }
         slots.replace(slot, with: item)
         let lane = item.kind.rawValue
-        while levels[lane].count <= item.transmits { levels[lane].append([]) }
+        while levels[lane].count <= item.transmits {
+            levels[lane].append([])
+            staleHeads[lane].append(0)
+        }
         // Keep each level in ascending order so that newest-first stays true.
         var list = levels[lane][item.transmits]
         levels[lane][item.transmits] = []
@@ -224,6 +239,8 @@ public struct BroadcastQueue: Sendable {
         while low > 0, list[low - 1].order > item.order { low -= 1 }
         list.insert(Ref(slot: slot, order: item.order), at: low)
         levels[lane][item.transmits] = list
+        // Inserted among the known-stale front, it must not be skipped.
+        staleHeads[lane][item.transmits] = min(staleHeads[lane][item.transmits], low)
         compactIfStale()
         return item.message
     }
@@ -252,6 +269,7 @@ public struct BroadcastQueue: Sendable {
                 }
             }
         }
+        staleHeads = levels.map { lists in lists.map { _ in 0 } }
         staleRefs = 0
     }
 

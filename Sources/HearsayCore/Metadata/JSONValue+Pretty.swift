@@ -3,6 +3,9 @@ extension JSONValue {
     /// canonical text, empty arrays and objects on one line.
     public var prettyText: String {
         var out = ""
+        // An entry's answer is about 400 bytes: grown from empty, the string was copied
+        // into a larger buffer five or six times on the way.
+        out.reserveCapacity(512)
         writePretty(to: &out, indent: 0)
         return out
     }
