@@ -51,15 +51,18 @@ enum BlockingQueryError: Error, CustomStringConvertible {
     }
 }
 
-/// What blocking queries wait for: an entry, or every entry under a prefix.
+/// What blocking queries wait for: an entry, every entry under a prefix, or the
+/// member list.
 enum WatchScope: Sendable {
     case address(MetadataAddress)
     case prefix(String)
+    case members
 
     func covers(_ address: MetadataAddress) -> Bool {
         switch self {
         case .address(let watched): watched == address
         case .prefix(let prefix): address.rawValue.hasPrefix(prefix)
+        case .members: false
         }
     }
 }
@@ -78,9 +81,17 @@ struct MetadataWatches {
     private var waiting: [UInt64: Waiting] = [:]
     private var byAddress: [MetadataAddress: Set<UInt64>] = [:]
     private var onPrefixes: Set<UInt64> = []
+    private var onMembers: Set<UInt64> = []
     private var nextID: UInt64 = 0
     /// The store's `purgedAt` the prefix queries were last woken for.
     var purgedAt: UInt64 = 0
+    /// The member list's index: it counts the changes of the member list this node has
+    /// seen since it started (a member joining, suspected, failed, leaving, refuting,
+    /// moving), as the store's index counts the store's. It starts again at 1 on a
+    /// restart, which a client tells by an index lower than its own.
+    private(set) var membersIndex: UInt64 = 1
+    /// The member list's digest (`MemberTable.digest`) at `membersIndex`.
+    private var membersDigest: UInt64?
 
     var count: Int { waiting.count }
 
@@ -91,6 +102,7 @@ struct MetadataWatches {
         switch scope {
         case .address(let address): byAddress[address, default: []].insert(nextID)
         case .prefix: onPrefixes.insert(nextID)
+        case .members: onMembers.insert(nextID)
         }
         return nextID
     }
@@ -109,6 +121,8 @@ struct MetadataWatches {
             if byAddress[address]?.isEmpty == true { byAddress[address] = nil }
         case .prefix:
             onPrefixes.remove(id)
+        case .members:
+            onMembers.remove(id)
         }
         return entry
     }
@@ -123,4 +137,14 @@ struct MetadataWatches {
     var allIDs: [UInt64] { Array(waiting.keys) }
 
     var prefixIDs: [UInt64] { Array(onPrefixes) }
+
+    /// Counts a change when the member list's digest moved since the last look; the
+    /// queries on the member list to answer then (none when nothing changed).
+    mutating func membersChanged(digest: UInt64) -> [UInt64] {
+        guard digest != membersDigest else { return [] }
+        // The first look only records where the list starts.
+        if membersDigest != nil { membersIndex += 1 }
+        membersDigest = digest
+        return Array(onMembers)
+    }
 }

@@ -16,7 +16,7 @@ extension Node {
             let now = node.clockNow()
             return .now(.json(node.engine.statistics(now: now).json))
         }
-        r.add(.GET, "/v1/members") { _, _, node in node.listMembers() }
+        r.add(.GET, "/v1/members") { request, _, node in node.metadataQuery(request, .members) }
         r.add(.GET, "/v1/metadata") { request, _, node in
             node.metadataQuery(request, .prefix(request.query["prefix"] ?? ""))
         }
@@ -77,10 +77,11 @@ extension Node {
             HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render()))
     }
 
-    func listMembers() -> HTTPReply {
+    /// The member list, as `GET /v1/members` answers it (`metadataQuery` adds its index).
+    func membersAnswer() -> HTTPResponse {
         let members = engine.members.all.sorted { $0.id < $1.id }
-        return .now(
-            .json(
+        return
+            (.json(
                 .object([
                     "members": .array(
                         members.map {

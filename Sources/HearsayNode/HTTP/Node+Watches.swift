@@ -2,9 +2,9 @@ import HearsayCore
 import NIOCore
 
 /// Blocking queries (`MetadataWatches`): parking a GET, waking it on a change, and the
-/// index header of every metadata answer.
+/// index header of every metadata and member-list answer.
 extension Node {
-    /// Answers a metadata GET at once, or, with `index`, once what it covers changed past
+    /// Answers a metadata or member-list GET at once, or, with `index`, once what it covers changed past
     /// that index (or the wait ended). An index ahead of the store's (the node restarted
     /// and counts afresh) is answered at once: the lower index in the answer tells the
     /// client to start again from it.
@@ -17,7 +17,7 @@ extension Node {
         }
         // While the node leaves, queries still wait (`finish` answers them): answered at
         // once, a client that repeats its query would spin until the node is gone.
-        guard let query, phase == .running || phase == .leaving, query.index <= engine.store.index,
+        guard let query, phase == .running || phase == .leaving, query.index <= currentIndex(scope),
             changeIndex(scope) <= query.index
         else { return .now(metadataAnswer(scope)) }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
@@ -38,12 +38,19 @@ extension Node {
             })
     }
 
-    /// The store index at the last change of what `scope` covers.
+    /// The index at the last change of what `scope` covers.
     private func changeIndex(_ scope: WatchScope) -> UInt64 {
         switch scope {
         case .address(let address): engine.store.modifyIndex(address)
         case .prefix(let prefix): engine.store.modifyIndex(prefix: prefix)
+        case .members: watches.membersIndex
         }
+    }
+
+    /// The index answers about `scope` carry: the store's, or the member list's.
+    private func currentIndex(_ scope: WatchScope) -> UInt64 {
+        if case .members = scope { return watches.membersIndex }
+        return engine.store.index
     }
 
     /// What a plain GET of `scope` answers, with the store's index.
@@ -61,9 +68,17 @@ extension Node {
         case .prefix(let prefix):
             let entries = engine.store.entries(prefix: prefix)
             response = .json(.object(["entries": .array(entries.map(\.json))]))
+        case .members:
+            response = membersAnswer()
         }
-        response.headers.append(("X-Hearsay-Index", "\(engine.store.index)"))
+        response.headers.append(("X-Hearsay-Index", "\(currentIndex(scope))"))
         return response
+    }
+
+    /// Answers the queries on the member list when it changed since the last look
+    /// (after every batch of the engine's effects: the check is one comparison).
+    func wakeMemberWatches() {
+        for id in watches.membersChanged(digest: engine.members.digest) { answerWatch(id) }
     }
 
     /// Answers the queries a change at `address` wakes.

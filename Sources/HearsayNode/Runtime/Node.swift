@@ -604,6 +604,7 @@ public actor Node {
         }
         if engine.incarnation > persistedIncarnation { persistIncarnation() }
         if engine.store.purgedAt != watches.purgedAt { wakePrefixWatches() }
+        wakeMemberWatches()
         noteJoined()
         // After the batch, so the leave's own log lines come before "agent stopped".
         if leaveCompleted { finish() }
