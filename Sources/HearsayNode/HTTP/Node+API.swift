@@ -80,16 +80,15 @@ extension Node {
     /// The member list, as `GET /v1/members` answers it (`metadataQuery` adds its index).
     func membersAnswer() -> HTTPResponse {
         let members = engine.members.all.sorted { $0.id < $1.id }
-        return
-            (.json(
-                .object([
-                    "members": .array(
-                        members.map {
-                            $0.json(
-                                heartbeat: engine.heartbeat(of: $0.id),
-                                changedAt: engine.wallClock(at: $0.statusChangedAt))
-                        })
-                ])))
+        return HTTPResponse.json(
+            .object([
+                "members": .array(
+                    members.map {
+                        $0.json(
+                            heartbeat: engine.heartbeat(of: $0.id),
+                            changedAt: engine.wallClock(at: $0.statusChangedAt))
+                    })
+            ]))
     }
 
     // MARK: Metadata
