@@ -21,6 +21,34 @@ import Testing
         #expect(value.prettyText.contains("\"e\": []"))
     }
 
+    @Test func prettyTextIsSpelledExactly() throws {
+        // Every kind of value, escapes and non-ASCII keys: what `curl` shows, byte for byte.
+        let value = try JSONValue.parse(
+            #"{"b":[1,2.5,"x\"y\n",true,null,[],{}],"a":{"\u00e9":"\u00fc\u0001"},"e":[],"f":{},"g":-3}"#)
+        let expected = """
+            {
+              "a": {
+                "\u{e9}": "\u{fc}\\u0001"
+              },
+              "b": [
+                1,
+                2.5,
+                "x\\"y\\n",
+                true,
+                null,
+                [],
+                {}
+              ],
+              "e": [],
+              "f": {},
+              "g": -3
+            }
+            """
+        #expect(value.prettyText == expected)
+        #expect(value.prettyBytes(suffix: "\n") == Array((expected + "\n").utf8))
+        #expect(JSONValue.string("plain").prettyText == #""plain""#)
+    }
+
     @Test func messagesRenderWithTheSeedsFieldNames() {
         let sender = NodeID(unchecked: "node-1")
         let version = ContextMetadata(

@@ -56,7 +56,7 @@ public struct HTTPResponse: Sendable {
 
     /// A JSON document, pretty-printed with a final newline so `curl` output reads well.
     public static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "application/json", body: Array((value.prettyText + "\n").utf8))
+        HTTPResponse(status: status, contentType: "application/json", body: value.prettyBytes(suffix: "\n"))
     }
 
     /// `{"error": message}` with `status`.
