@@ -1,4 +1,5 @@
 import Foundation
+import HearsayCore
 import Synchronization
 import Testing
 
@@ -28,8 +29,7 @@ struct ProgramRun {
         if input != nil { process.standardInput = stdin }
         try process.run()
         let killed = Mutex(false)
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
             // `isRunning` holds until Foundation has reaped the program, so the pid is
             // still its own.
             guard process.isRunning else { return }

@@ -4,10 +4,10 @@ import NIOCore
 /// Blocking queries (`MetadataWatches`): parking a GET, waking it on a change, and the
 /// index header of every metadata and member-list answer.
 extension Node {
-    /// Answers a metadata or member-list GET at once, or, with `index`, once what it covers changed past
-    /// that index (or the wait ended). An index ahead of the store's (the node restarted
-    /// and counts afresh) is answered at once: the lower index in the answer tells the
-    /// client to start again from it.
+    /// Answers a metadata or member-list GET at once, or, with `index`, once what it
+    /// covers changed past that index (or the wait ended). An index ahead of the node's
+    /// (it restarted and counts afresh) is answered at once: the lower index in the
+    /// answer tells the client to start again from it.
     func metadataQuery(_ request: HTTPRequest, _ scope: WatchScope) -> HTTPReply {
         let query: BlockingQuery?
         do {
@@ -53,7 +53,7 @@ extension Node {
         return engine.store.index
     }
 
-    /// What a plain GET of `scope` answers, with the store's index.
+    /// What a plain GET of `scope` answers, with its index (`currentIndex`).
     func metadataAnswer(_ scope: WatchScope) -> HTTPResponse {
         var response: HTTPResponse
         switch scope {
