@@ -49,6 +49,44 @@ import Testing
         #expect(JSONValue.string("plain").prettyText == #""plain""#)
     }
 
+    @Test func aVersionRendersStraightToTheBytesOfItsJSON() {
+        // The write's answer skips building `json`; it must spell the same bytes, for
+        // every shape of version: empty and long lists, clocks out of order, escapes.
+        var random = SeededGenerator(seed: 77)
+        let names = ["b", "a", "node-\u{e9}", "z9", "c\"q"]
+        func scalar(_ depth: Int) -> JSONValue {
+            switch Int.random(in: 0..<(depth > 2 ? 4 : 6), using: &random) {
+            case 0: .null
+            case 1: .bool(Bool.random(using: &random))
+            case 2: .number([0, -3, 2.5, 1e21, 123_456_789, -0.125].randomElement(using: &random)!)
+            case 3: .string(["", "x", "tab\tquote\"", "\u{fc}\u{1}", "long text"].randomElement(using: &random)!)
+            case 4: .array((0..<Int.random(in: 0...3, using: &random)).map { _ in scalar(depth + 1) })
+            default:
+                .object(
+                    Dictionary(
+                        (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                            (names.randomElement(using: &random)!, scalar(depth + 1))
+                        }, uniquingKeysWith: { first, _ in first }))
+            }
+        }
+        for round in 0..<300 {
+            var clock: [NodeID: UInt64] = [:]
+            for name in names.prefix(Int.random(in: 1...4, using: &random)) {
+                clock[NodeID(unchecked: name)] = UInt64.random(in: 1...1_000_000, using: &random)
+            }
+            let list = { (0..<Int.random(in: 0...3, using: &random)).map { _ in names.randomElement(using: &random)! } }
+            let value: JSONValue? = round % 7 == 0 ? nil : scalar(0)
+            let version = ContextMetadata(
+                address: MetadataAddress(unchecked: "app/key-\(round)"), value: value,
+                status: value == nil ? .deleted : .active, roles: list(), replicationNodes: list(),
+                vectorClock: VectorClock(clock), updatedBy: NodeID(unchecked: "a"),
+                lastUpdated: Instant(nanoseconds: Int64(round) * 1_234_567_890_123))
+            let expected = version.json.prettyBytes(suffix: "\n")
+            #expect(version.prettyBytes(suffix: "\n") == expected)
+            #expect(version.prettyBytes(value: value, suffix: "\n") == expected)
+        }
+    }
+
     @Test func messagesRenderWithTheSeedsFieldNames() {
         let sender = NodeID(unchecked: "node-1")
         let version = ContextMetadata(

@@ -17,7 +17,7 @@ extension JSONValue {
         return out
     }
 
-    private func writePretty(to out: inout [UInt8], indent: Int) {
+    func writePretty(to out: inout [UInt8], indent: Int) {
         switch self {
         case .array(let items) where !items.isEmpty:
             out.append(contentsOf: "[\n".utf8)
@@ -54,12 +54,12 @@ extension JSONValue {
         }
     }
 
-    private static func pad(_ out: inout [UInt8], _ levels: Int) {
+    static func pad(_ out: inout [UInt8], _ levels: Int) {
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * levels))
     }
 
     /// `quote(_:into:)` for bytes: a string that needs no escape goes in whole.
-    private static func quote(_ s: String, into out: inout [UInt8]) {
+    static func quote(_ s: String, into out: inout [UInt8]) {
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: s.utf8)

@@ -59,6 +59,13 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, contentType: "application/json", body: value.prettyBytes(suffix: "\n"))
     }
 
+    /// A version, as `json(version.json)` spells it; `value` is its value when the caller
+    /// holds it parsed (`ContextMetadata.prettyBytes(value:suffix:)`).
+    static func version(_ version: ContextMetadata, value: JSONValue? = nil) -> HTTPResponse {
+        HTTPResponse(
+            status: .ok, contentType: "application/json", body: version.prettyBytes(value: value, suffix: "\n"))
+    }
+
     /// `{"error": message}` with `status`.
     public static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
         json(.object(["error": .string(message)]), status: status)

@@ -135,7 +135,7 @@ extension Node {
             let version = try engine.prepareWrite(
                 address, value: write.value, status: write.status, roles: write.roles,
                 replicationNodes: write.replicationNodes, now: now)
-            return commitDurably(version)
+            return commitDurably(version, value: write.value)
         } catch {
             return .now(engineFailure(error))
         }
@@ -162,22 +162,23 @@ extension Node {
     /// changes nothing anywhere and is answered 503. The disk thread writes it with every
     /// other write queued meanwhile (one sync for all); the engine holds it as pending
     /// until then, and the answer follows its commit, in the order of the writes.
-    private func commitDurably(_ version: ContextMetadata) -> HTTPReply {
+    private func commitDurably(_ version: ContextMetadata, value: JSONValue? = nil) -> HTTPReply {
         guard let logWriter else {
             let now = clockNow()
             perform(engine.commitWrite(version, persisted: false, now: now))
-            return .now(.json(version.json))
+            return .now(.version(version, value: value))
         }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
         logWriter.write(version) { [self] result in
-            self.assumeIsolated { $0.written(version, result, answer: answer) }
+            self.assumeIsolated { $0.written(version, value: value, result, answer: answer) }
         }
         return .promised(answer.futureResult)
     }
 
     /// A local write's batch is durable, or failed: commit it or drop it, and answer.
     private func written(
-        _ version: ContextMetadata, _ result: Result<Void, PersistenceError>, answer: EventLoopPromise<HTTPResponse>
+        _ version: ContextMetadata, value: JSONValue?, _ result: Result<Void, PersistenceError>,
+        answer: EventLoopPromise<HTTPResponse>
     ) {
         switch result {
         case .success:
@@ -186,7 +187,7 @@ extension Node {
             // A write made durable here is no `.stored` effect (it is on disk already):
             // its queries wake now.
             wakeWatches(version.address)
-            answer.succeed(.json(version.json))
+            answer.succeed(.version(version, value: value))
             // The writes of one batch are committed in one turn of the loop; they go out
             // together once it ends.
             if !spreadScheduled {

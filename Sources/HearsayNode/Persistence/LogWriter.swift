@@ -157,7 +157,7 @@ final class LogWriter: Sendable {
             }
             publishSize(log)
             if !completions.isEmpty {
-                eventLoop.execute {
+                eventLoop.execute { [completions] in
                     for completion in completions { completion(written) }
                 }
             }
