@@ -45,13 +45,29 @@ extension JSONValue {
         case .bool(let b):
             out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n):
-            out.append(contentsOf: Self.spell(n).utf8)
+            Self.spell(n, into: &out)
         case .string(let s):
             Self.quote(s, into: &out)
         case .array, .object:
             // Empty: the canonical spelling, `[]` or `{}`.
             out.append(contentsOf: canonicalText.utf8)
         }
+    }
+
+    /// `spell(_:)` appended as bytes, an integer's digits written in place.
+    static func spell(_ n: Double, into out: inout [UInt8]) {
+        guard let whole = integral(n) else {
+            out.append(contentsOf: n.description.utf8)
+            return
+        }
+        if whole < 0 { out.append(UInt8(ascii: "-")) }
+        var rest = whole.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out[start...].reverse()
     }
 
     static func pad(_ out: inout [UInt8], _ levels: Int) {

@@ -20,17 +20,22 @@ public struct HTTPRequest: Sendable {
         self.method = method
         self.headers = headers
         self.body = body
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        self.path = parts.first.map(String.init) ?? "/"
+        // Split on the bytes: `String.split` on a `Character` walks grapheme clusters, and
+        // cost each request more than its routing.
+        let utf8 = uri.utf8
+        let mark = utf8.firstIndex(of: UInt8(ascii: "?"))
+        self.path = mark.map { String(Substring(utf8[..<$0])) } ?? uri
         var query: [String: String] = [:]
         var malformed: String?
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard let key = PercentEncoding.decode(String(kv[0]), plusIsSpace: true),
-                    let value = kv.count > 1 ? PercentEncoding.decode(String(kv[1]), plusIsSpace: true) : ""
+        if let mark {
+            for pair in utf8[utf8.index(after: mark)...].split(separator: UInt8(ascii: "&")) {
+                let equals = pair.firstIndex(of: UInt8(ascii: "="))
+                let rawKey = String(Substring(equals.map { pair[..<$0] } ?? pair))
+                let rawValue = equals.map { String(Substring(pair[pair.index(after: $0)...])) } ?? ""
+                guard let key = PercentEncoding.decode(rawKey, plusIsSpace: true),
+                    let value = PercentEncoding.decode(rawValue, plusIsSpace: true)
                 else {
-                    if malformed == nil { malformed = String(pair) }
+                    if malformed == nil { malformed = String(Substring(pair)) }
                     continue
                 }
                 query[key] = value
@@ -89,6 +94,10 @@ public enum PercentEncoding {
     /// Decodes `%XX` escapes (and `+` as a space in queries); nil for a malformed escape
     /// or a result that is not UTF-8.
     public static func decode(_ text: String, plusIsSpace: Bool = false) -> String? {
+        // Most paths and queries hold no escape: the text is its own decoding.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) {
+            return text
+        }
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
