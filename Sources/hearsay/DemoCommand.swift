@@ -113,6 +113,7 @@ struct DemoCommand: AsyncParsableCommand {
               hearsay members --http-addr 127.0.0.1:\(ports[2])
               hearsay put  --http-addr 127.0.0.1:\(ports[1]) services/api '{"replicas": 2}'
               hearsay list --http-addr 127.0.0.1:\(ports[0])
+              hearsay watch --http-addr 127.0.0.1:\(ports[2])   (then put from another terminal)
             Ctrl-C makes every node leave gracefully.
 
             """)

@@ -9,6 +9,7 @@ struct Hearsay: AsyncParsableCommand {
         subcommands: [
             AgentCommand.self, MembersCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self,
             ListCommand.self, JoinCommand.self, LeaveCommand.self, KeysCommand.self, HealthCommand.self,
+            WatchCommand.self,
             DemoCommand.self, KeygenCommand.self, DecodeCommand.self, SimulateCommand.self,
         ]
     )

@@ -71,6 +71,80 @@ public struct APIClient: Sendable {
         return try Self.parse(received)
     }
 
+    /// Sends `GET path` and hands `line` each line of the streamed answer as it arrives
+    /// (`GET /v1/events`), until the agent ends the stream or `line` returns false.
+    /// Waits for lines as long as it takes; a non-2xx answer is a failure.
+    public func stream(_ path: String, line: (String) -> Bool) throws(Failure) {
+        let fd = try connect()
+        defer { close(fd) }
+        var none = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        var head = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nUser-Agent: hearsay\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        let request = Array((head + "\r\n").utf8)
+        let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == request.count else {
+            throw Failure(description: "cannot send to \(address): \(Self.lastError())")
+        }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        func receive() throws(Failure) -> Bool {
+            while true {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { throw Failure(description: "the stream from \(address) failed: \(Self.lastError())") }
+                if n == 0 { return false }
+                pending += chunk[0..<n]
+                return true
+            }
+        }
+        // The head, then the chunks of the body, then its lines.
+        var headEnd: Int?
+        while headEnd == nil {
+            headEnd = pending.indices.dropLast(3).first {
+                pending[$0] == 13 && pending[$0 + 1] == 10 && pending[$0 + 2] == 13 && pending[$0 + 3] == 10
+            }
+            if headEnd == nil {
+                guard try receive() else { throw Failure(description: "the agent closed the stream before its head") }
+                guard pending.count < 64 * 1024 else { throw Failure(description: "malformed HTTP answer") }
+            }
+        }
+        let statusLine = String(decoding: pending[..<headEnd!], as: UTF8.self).split(separator: "\r\n").first ?? ""
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw Failure(description: "malformed HTTP status line: \(statusLine)")
+        }
+        pending.removeFirst(headEnd! + 4)
+        guard (200..<300).contains(status) else {
+            while try receive() {}
+            throw Failure(description: "HTTP \(status): \(String(decoding: pending, as: UTF8.self))")
+        }
+        var text: [UInt8] = []
+        while true {
+            // One chunk: its size line, its bytes, and CRLF.
+            guard let lineEnd = pending.firstIndex(of: 13), lineEnd + 1 < pending.count else {
+                guard try receive() else { return }
+                continue
+            }
+            let sizeText = String(decoding: pending[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(String(sizeText).trimmingSpaces, radix: 16), size >= 0 else {
+                throw Failure(description: "malformed chunk size '\(sizeText)'")
+            }
+            if size == 0 { return }
+            let start = lineEnd + 2
+            while pending.count < start + size + 2 {
+                guard try receive() else { throw Failure(description: "the stream ended inside a chunk") }
+            }
+            text += pending[start..<(start + size)]
+            pending.removeFirst(start + size + 2)
+            while let newline = text.firstIndex(of: 10) {
+                let one = String(decoding: text[..<newline], as: UTF8.self)
+                text.removeFirst(newline + 1)
+                if !one.isEmpty, !line(one) { return }
+            }
+        }
+    }
+
     static func parse(_ bytes: [UInt8]) throws(Failure) -> Response {
         guard
             let end = bytes.indices.dropLast(3).first(where: {

@@ -87,6 +87,8 @@ public enum HTTPReply: Sendable {
     /// Completed on the server's event loop when something happens (a blocking query);
     /// `cancel` is called if the client goes away first.
     case parked(EventLoopFuture<HTTPResponse>, cancel: @Sendable () -> Void)
+    /// A stream of events (`GET /v1/events`), written until the client goes away.
+    case stream(EventStreamReply)
 }
 
 /// Percent-decoding of URL paths and queries.

@@ -104,6 +104,8 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             case .parked(let future, let cancel):
                 cancelWaiting = cancel
                 answer(with: future, context: context, head: head, keepAlive: keepAlive)
+            case .stream(let stream):
+                openStream(stream, context: context, head: head)
             }
         }
     }
@@ -128,6 +130,31 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
             handler.write(response, to: context, head: head, keepAlive: keepAlive)
         }
+    }
+
+    /// Writes an event stream's head and hands the node the connection's sink. The
+    /// answer stays pending for as long as the stream lasts: the connection is not idle
+    /// while the client waits for events, and a pipelined request waits behind it.
+    private func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, head: HTTPRequestHead) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: stream.format.contentType)
+        headers.add(name: "Cache-Control", value: "no-cache")
+        headers.add(name: "X-Hearsay-Index", value: "\(stream.index)")
+        let response = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
+        guard head.method != .HEAD else {
+            headers.add(name: "Content-Length", value: "0")
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))),
+                promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        awaitingAnswer = true
+        context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
+        let metrics = node.metrics
+        let sink = EventSink(context: context, format: stream.format) { metrics.eventStreamCut() }
+        cancelWaiting = stream.open(NIOLoopBound(sink, eventLoop: context.eventLoop))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

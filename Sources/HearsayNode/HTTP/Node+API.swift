@@ -17,6 +17,7 @@ extension Node {
             return .now(.json(node.engine.statistics(now: now).json))
         }
         r.add(.GET, "/v1/members") { request, _, node in node.metadataQuery(request, .members) }
+        r.add(.GET, "/v1/events") { request, _, node in node.eventsRequest(request) }
         r.add(.GET, "/v1/metadata") { request, _, node in
             node.metadataQuery(request, .prefix(request.query["prefix"] ?? ""))
         }
@@ -165,7 +166,9 @@ extension Node {
     private func commitDurably(_ version: ContextMetadata, value: JSONValue? = nil) -> HTTPReply {
         guard let logWriter else {
             let now = clockNow()
+            committingLocally = true
             perform(engine.commitWrite(version, persisted: false, now: now))
+            committingLocally = false
             return .now(.version(version, value: value))
         }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
@@ -187,6 +190,7 @@ extension Node {
             // A write made durable here is no `.stored` effect (it is on disk already):
             // its queries wake now.
             wakeWatches(version.address)
+            publishMetadataEvent(version, local: true)
             answer.succeed(.version(version, value: value))
             // The writes of one batch are committed in one turn of the loop; they go out
             // together once it ends.

@@ -35,6 +35,8 @@ public final class NodeMetrics: Sendable {
     private let connections: [ListenerPort: Gauge]
     private let bufferedBytes: [ListenerPort: Gauge]
     private let blockingQueries: Gauge
+    private let eventStreams: Gauge
+    private let eventStreamsCut: Counter
     private let refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]]
     private let cut: [ListenerPort: [ConnectionCut: Counter]]
 
@@ -128,6 +130,11 @@ public final class NodeMetrics: Sendable {
         blockingQueries = r.makeGauge(
             name: "hearsay_blocking_queries", labels: [],
             help: "Blocking queries (GET with index) waiting for a change.")
+        eventStreams = r.makeGauge(
+            name: "hearsay_event_streams", labels: [], help: "Open event streams (GET /v1/events).")
+        eventStreamsCut = r.makeCounter(
+            name: "hearsay_event_streams_cut_total",
+            help: "Event streams ended because their client read too slowly.")
         var refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]] = [:]
         var cut: [ListenerPort: [ConnectionCut: Counter]] = [:]
         for port in ListenerPort.allCases {
@@ -224,6 +231,16 @@ public final class NodeMetrics: Sendable {
     func connections(on port: ListenerPort, open: Int, buffered: Int) {
         connections[port]?.set(to: Double(open))
         bufferedBytes[port]?.set(to: Double(buffered))
+    }
+
+    /// Sets the gauge of open event streams.
+    func eventStreams(open: Int) {
+        eventStreams.set(to: Double(open))
+    }
+
+    /// Counts an event stream cut off for its slow reader.
+    func eventStreamCut() {
+        eventStreamsCut.increment()
     }
 
     /// Sets the gauge of blocking queries waiting.

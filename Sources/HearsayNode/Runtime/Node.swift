@@ -62,6 +62,12 @@ public actor Node {
     var joinEvidence = JoinEvidence()
     /// Blocking queries waiting for a change.
     var watches = MetadataWatches()
+    /// Event streams and the recent events.
+    var events = EventHub()
+    /// Entries in conflict, as event streams were told.
+    var conflictedAddresses: Set<MetadataAddress> = []
+    /// Set while a local write commits without a disk: its `.stored` effect is local.
+    var committingLocally = false
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -474,6 +480,8 @@ public actor Node {
         if engine.isRunning { perform((try? engine.stop(now: now)) ?? []) }
         phase = .finished
         answerAllWatches()
+        events.closeAll(reason: "the agent is stopping", now: SystemClock.wall())
+        metrics.eventStreams(open: 0)
         maintenance?.cancel()
         closeChannels()
         // Whatever is queued reaches the disk before the node says it stopped.
@@ -595,10 +603,13 @@ public actor Node {
             case .send(let outbound): send(outbound)
             case .armTimer(let timer, let at): arm(timer, at: at)
             case .metric(let event): metrics.record(event)
-            case .log(let record): log(record)
+            case .log(let record):
+                log(record)
+                publishMemberEvent(record)
             case .stored(let version):
                 logWriter?.append(version)
                 wakeWatches(version.address)
+                publishMetadataEvent(version, local: committingLocally)
             case .leaveCompleted: leaveCompleted = true
             }
         }

@@ -1,0 +1,149 @@
+import HearsayCore
+import NIOCore
+import NIOHTTP1
+
+/// How a stream spells its events: one JSON object a line, or server-sent events
+/// (`id`, `event` and `data` lines) for browsers and `EventSource` clients.
+enum EventFormat: Sendable {
+    case ndjson, sse
+
+    var contentType: String { self == .ndjson ? "application/x-ndjson" : "text/event-stream" }
+
+    func bytes(_ event: ClusterEvent) -> [UInt8] {
+        switch self {
+        case .ndjson:
+            return event.line + [UInt8(ascii: "\n")]
+        case .sse:
+            var bytes = Array("id: \(event.index)\nevent: \(event.type)\ndata: ".utf8)
+            bytes += event.line
+            bytes += Array("\n\n".utf8)
+            return bytes
+        }
+    }
+}
+
+/// An event's bytes in each format, made the first time a stream wants them and shared
+/// by every stream after it (a `ByteBuffer` written to many channels is one copy).
+struct EventFrames {
+    private let event: ClusterEvent
+    private var ndjson: ByteBuffer?
+    private var sse: ByteBuffer?
+
+    init(_ event: ClusterEvent) { self.event = event }
+
+    mutating func buffer(_ format: EventFormat) -> ByteBuffer {
+        switch format {
+        case .ndjson:
+            if let ndjson { return ndjson }
+            let made = ByteBufferAllocator().buffer(bytes: format.bytes(event))
+            ndjson = made
+            return made
+        case .sse:
+            if let sse { return sse }
+            let made = ByteBufferAllocator().buffer(bytes: format.bytes(event))
+            sse = made
+            return made
+        }
+    }
+}
+
+/// The unread bytes of every event stream of a node, against one bound: with
+/// thousands of streams, each within its own bound could still hold gigabytes.
+final class StreamBudget {
+    static let capacity = 64 * 1024 * 1024
+    var used = 0
+}
+
+/// What `GET /v1/events` answers: a stream, opened once its head is written.
+public struct EventStreamReply: Sendable {
+    let format: EventFormat
+    /// The last event's index when the stream opens (`X-Hearsay-Index`).
+    let index: UInt64
+    /// Registers the connection's sink with the node; returns what forgets it.
+    let open: @Sendable (NIOLoopBound<EventSink>) -> @Sendable () -> Void
+}
+
+/// One event stream's connection. Used on the event loop of the node and its HTTP
+/// connections only (`NIOLoopBound` carries it).
+///
+/// A client that reads slower than events come is cut off: once more than
+/// `maxUnwrittenBytes` wait to be written to its socket, the stream ends with a
+/// `stream_cut` event and the connection closes. The agent's memory never grows with a
+/// slow reader; the client reconnects with `index` and learns what it missed.
+final class EventSink {
+    static let maxUnwrittenBytes = 256 * 1024
+
+    private let context: ChannelHandlerContext
+    private let format: EventFormat
+    private let cut: @Sendable () -> Void
+    private var unwritten = 0
+    private var open = true
+    /// Set when the node hands the sink its budget (`attach`).
+    private var budget: StreamBudget?
+
+    /// `cut` counts a stream cut off for its slow reader.
+    init(context: ChannelHandlerContext, format: EventFormat, cut: @escaping @Sendable () -> Void) {
+        self.context = context
+        self.format = format
+        self.cut = cut
+    }
+
+    /// Counts this stream's unread bytes against `budget` too.
+    func attach(_ budget: StreamBudget) {
+        self.budget = budget
+    }
+
+    /// Writes `event`; false once the stream has ended (closed, or cut off now). A
+    /// replay of the history (`replaying`) may pass the stream's own bound, since the
+    /// history is bounded itself; never the budget of all streams.
+    func send(_ event: ClusterEvent, frames: inout EventFrames, replaying: Bool = false) -> Bool {
+        guard open, context.channel.isActive else {
+            open = false
+            return false
+        }
+        let shared = budget.map { $0.used > StreamBudget.capacity } ?? false
+        guard replaying || unwritten <= Self.maxUnwrittenBytes, !shared else {
+            cut()
+            let why =
+                shared
+                ? "event streams hold \(StreamBudget.capacity) bytes their clients have not read"
+                : "the client read too slowly: \(unwritten) bytes waited to be written"
+            finish(type: "stream_cut", reason: why + "; reconnect with index", index: event.index - 1, now: nil)
+            return false
+        }
+        write(frames.buffer(format))
+        return true
+    }
+
+    /// Ends the stream with a last event saying why, and closes the connection.
+    func finish(reason: String, index: UInt64, now: Instant) {
+        finish(type: "stream_end", reason: reason, index: index, now: now)
+    }
+
+    private func finish(type: String, reason: String, index: UInt64, now: Instant?) {
+        guard open else { return }
+        open = false
+        guard context.channel.isActive else { return }
+        // The index of the last event this stream was sent: where the client resumes.
+        let last = ClusterEvent(
+            index: index, type: type, time: now ?? SystemClock.wall(), address: nil, fields: ["reason": .string(reason)]
+        )
+        write(ByteBufferAllocator().buffer(bytes: format.bytes(last)))
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func write(_ buffer: ByteBuffer) {
+        let size = buffer.readableBytes
+        unwritten += size
+        budget?.used += size
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer)))).whenComplete { _ in
+            let sink = bound.value
+            sink.unwritten -= size
+            sink.budget?.used -= size
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import HearsayCore
+import NIOCore
+
+/// `GET /v1/events`: the node's member and metadata changes as they happen.
+extension Node {
+    /// Opens an event stream: `types` and `prefix` filter it, `index` (or SSE's
+    /// `Last-Event-ID`) resumes after the event with that index, `format=sse` (or
+    /// `Accept: text/event-stream`) spells it as server-sent events.
+    func eventsRequest(_ request: HTTPRequest) -> HTTPReply {
+        let filter: EventFilter
+        do {
+            filter = try EventFilter(types: request.query["types"], prefix: request.query["prefix"])
+        } catch {
+            return .now(.error(.badRequest, "\(error)"))
+        }
+        let format: EventFormat
+        switch request.query["format"] {
+        case "sse"?: format = .sse
+        case "ndjson"?: format = .ndjson
+        case nil: format = request.headers.first(name: "accept")?.contains("text/event-stream") == true ? .sse : .ndjson
+        case let other?: return .now(.error(.badRequest, "format '\(other)' is not ndjson or sse"))
+        }
+        var resume: UInt64?
+        if let text = request.query["index"] ?? request.headers.first(name: "last-event-id") {
+            guard let index = UInt64(text) else {
+                return .now(.error(.badRequest, "index '\(text)' is not a whole number from 0 to 2^64 - 1"))
+            }
+            // Resuming *after* the last event seen.
+            resume = index == .max ? index : index + 1
+        }
+        guard phase == .running else {
+            return .now(.error(.serviceUnavailable, "the node is \(phase == .created ? "starting" : "stopping")"))
+        }
+        let last = events.nextIndex - 1
+        let from = resume
+        return .stream(
+            EventStreamReply(format: format, index: last) { [self] sink in
+                self.assumeIsolated { node in
+                    sink.value.attach(node.events.budget)
+                    let opened = node.events.open(sink.value, filter: filter, from: from, now: SystemClock.wall())
+                    node.metrics.eventStreams(open: node.events.count)
+                    guard let id = opened else { return {} }
+                    return { [node] in
+                        node.assumeIsolated { node in
+                            node.events.close(id)
+                            node.metrics.eventStreams(open: node.events.count)
+                        }
+                    }
+                }
+            })
+    }
+
+    /// The member events, from the engine's records of them.
+    func publishMemberEvent(_ record: LogRecord) {
+        guard ClusterEvent.memberTypes.contains(record.event) else { return }
+        var fields: [String: JSONValue] = [:]
+        for field in record.fields {
+            let number = field.key == "incarnation" ? UInt64(field.value) : nil
+            fields[field.key] = number.map { .number(Double($0)) } ?? .string(field.value)
+        }
+        publish(record.event, at: SystemClock.wall(), fields)
+    }
+
+    /// A version entered the store, written here (`local`) or merged from a peer; with
+    /// the entry's conflict found or settled.
+    func publishMetadataEvent(_ version: ContextMetadata, local: Bool) {
+        let now = SystemClock.wall()
+        let address = version.address
+        var fields: [String: JSONValue] = [
+            "address": .string(address.rawValue), "origin": .string(local ? "local" : "remote"),
+            "version": .number(Double(version.version)), "updated_by": .string(version.updatedBy.rawValue),
+            "status": .string(version.status.rawValue),
+        ]
+        let deleted = version.status == .deleted
+        if !deleted { fields["value"] = version.value ?? .null }
+        publish(deleted ? "metadata_deleted" : "metadata_written", at: now, address: address, fields)
+        let siblings = engine.store.entry(address)?.versions.count ?? 0
+        if siblings > 1, !conflictedAddresses.contains(address) {
+            conflictedAddresses.insert(address)
+            publish(
+                "metadata_conflicted", at: now, address: address,
+                ["address": .string(address.rawValue), "siblings": .number(Double(siblings))])
+        } else if siblings <= 1, conflictedAddresses.remove(address) != nil {
+            publish(
+                "metadata_resolved", at: now, address: address,
+                ["address": .string(address.rawValue), "version": .number(Double(version.version))])
+        }
+    }
+
+    /// Records an event and writes it to its streams; the gauge follows the streams cut.
+    private func publish(
+        _ type: String, at time: Instant, address: MetadataAddress? = nil, _ fields: [String: JSONValue]
+    ) {
+        let open = events.count
+        events.publish(type, at: time, address: address, fields)
+        if events.count != open { metrics.eventStreams(open: events.count) }
+    }
+}
