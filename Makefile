@@ -12,7 +12,7 @@ APT_PACKAGES := libssl-dev zlib1g-dev pkg-config iptables prometheus mmdebstrap 
 DOCKER_PACKAGES := docker.io
 BUILD_FLAGS ?=
 
-.PHONY: run simulate test test-deployment test-faults soak bench-serf image build release release-unchecked order-file bench bench-idle bench-durability fuzz fuzz-build deps format lint clean
+.PHONY: run simulate test test-deployment test-faults soak bench-serf image build release release-unchecked order-file bench bench-idle bench-durability bench-watch fuzz fuzz-build deps format lint clean
 FUZZ_SECONDS ?= 60
 SERF_NODES ?= 16 64
 
@@ -112,7 +112,7 @@ image: deps
 # take --static-swift-stdlib, hence build, then run). DurabilityBenchmarks runs the
 # release agent, and preloads .build/slow-sync.so into it for a disk that takes 200 ms
 # per sync (built with the toolchain's clang).
-BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks DurabilityBenchmarks
+BENCHMARKS := CoreBenchmarks WireBenchmarks NodeBenchmarks DurabilityBenchmarks WatchBenchmarks
 CLANG ?= $(dir $(shell command -v $(SWIFT)))clang
 bench: release
 	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
@@ -125,6 +125,12 @@ bench-serf: release
 	@command -v serf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq serf; }
 	Benchmarks/scripts/serf-compare.py $(SERF_NODES)
+
+# Blocking queries and event streams: latency beside a polling client, and 10,000 idle
+# watchers (part of `make bench`).
+bench-watch: release
+	SWIFT=$(SWIFT) release/build.sh --product WatchBenchmarks $(BUILD_FLAGS)
+	.build/release/WatchBenchmarks
 
 # Durable PUTs alone (part of `make bench`).
 bench-durability: release

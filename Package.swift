@@ -76,10 +76,17 @@ func developmentTargets() -> [Target] {
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/NodeBenchmarks"),
+        .target(
+            name: "BenchmarkSupport", dependencies: ["HearsayCore", "HearsayNode", "HearsayWire"],
+            path: "Benchmarks/BenchmarkSupport"),
+        .executableTarget(
+            name: "WatchBenchmarks",
+            dependencies: ["BenchmarkSupport", "HearsayCore", "HearsayNode"],
+            path: "Benchmarks/WatchBenchmarks"),
         .executableTarget(
             name: "DurabilityBenchmarks",
             dependencies: [
-                "HearsayCore", "HearsayWire", "HearsayNode",
+                "BenchmarkSupport", "HearsayCore", "HearsayWire", "HearsayNode",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

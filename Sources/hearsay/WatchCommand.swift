@@ -54,9 +54,9 @@ struct WatchCommand: ParsableCommand {
                         print(line)
                         return true
                     }
-                    if case .number(let n)? = fields["index"], fields["type"] != .string("stream_end") {
-                        last = UInt64(n)
-                    }
+                    // Heartbeats only say the stream is alive.
+                    if fields["type"] == .string("heartbeat") { return true }
+                    if case .number(let n)? = fields["index"] { last = UInt64(n) }
                     print(json ? line : Self.text(fields))
                     fflush(nil)  // every stream: a pipe reader sees each event as it comes
                     printed += 1
@@ -67,6 +67,11 @@ struct WatchCommand: ParsableCommand {
                     return true
                 }
             } catch {
+                // A request the agent refuses (a bad filter) is not retried.
+                if let status = error.status, (400..<500).contains(status) {
+                    printError("hearsay watch: \(error)")
+                    throw ExitCode(1)
+                }
                 failures += 1
                 printError("hearsay watch: \(error)")
                 // An agent that never answers is an error; one that restarts is waited for.

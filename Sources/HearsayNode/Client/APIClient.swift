@@ -41,6 +41,8 @@ public struct APIClient: Sendable {
     /// Why a request got no answer.
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
+        /// The HTTP status of an answer that was not a success, when there was one.
+        public var status: Int? = nil
     }
 
     /// Sends `method path` with an optional body and reads the whole answer.
@@ -72,14 +74,15 @@ public struct APIClient: Sendable {
     }
 
     /// Sends `GET path` and hands `line` each line of the streamed answer as it arrives
-    /// (`GET /v1/events`), until the agent ends the stream or `line` returns false.
-    /// Waits for lines as long as it takes; a non-2xx answer is a failure.
-    public func stream(_ path: String, line: (String) -> Bool) throws(Failure) {
+    /// (`GET /v1/events`), until the agent ends the stream or `line` returns false. An
+    /// agent sends a heartbeat every 30 s: `idle` without a byte is a failure, as is a
+    /// non-2xx answer (with its status).
+    public func stream(_ path: String, idle: Duration = .seconds(90), line: (String) -> Bool) throws(Failure) {
         let fd = try connect()
         defer { close(fd) }
-        var none = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
-        var head = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nUser-Agent: hearsay\r\n"
+        var wait = timeval(tv_sec: Int(idle.components.seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        var head = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nUser-Agent: hearsay\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         let request = Array((head + "\r\n").utf8)
         let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -92,6 +95,10 @@ public struct APIClient: Sendable {
             while true {
                 let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    throw Failure(
+                        description: "the stream from \(address) sent nothing for \(idle.components.seconds) s")
+                }
                 if n < 0 { throw Failure(description: "the stream from \(address) failed: \(Self.lastError())") }
                 if n == 0 { return false }
                 pending += chunk[0..<n]
@@ -117,17 +124,25 @@ public struct APIClient: Sendable {
         pending.removeFirst(headEnd! + 4)
         guard (200..<300).contains(status) else {
             while try receive() {}
-            throw Failure(description: "HTTP \(status): \(String(decoding: pending, as: UTF8.self))")
+            throw Failure(description: "HTTP \(status): \(String(decoding: pending, as: UTF8.self))", status: status)
         }
+        // Read positions, not removals: dropping a consumed prefix of a buffer holding a
+        // replay of megabytes, one chunk at a time, was quadratic.
+        var read = 0
         var text: [UInt8] = []
+        var scanned = 0
         while true {
+            if read > 65_536 && read * 2 > pending.count {
+                pending.removeFirst(read)
+                read = 0
+            }
             // One chunk: its size line, its bytes, and CRLF.
-            guard let lineEnd = pending.firstIndex(of: 13), lineEnd + 1 < pending.count else {
+            guard let lineEnd = pending[read...].firstIndex(of: 13), lineEnd + 1 < pending.count else {
                 guard try receive() else { return }
                 continue
             }
-            let sizeText = String(decoding: pending[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(String(sizeText).trimmingSpaces, radix: 16), size >= 0 else {
+            let sizeText = String(decoding: pending[read..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(String(sizeText).trimmingSpaces, radix: 16), (0...(64 << 20)).contains(size) else {
                 throw Failure(description: "malformed chunk size '\(sizeText)'")
             }
             if size == 0 { return }
@@ -136,12 +151,16 @@ public struct APIClient: Sendable {
                 guard try receive() else { throw Failure(description: "the stream ended inside a chunk") }
             }
             text += pending[start..<(start + size)]
-            pending.removeFirst(start + size + 2)
-            while let newline = text.firstIndex(of: 10) {
-                let one = String(decoding: text[..<newline], as: UTF8.self)
-                text.removeFirst(newline + 1)
+            read = start + size + 2
+            var lineStart = 0
+            while let newline = text[scanned...].firstIndex(of: 10) {
+                let one = String(decoding: text[lineStart..<newline], as: UTF8.self)
+                lineStart = newline + 1
+                scanned = lineStart
                 if !one.isEmpty, !line(one) { return }
             }
+            text.removeFirst(lineStart)
+            scanned = text.count
         }
     }
 

@@ -15,15 +15,29 @@ struct ClusterEvent: Sendable {
     /// `{"index":..,"type":..,"time":..,...}` without a newline.
     var line: [UInt8]
 
-    init(index: UInt64, type: String, time: Instant, address: MetadataAddress?, fields: [String: JSONValue]) {
+    /// `value` is a version's value text, put in the line as it is: JSON already, and
+    /// parsing it to print it again cost every write as much as rendering its answer.
+    init(
+        index: UInt64, type: String, time: Instant, address: MetadataAddress?, fields: [String: JSONValue],
+        value: String? = nil
+    ) {
         self.index = index
         self.type = type
         self.address = address
-        var object = fields
-        object["index"] = .number(Double(index))
-        object["type"] = .string(type)
-        object["time"] = .string(time.rfc3339)
-        line = Array(JSONValue.object(object).canonicalText.utf8)
+        var members = fields.map { ($0.key, $0.value.canonicalText) }
+        members.append(("index", "\(index)"))
+        members.append(("type", JSONValue.string(type).canonicalText))
+        members.append(("time", "\"" + time.rfc3339 + "\""))
+        if let value { members.append(("value", value)) }
+        // Keys in the order of their bytes, as canonical JSON has them.
+        members.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        var text = "{"
+        for (i, member) in members.enumerated() {
+            if i > 0 { text += "," }
+            text += JSONValue.string(member.0).canonicalText + ":" + member.1
+        }
+        text += "}"
+        line = Array(text.utf8)
     }
 
     /// Whether this is a member event (else a metadata or stream event).
@@ -69,6 +83,7 @@ struct EventFilter: Sendable, Equatable {
                 wanted.insert(name)
             }
         }
+        guard !wanted.isEmpty else { throw BadRequest("types names no event type") }
         types = wanted
     }
 

@@ -48,7 +48,8 @@ struct EventFrames {
 }
 
 /// The unread bytes of every event stream of a node, against one bound: with
-/// thousands of streams, each within its own bound could still hold gigabytes.
+/// thousands of streams, each within its own bound could still hold gigabytes. Past it,
+/// the streams that hold the most are cut (`EventHub`).
 final class StreamBudget {
     static let capacity = 64 * 1024 * 1024
     var used = 0
@@ -68,15 +69,19 @@ public struct EventStreamReply: Sendable {
 ///
 /// A client that reads slower than events come is cut off: once more than
 /// `maxUnwrittenBytes` wait to be written to its socket, the stream ends with a
-/// `stream_cut` event and the connection closes. The agent's memory never grows with a
-/// slow reader; the client reconnects with `index` and learns what it missed.
+/// `stream_cut` event, and the connection closes once that is written, or after
+/// `closeGrace` if the client reads nothing more: then what waited is dropped with the
+/// connection. A slow reader holds the agent's memory for that long at most; the client
+/// reconnects with `index` and learns what it missed.
 final class EventSink {
     static let maxUnwrittenBytes = 256 * 1024
+    static let closeGrace: TimeAmount = .seconds(5)
 
     private let context: ChannelHandlerContext
     private let format: EventFormat
     private let cut: @Sendable () -> Void
-    private var unwritten = 0
+    /// Bytes written to the channel and not yet taken by its socket.
+    private(set) var unwritten = 0
     private var open = true
     /// Set when the node hands the sink its budget (`attach`).
     private var budget: StreamBudget?
@@ -88,6 +93,9 @@ final class EventSink {
         self.cut = cut
     }
 
+    /// Whether the stream still runs.
+    var isOpen: Bool { open && context.channel.isActive }
+
     /// Counts this stream's unread bytes against `budget` too.
     func attach(_ budget: StreamBudget) {
         self.budget = budget
@@ -95,20 +103,18 @@ final class EventSink {
 
     /// Writes `event`; false once the stream has ended (closed, or cut off now). A
     /// replay of the history (`replaying`) may pass the stream's own bound, since the
-    /// history is bounded itself; never the budget of all streams.
+    /// history is bounded itself.
     func send(_ event: ClusterEvent, frames: inout EventFrames, replaying: Bool = false) -> Bool {
-        guard open, context.channel.isActive else {
+        guard isOpen else {
             open = false
             return false
         }
-        let shared = budget.map { $0.used > StreamBudget.capacity } ?? false
-        guard replaying || unwritten <= Self.maxUnwrittenBytes, !shared else {
+        guard replaying || unwritten <= Self.maxUnwrittenBytes else {
             cut()
-            let why =
-                shared
-                ? "event streams hold \(StreamBudget.capacity) bytes their clients have not read"
-                : "the client read too slowly: \(unwritten) bytes waited to be written"
-            finish(type: "stream_cut", reason: why + "; reconnect with index", index: event.index - 1, now: nil)
+            finish(
+                type: "stream_cut",
+                reason: "the client read too slowly: \(unwritten) bytes waited to be written; reconnect with index",
+                index: event.index - 1, now: nil)
             return false
         }
         write(frames.buffer(format))
@@ -118,6 +124,15 @@ final class EventSink {
     /// Ends the stream with a last event saying why, and closes the connection.
     func finish(reason: String, index: UInt64, now: Instant) {
         finish(type: "stream_end", reason: reason, index: index, now: now)
+    }
+
+    /// Cuts the stream at once, dropping what its client has not read: the streams
+    /// together hold too much (`StreamBudget`), and this one the most.
+    func abort() {
+        guard open else { return }
+        open = false
+        cut()
+        context.channel.close(promise: nil)
     }
 
     private func finish(type: String, reason: String, index: UInt64, now: Instant?) {
@@ -130,7 +145,9 @@ final class EventSink {
         )
         write(ByteBufferAllocator().buffer(bytes: format.bytes(last)))
         let channel = context.channel
+        let grace = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            grace.cancel()
             channel.close(promise: nil)
         }
     }

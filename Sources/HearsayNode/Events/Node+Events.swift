@@ -20,34 +20,42 @@ extension Node {
         case nil: format = request.headers.first(name: "accept")?.contains("text/event-stream") == true ? .sse : .ndjson
         case let other?: return .now(.error(.badRequest, "format '\(other)' is not ndjson or sse"))
         }
-        var resume: UInt64?
+        var after: UInt64?
         if let text = request.query["index"] ?? request.headers.first(name: "last-event-id") {
             guard let index = UInt64(text) else {
                 return .now(.error(.badRequest, "index '\(text)' is not a whole number from 0 to 2^64 - 1"))
             }
-            // Resuming *after* the last event seen.
-            resume = index == .max ? index : index + 1
+            after = index
         }
         guard phase == .running else {
             return .now(.error(.serviceUnavailable, "the node is \(phase == .created ? "starting" : "stopping")"))
         }
-        let last = events.nextIndex - 1
-        let from = resume
+        let resume = after
         return .stream(
-            EventStreamReply(format: format, index: last) { [self] sink in
+            EventStreamReply(format: format, index: events.lastIndex) { [self] sink in
                 self.assumeIsolated { node in
                     sink.value.attach(node.events.budget)
-                    let opened = node.events.open(sink.value, filter: filter, from: from, now: SystemClock.wall())
+                    let opened = node.events.open(sink.value, filter: filter, after: resume, now: SystemClock.wall())
                     node.metrics.eventStreams(open: node.events.count)
                     guard let id = opened else { return {} }
+                    // Later, not within: the client's going is seen inside a write to
+                    // its stream, while the hub may be writing to every stream.
                     return { [node] in
-                        node.assumeIsolated { node in
-                            node.events.close(id)
-                            node.metrics.eventStreams(open: node.events.count)
+                        node.eventLoop.execute {
+                            node.assumeIsolated { node in
+                                node.events.close(id)
+                                node.metrics.eventStreams(open: node.events.count)
+                            }
                         }
                     }
                 }
             })
+    }
+
+    /// Every 30 s with nothing else to say: a heartbeat on every stream (`maintain`).
+    func eventHeartbeat(now: Instant) {
+        events.heartbeat(now: now)
+        metrics.eventStreams(open: events.count)
     }
 
     /// The member events, from the engine's records of them.
@@ -72,8 +80,11 @@ extension Node {
             "status": .string(version.status.rawValue),
         ]
         let deleted = version.status == .deleted
-        if !deleted { fields["value"] = version.value ?? .null }
-        publish(deleted ? "metadata_deleted" : "metadata_written", at: now, address: address, fields)
+        if !deleted, version.valueText == nil { fields["value"] = .null }
+        publish(
+            ClusterEvent(
+                index: events.nextIndex, type: deleted ? "metadata_deleted" : "metadata_written", time: now,
+                address: address, fields: fields, value: deleted ? nil : version.valueText))
         let siblings = engine.store.entry(address)?.versions.count ?? 0
         if siblings > 1, !conflictedAddresses.contains(address) {
             conflictedAddresses.insert(address)
@@ -91,8 +102,12 @@ extension Node {
     private func publish(
         _ type: String, at time: Instant, address: MetadataAddress? = nil, _ fields: [String: JSONValue]
     ) {
+        publish(ClusterEvent(index: events.nextIndex, type: type, time: time, address: address, fields: fields))
+    }
+
+    private func publish(_ event: ClusterEvent) {
         let open = events.count
-        events.publish(type, at: time, address: address, fields)
+        events.publish(event)
         if events.count != open { metrics.eventStreams(open: events.count) }
     }
 }

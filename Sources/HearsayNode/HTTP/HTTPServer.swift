@@ -45,6 +45,10 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private var awaitingAnswer = false
     /// Forgets the blocking query this connection waits on.
     private var cancelWaiting: (@Sendable () -> Void)?
+    /// Set once the connection is closed.
+    private var clientGone = false
+    /// Set once this connection answers with an event stream, its last answer.
+    private var streaming = false
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
@@ -52,6 +56,8 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // After a stream (the connection's last answer), nothing more is served.
+        guard !streaming else { return }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
@@ -134,32 +140,41 @@ final class HTTPRequestHandler: ChannelInboundHandler {
 
     /// Writes an event stream's head and hands the node the connection's sink. The
     /// answer stays pending for as long as the stream lasts: the connection is not idle
-    /// while the client waits for events, and a pipelined request waits behind it.
+    /// while the client waits for events. The stream is the connection's last answer
+    /// (`Connection: close`): a request pipelined behind it is never read.
     private func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, head: HTTPRequestHead) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: stream.format.contentType)
         headers.add(name: "Cache-Control", value: "no-cache")
+        headers.add(name: "Connection", value: "close")
         headers.add(name: "X-Hearsay-Index", value: "\(stream.index)")
-        let response = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
+        streaming = true
         guard head.method != .HEAD else {
             headers.add(name: "Content-Length", value: "0")
+            let channel = context.channel
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))),
                 promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         awaitingAnswer = true
         context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.head(response)), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil
+        )
+        // A client already gone (the write found it reset) gets no stream.
+        guard context.channel.isActive, !clientGone else { return }
         let metrics = node.metrics
         let sink = EventSink(context: context, format: stream.format) { metrics.eventStreamCut() }
-        cancelWaiting = stream.open(NIOLoopBound(sink, eventLoop: context.eventLoop))
+        let forget = stream.open(NIOLoopBound(sink, eventLoop: context.eventLoop))
+        if clientGone { forget() } else { cancelWaiting = forget }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // A client gone while its query waited: the node forgets the query now rather
         // than hold it until its wait ends.
+        clientGone = true
         cancelWaiting?()
         cancelWaiting = nil
         context.fireChannelInactive()

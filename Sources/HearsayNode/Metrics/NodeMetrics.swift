@@ -134,7 +134,7 @@ public final class NodeMetrics: Sendable {
             name: "hearsay_event_streams", labels: [], help: "Open event streams (GET /v1/events).")
         eventStreamsCut = r.makeCounter(
             name: "hearsay_event_streams_cut_total",
-            help: "Event streams ended because their client read too slowly.")
+            help: "Event streams cut because their client read too slowly.")
         var refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]] = [:]
         var cut: [ListenerPort: [ConnectionCut: Counter]] = [:]
         for port in ListenerPort.allCases {

@@ -68,6 +68,8 @@ public actor Node {
     var conflictedAddresses: Set<MetadataAddress> = []
     /// Set while a local write commits without a disk: its `.stored` effect is local.
     var committingLocally = false
+    /// Seconds of maintenance so far (`maintain` runs once a second).
+    var maintenanceTicks = 0
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -330,9 +332,12 @@ public actor Node {
 
     /// Once a second: the log's mark follows its length, and the log is compacted when
     /// mostly superseded. Both run on the disk thread (versions from peers reach the disk
-    /// with the next batch of writes).
+    /// with the next batch of writes). Every 30 s, event streams get a heartbeat.
     func maintain() {
-        guard phase != .finished, let logWriter else { return }
+        guard phase != .finished else { return }
+        maintenanceTicks += 1
+        if maintenanceTicks % 30 == 0 { eventHeartbeat(now: SystemClock.wall()) }
+        guard let logWriter else { return }
         logWriter.mark(completion: diskFailureLogger("mark the metadata log", key: "mark"))
         let store = engine.store
         guard !compacting, logWriter.needsCompaction(liveVersions: store.count, liveBytes: store.byteSize) else {
