@@ -222,8 +222,16 @@ print(
 )
 
 // 2. Idle watchers: memory and CPU while nothing changes, and one write's fan-out.
+// Each kind on an agent of its own, joined to the writer, so that neither's memory is
+// measured from what the other left behind.
 for kind in ["event streams", "blocking queries"] {
-    usleep(500_000)
+    let name = kind == "event streams" ? "idle-streams" : "idle-queries"
+    let watcher = AgentProcess(name: name, dataDir: directory + "/" + name, binary: agentBinary)
+    defer { watcher.stop() }
+    try watcher.start(key: clusterKey, join: writer, arguments: room)
+    let readyBy = monotonicSeconds() + 20
+    while monotonicSeconds() < readyBy && watcher.metric("hearsay_members{state=\"alive\"}") < 3 { usleep(50_000) }
+    usleep(2_000_000)
     // A query waits past the node's current index (one ahead of it is answered at once).
     let index = (try? watcher.client.request("GET", "/v1/metadata/idle/key"))?.header("X-Hearsay-Index") ?? "0"
     let request =

@@ -163,6 +163,11 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         context.writeAndFlush(
             wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil
         )
+        // A stream is never idle on the server's side: its idle timer, re-armed every
+        // minute on every stream, goes (a dead client is found by the heartbeats).
+        if let idle = try? context.pipeline.syncOperations.handler(type: IdleStateHandler.self) {
+            context.pipeline.syncOperations.removeHandler(idle, promise: nil)
+        }
         // A client already gone (the write found it reset) gets no stream.
         guard context.channel.isActive, !clientGone else { return }
         let metrics = node.metrics
