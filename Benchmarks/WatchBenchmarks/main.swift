@@ -252,7 +252,8 @@ for kind in ["event streams", "blocking queries"] {
     if kind == "event streams" { _ = waitReadable(fds, timeout: 10) }
     usleep(1_000_000)
     let idleStart = usage(watcher.pid)
-    let idleSeconds = 10.0
+    // 30 s: one round of the streams' heartbeats, which is what idle streams cost.
+    let idleSeconds = 30.0
     usleep(UInt32(idleSeconds * 1_000_000))
     let idleEnd = usage(watcher.pid)
     let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))

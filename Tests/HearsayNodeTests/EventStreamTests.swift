@@ -11,18 +11,27 @@ import Testing
     /// hold one of the threads that run the tests' tasks) until the agent ends it.
     final class Watcher: Sendable {
         private let lines = Mutex<[String]>([])
+        private let ending = Mutex<String?>(nil)
 
         init(_ agent: AgentProcess, _ path: String) {
             let client = agent.client
             Thread.detachNewThread { [self] in
-                try? client.stream(path) { line in
-                    self.lines.withLock { $0.append(line) }
-                    return true
+                do {
+                    try client.stream(path) { line in
+                        self.lines.withLock { $0.append(line) }
+                        return true
+                    }
+                    self.ending.withLock { $0 = "the agent ended the stream" }
+                } catch {
+                    self.ending.withLock { $0 = "\(error)" }
                 }
             }
         }
 
         var lineCount: Int { lines.withLock { $0.count } }
+
+        /// Why the stream ended, if it has: for the messages of failed expectations.
+        var ended: String { ending.withLock { $0 } ?? "still open" }
 
         var events: [[String: JSONValue]] {
             lines.withLock { $0 }.compactMap { line in
@@ -258,7 +267,7 @@ import Testing
         let replay = Watcher(agent, "/v1/events?index=1")
         #expect(
             await eventually { replay.lineCount > 100 },
-            "\(replay.lineCount) lines: \(replay.events.prefix(2).map { $0["type"] })")
+            "\(replay.lineCount) lines (\(replay.ended)) after \(written) writes; log: \(agent.logText.suffix(3_000))")
         guard case .number(let oldest)? = replay.events.first?["oldest_held"] else {
             Issue.record("no events_lost first: \(replay.events.prefix(1))")
             return

@@ -112,8 +112,10 @@ public struct APIClient: Sendable {
                 pending[$0] == 13 && pending[$0 + 1] == 10 && pending[$0 + 2] == 13 && pending[$0 + 3] == 10
             }
             if headEnd == nil {
-                guard try receive() else { throw Failure(description: "the agent closed the stream before its head") }
+                // Checked before reading more: one read can bring the head and 64 KiB
+                // of a replay after it.
                 guard pending.count < 64 * 1024 else { throw Failure(description: "malformed HTTP answer") }
+                guard try receive() else { throw Failure(description: "the agent closed the stream before its head") }
             }
         }
         let statusLine = String(decoding: pending[..<headEnd!], as: UTF8.self).split(separator: "\r\n").first ?? ""

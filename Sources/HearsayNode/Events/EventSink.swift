@@ -146,21 +146,30 @@ final class EventSink {
         write(ByteBufferAllocator().buffer(bytes: format.bytes(last)))
         let channel = context.channel
         let grace = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+        // The last chunk: empty.
+        let end = context.channel.allocator.buffer(string: "0\r\n\r\n")
+        context.writeAndFlush(NIOAny(end)).whenComplete { _ in
             grace.cancel()
             channel.close(promise: nil)
         }
     }
 
+    /// Writes `buffer` as one chunk of the answer: the connection's HTTP encoder is gone
+    /// by now (`HTTPRequestHandler.shedHTTPHandlers`), and `buffer` may be shared with
+    /// other streams, so its size line and end go around it.
     private func write(_ buffer: ByteBuffer) {
         let size = buffer.readableBytes
-        unwritten += size
-        budget?.used += size
+        guard size > 0 else { return }
+        let framed = size + 8
+        unwritten += framed
+        budget?.used += framed
+        context.write(NIOAny(context.channel.allocator.buffer(string: String(size, radix: 16) + "\r\n")), promise: nil)
+        context.write(NIOAny(buffer), promise: nil)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer)))).whenComplete { _ in
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "\r\n"))).whenComplete { _ in
             let sink = bound.value
-            sink.unwritten -= size
-            sink.budget?.used -= size
+            sink.unwritten -= framed
+            sink.budget?.used -= framed
         }
     }
 }

@@ -163,17 +163,31 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         context.writeAndFlush(
             wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil
         )
-        // A stream is never idle on the server's side: its idle timer, re-armed every
-        // minute on every stream, goes (a dead client is found by the heartbeats).
-        if let idle = try? context.pipeline.syncOperations.handler(type: IdleStateHandler.self) {
-            context.pipeline.syncOperations.removeHandler(idle, promise: nil)
-        }
+        shedHTTPHandlers(context)
         // A client already gone (the write found it reset) gets no stream.
         guard context.channel.isActive, !clientGone else { return }
         let metrics = node.metrics
         let sink = EventSink(context: context, format: stream.format) { metrics.eventStreamCut() }
         let forget = stream.open(NIOLoopBound(sink, eventLoop: context.eventLoop))
         if clientGone { forget() } else { cancelWaiting = forget }
+    }
+
+    /// Once a stream's head is written, the connection carries only its chunks, which
+    /// the sink frames (`EventSink`), and reads nothing more that matters: the HTTP
+    /// handlers go, and with them most of what each of thousands of idle streams holds
+    /// (their idle timer, re-armed every minute, among it). What the client still sends
+    /// reaches this handler as bytes, and is dropped (`streaming`); its close is seen.
+    private func shedHTTPHandlers(_ context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        func remove<Handler: RemovableChannelHandler>(_ type: Handler.Type) {
+            if let handler = try? pipeline.handler(type: type) { pipeline.removeHandler(handler, promise: nil) }
+        }
+        remove(IdleStateHandler.self)
+        remove(HTTPServerProtocolErrorHandler.self)
+        remove(NIOHTTPResponseHeadersValidator.self)
+        remove(HTTPServerPipelineHandler.self)
+        remove(HTTPResponseEncoder.self)
+        remove(ByteToMessageHandler<HTTPRequestDecoder>.self)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
