@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // glibc's pipe2 and posix_spawn_file_actions_addclosefrom_np, for event handlers.
+        .systemLibrary(name: "CSpawn", path: "Sources/CSpawn"),
         // The protocol as a pure state machine: standard library only.
         // Optimized in debug builds too: the simulation tests run hundreds of engines for
         // thousands of virtual seconds, which takes minutes unoptimized and seconds with -O.
@@ -42,7 +44,7 @@ let package = Package(
         .target(
             name: "HearsayNode",
             dependencies: [
-                "HearsayCore", "HearsayWire", "CZlib",
+                "HearsayCore", "HearsayWire", "CZlib", "CSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

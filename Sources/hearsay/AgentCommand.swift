@@ -49,6 +49,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: .init(NodeSettings.help("http-request-timeout"))) var httpRequestTimeout: String?
     @Option(help: .init(NodeSettings.help("log-level"))) var logLevel: String?
     @Option(help: .init(NodeSettings.help("log-format"))) var logFormat: String?
+    @Option(help: .init(NodeSettings.help("event-handler"))) var eventHandler: [String] = []
+    @Option(help: .init(NodeSettings.help("event-handler-timeout"))) var eventHandlerTimeout: String?
 
     /// The flags that were given, by setting name.
     var givenFlags: [String: [String]] {
@@ -65,10 +67,12 @@ struct AgentCommand: AsyncParsableCommand {
             ("max-http-connections", maxHTTPConnections),
             ("max-http-connections-per-address", maxHTTPConnectionsPerAddress),
             ("max-http-buffer-bytes", maxHTTPBufferBytes), ("http-request-timeout", httpRequestTimeout),
+            ("event-handler-timeout", eventHandlerTimeout),
         ]
         var flags: [String: [String]] = [:]
         for (setting, value) in pairs { if let value { flags[setting] = [value] } }
         if !join.isEmpty { flags["join"] = join }
+        if !eventHandler.isEmpty { flags["event-handler"] = eventHandler }
         return flags
     }
 

@@ -64,6 +64,10 @@ public struct NodeSettings: Sendable {
     public var logLevel: LogLevel = .info
     /// `json` lines, or `text` for people.
     public var logFormat: LogFormat = .json
+    /// Commands run for events (`NodeSettings+Events.swift`).
+    public var eventHandlers: [EventHandlerSpec] = []
+    /// How long one run of an event handler may take before it is killed.
+    public var eventHandlerTimeout: Duration = .seconds(30)
 
     /// Creates the defaults.
     public init() {}
@@ -173,6 +177,15 @@ public struct NodeSettings: Sendable {
             defaultText: "30s", kind: .duration),
         .init(name: "log-level", help: "debug, info, notice, warning or error", defaultText: "info", kind: .text),
         .init(name: "log-format", help: "json (one object per line) or text", defaultText: "json", kind: .text),
+        .init(
+            name: "event-handler",
+            help:
+                "[FILTER=]COMMAND run by /bin/sh for each event, the event as JSON on stdin (repeatable; FILTER: "
+                + "event types, member, metadata, prefix:P, comma-separated; env: one per line)",
+            defaultText: "none", kind: .list),
+        .init(
+            name: "event-handler-timeout", help: "longest run of an event handler before it is killed, 100ms to 1h",
+            defaultText: "30s", kind: .duration),
     ]
 
     /// Resolves every setting from `sources` and validates each, naming the setting, the
@@ -314,6 +327,7 @@ public struct NodeSettings: Sendable {
             }
             settings.logFormat = format
         }
+        try settings.resolveEventHandlers(reader)
         if settings.probeTimeout >= settings.probeInterval {
             throw ValidationError(
                 setting: "probe-timeout", value: settings.probeTimeout.text,

@@ -23,6 +23,9 @@ public struct SettingSources: Sendable {
         self.file = [:]
     }
 
+    /// List settings whose environment variable holds one item per line.
+    static let listsByLine: Set<String> = ["event-handler"]
+
     /// The environment variable for a setting: `gossip-interval` is `HEARSAY_GOSSIP_INTERVAL`.
     public static func environmentName(_ setting: String) -> String {
         "HEARSAY_" + String(setting.uppercased().map { $0 == "-" ? "_" : $0 })
@@ -84,8 +87,10 @@ public struct SettingSources: Sendable {
         }
         let variable = Self.environmentName(setting)
         if let text = environment[variable] {
-            // Lists come comma-separated from the environment.
-            let parts = text.split(separator: ",", omittingEmptySubsequences: true).map {
+            // Lists come comma-separated from the environment, but for the ones whose
+            // items may hold commas, which come one per line.
+            let separator: Character = Self.listsByLine.contains(setting) ? "\n" : ","
+            let parts = text.split(separator: separator, omittingEmptySubsequences: true).map {
                 String($0).trimmingSpaces
             }
             return (parts.isEmpty ? [""] : parts, variable)

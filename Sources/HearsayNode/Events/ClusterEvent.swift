@@ -63,6 +63,9 @@ struct EventFilter: Sendable, Equatable {
     /// Metadata events outside it are left out; member events are not affected.
     var prefix: String?
 
+    /// Every event.
+    init() {}
+
     /// The filter of `types=a,b` and `prefix=P`; a type that does not exist is a client
     /// error, so that a typo does not silently watch nothing.
     init(types text: String?, prefix: String?) throws(BadRequest) {

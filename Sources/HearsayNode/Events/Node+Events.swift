@@ -52,6 +52,18 @@ extension Node {
             })
     }
 
+    /// Starts the `--event-handler`s, telling them where the API answers (a wildcard
+    /// bind is reached on loopback).
+    func startEventHandlers() {
+        guard !settings.eventHandlers.isEmpty, let bound = httpAddress else { return }
+        var host = bound.ipAddress ?? "127.0.0.1"
+        if host == "0.0.0.0" { host = "127.0.0.1" } else if host == "::" { host = "::1" }
+        eventHandlers = EventHandlers(
+            settings.eventHandlers, timeout: settings.eventHandlerTimeout, node: name,
+            httpAddress: HostPort(host: host, port: bound.port ?? 0).description, logger: logger,
+            metrics: EventHandlerMetrics(registry: metrics.registry, handlers: settings.eventHandlers.count))
+    }
+
     /// Every 30 s with nothing else to say: a heartbeat on every stream (`maintain`).
     func eventHeartbeat(now: Instant) {
         events.heartbeat(now: now)
@@ -106,6 +118,7 @@ extension Node {
     }
 
     private func publish(_ event: ClusterEvent) {
+        eventHandlers?.offer(event)
         let open = events.count
         events.publish(event)
         if events.count != open { metrics.eventStreams(open: events.count) }

@@ -64,6 +64,8 @@ public actor Node {
     var watches = MetadataWatches()
     /// Event streams and the recent events.
     var events = EventHub()
+    /// The `--event-handler`s, once the API they may call answers.
+    var eventHandlers: EventHandlers?
     /// Entries in conflict, as event streams were told.
     var conflictedAddresses: Set<MetadataAddress> = []
     /// Set while a local write commits without a disk: its `.stored` effect is local.
@@ -303,6 +305,7 @@ public actor Node {
             let http = try await HTTPServer.bind(settings.http, node: self)
             httpAddress = http.localAddress
             listeners.append(http)
+            startEventHandlers()
         } catch {
             closeChannels()
             logWriter?.close()
@@ -486,6 +489,7 @@ public actor Node {
         phase = .finished
         answerAllWatches()
         events.closeAll(reason: "the agent is stopping", now: SystemClock.wall())
+        eventHandlers?.stop()
         metrics.eventStreams(open: 0)
         maintenance?.cancel()
         closeChannels()
