@@ -126,6 +126,8 @@ struct EventHandlerTests {
                 // Reads nothing of its input: a write after it has gone raises SIGPIPE,
                 // which must not end the agent.
                 "--event-handler", "metadata=true",
+                // Writes without end: killed at its timeout all the same.
+                "--event-handler", "metadata_written,prefix:big/=yes",
                 "--event-handler-timeout", "300ms",
             ], persistent: false)
         #expect(await eventually { agent.members()[agent.name] == "alive" })
@@ -145,6 +147,10 @@ struct EventHandlerTests {
         #expect(count("hearsay_event_handler_dropped_total", "handler=\"2\"") >= 100)
         #expect(await eventually { count("hearsay_event_handler_runs_total", "handler=\"3\"") >= 100 })
         #expect(agent.metric("hearsay_event_handler_failures_total{handler=\"3\"") == 0)
+        #expect(
+            await eventually { count("hearsay_event_handler_failures_total", "handler=\"4\",reason=\"timeout\"") == 1 }
+        )
+        #expect(count("hearsay_event_handler_runs_total", "handler=\"4\"") == 1)
         // The agent answers at once while handler 2 sleeps through its queue.
         #expect(try agent.put("after/all", .number(1)).status == 200)
         let failed = agent.logText.split(separator: "\n").first {

@@ -132,8 +132,12 @@ enum HandlerProcess {
         var written = 0
         if input.isEmpty { closeFD(&stdin) }
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        // At most 1 MiB a call: a command that writes without end (`yes`) must still
+        // meet its deadline, checked between calls.
         func drain() {
-            while output >= 0 {
+            var reads = 0
+            while output >= 0 && reads < 16 {
+                reads += 1
                 let n = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
                 if n > 0 {
                     run.outputBytes += n
