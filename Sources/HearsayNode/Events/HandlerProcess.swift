@@ -15,8 +15,6 @@ struct HandlerRun: Sendable {
         case timedOut
         /// It could not be started, for this reason.
         case notStarted(String)
-
-        var succeeded: Bool { self == .exited(0) }
     }
 
     var outcome: Outcome

@@ -57,7 +57,7 @@ extension Node {
     func startEventHandlers() {
         guard !settings.eventHandlers.isEmpty, let bound = httpAddress else { return }
         var host = bound.ipAddress ?? "127.0.0.1"
-        if host == "0.0.0.0" { host = "127.0.0.1" } else if host == "::" { host = "::1" }
+        if IPAddressText.isUnspecified(host) { host = host.contains(":") ? "::1" : "127.0.0.1" }
         eventHandlers = EventHandlers(
             settings.eventHandlers, timeout: settings.eventHandlerTimeout, node: name,
             httpAddress: HostPort(host: host, port: bound.port ?? 0).description, logger: logger,
