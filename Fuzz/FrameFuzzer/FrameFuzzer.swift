@@ -39,7 +39,9 @@ extension FrameFuzzing {
         let rumor = MemberRumor(
             subject: sender, address: PeerAddress("10.0.0.1:7946"), incarnation: 3, status: .suspect,
             reporter: NodeID(unchecked: "other"),
-            heartbeat: NodeHeartbeat(sequence: 1, load: 0.5, version: "1", capabilities: ["replication"]))
+            heartbeat: NodeHeartbeat(
+                sequence: 1, load: 0.5, version: "1", capabilities: ["replication"],
+                tags: try! MemberTags(["role": "web", "zone": "a"])))
         let payloads: [Payload] = [
             .heartbeat(rumor), .contextUpdate(version),
             .conflictAlert(ConflictAlert(address: version.address, versions: [version])),

@@ -165,6 +165,18 @@ import Testing
         }
     }
 
+    @Test func aMalformedTagIsADecodeErrorNotACapability() throws {
+        for strings in [["tag:role"], ["tag:a=1", "tag:a=2"], ["tag:bad key=1"]] {
+            let rumor = MemberRumor(
+                subject: sender, address: PeerAddress("10.0.0.1:7946"), incarnation: 1, status: .alive,
+                heartbeat: NodeHeartbeat(version: "1", capabilities: strings))
+            var writer = ByteWriter()
+            MessageCodec.rumor(rumor, into: &writer)
+            var reader = ByteReader(writer.bytes)
+            #expect(throws: WireError.decodeError("malformed tags")) { try MessageCodec.rumor(&reader) }
+        }
+    }
+
     @Test func hugeCountsFailBeforeAllocating() {
         // A count of 2^62 messages in a 12-byte body must fail at once.
         var writer = ByteWriter()

@@ -19,6 +19,12 @@ struct MessageSamples {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789-_")
         return String((0..<int(1...max)).map { _ in letters[int(0...letters.count - 1)] })
     }
+    /// None to three tags, with values that hold `=`, `,` and more than ASCII.
+    mutating func tags() -> MemberTags {
+        var pairs: [String: String] = [:]
+        for _ in 0..<int(0...3) { pairs[word(8)] = [word(), "a=b,c", "zoné \(word(4))", ""][int(0...3)] }
+        return try! MemberTags(pairs)
+    }
     mutating func node() -> NodeID { NodeID(unchecked: "node-" + word(8)) }
     mutating func address() -> PeerAddress {
         PeerAddress("10.\(int(0...255)).\(int(0...255)).\(int(0...255)):\(int(1...65535))")
@@ -60,7 +66,7 @@ struct MessageSamples {
             heartbeat: bool()
                 ? NodeHeartbeat(
                     sequence: u64(), load: Double(int(0...100)) / 7, version: "1.0.\(int(0...9))",
-                    capabilities: [word(), word()])
+                    capabilities: [word(), word()], tags: tags())
                 : nil)
     }
     mutating func payload(_ type: GossipMessageType) -> Payload {

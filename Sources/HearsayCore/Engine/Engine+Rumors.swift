@@ -56,7 +56,7 @@ extension Engine {
                 }
             }
             suspicions[rumor.subject] = nil
-            if let heartbeat = rumor.heartbeat { heartbeats[rumor.subject] = heartbeat }
+            keepHeartbeat(of: rumor, wasAlive: member.status == .alive)
             if member.status != .alive {
                 let event = member.status == .suspect ? "member_refuted" : "member_rejoined"
                 log(.info, event, "member is alive", memberFields(rumor, previous: member.status))
@@ -67,11 +67,10 @@ extension Engine {
             }
             return true
         }
-        // Same life, newer heartbeat: only the payload changes.
-        if rumor.incarnation == member.incarnation, member.status == .alive, carriesNewerHeartbeat(rumor),
-            let heartbeat = rumor.heartbeat
-        {
-            heartbeats[rumor.subject] = heartbeat
+        // Same life, newer heartbeat: only the payload changes (tags do not: a change of
+        // them comes with a new incarnation, but a payload is taken as it is).
+        if rumor.incarnation == member.incarnation, member.status == .alive, carriesNewerHeartbeat(rumor) {
+            keepHeartbeat(of: rumor, wasAlive: true)
             return true
         }
         return false

@@ -27,7 +27,7 @@ extension Engine {
     var ownHeartbeat: NodeHeartbeat {
         NodeHeartbeat(
             sequence: heartbeatSequence, load: load, version: config.version,
-            capabilities: config.capabilities)
+            capabilities: config.capabilities, tags: tags)
     }
 
     /// Live members other than this node.

@@ -41,6 +41,8 @@ public struct Engine: Sendable {
     /// that the second answer to one that has ended is ignored, not counted as a drop.
     var resentSessions: [UInt64] = []
     var heartbeatSequence: UInt64 = 0
+    /// This node's tags, as its heartbeats announce them.
+    public internal(set) var tags: MemberTags
     var load: Double = 0
     var nextSequence: UInt64
     var joinAttempt: UInt64 = 0
@@ -103,6 +105,7 @@ public struct Engine: Sendable {
         // replay windows rely on.
         self.nextSequence = UInt64(max(0, wall.nanoseconds / 1000))
         self.members = members
+        self.tags = config.tags
         let me = Member(
             id: config.nodeID, address: config.address, incarnation: incarnation, status: .alive,
             statusChangedAt: now)

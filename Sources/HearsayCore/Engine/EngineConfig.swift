@@ -9,6 +9,8 @@ public struct EngineConfig: Sendable, Equatable {
     public var version: String = "0.1.0"
     /// The capabilities announced in heartbeats (the seed's defaults).
     public var capabilities: [String] = ["context_distribution", "replication"]
+    /// The tags this node starts with; `Engine.setTags` changes them.
+    public var tags: MemberTags = .none
 
     // MARK: Failure detection (SWIM with Lifeguard)
 
@@ -118,6 +120,12 @@ public struct EngineConfig: Sendable, Equatable {
             probeTimeout >= .milliseconds(1) && probeTimeout < probeInterval, "probe timeout",
             seconds(probeTimeout), "1ms up to less than the probe interval")
         try check((0...16).contains(indirectChecks), "indirect checks", "\(indirectChecks)", "0 to 16")
+        for capability in capabilities {
+            try check(
+                !capability.isEmpty && capability.utf8.count <= 128
+                    && !capability.hasPrefix(MemberTags.capabilityPrefix),
+                "capability", capability, "1 to 128 bytes, not starting with \(MemberTags.capabilityPrefix) (tags)")
+        }
         try check(
             (1...100).contains(suspicionMultiplier), "suspicion multiplier", "\(suspicionMultiplier)",
             "1 to 100")

@@ -12,17 +12,30 @@ public struct NodeHeartbeat: Hashable, Sendable {
     public var version: String
     /// What the node can do, e.g. `context_distribution`, `replication`.
     public var capabilities: [String]
+    /// What the node says about itself (`--tag`).
+    public var tags: MemberTags
 
     /// Creates a heartbeat payload.
-    public init(sequence: UInt64 = 0, load: Double = 0, version: String, capabilities: [String]) {
+    public init(
+        sequence: UInt64 = 0, load: Double = 0, version: String, capabilities: [String], tags: MemberTags = .none
+    ) {
         self.sequence = sequence
         self.load = load
         self.version = version
         self.capabilities = capabilities
+        self.tags = tags
     }
 
-    /// Encoded length per `WireSize`'s rules: sequence varint, load 8 bytes, version, capabilities.
+    /// The capability strings on the wire: the capabilities, then one per tag. Tags ride
+    /// in the capability list so that the payload's layout is protocol 1's: a node that
+    /// knows no tags reads them as capabilities it does not have.
+    public var wireCapabilities: [String] {
+        tags.isEmpty ? capabilities : capabilities + tags.capabilities
+    }
+
+    /// Encoded length per `WireSize`'s rules: sequence varint, load 8 bytes, version,
+    /// capability strings.
     public var wireSize: Int {
-        WireSize.varint(sequence) + 8 + WireSize.string(version) + WireSize.strings(capabilities)
+        WireSize.varint(sequence) + 8 + WireSize.string(version) + WireSize.strings(wireCapabilities)
     }
 }

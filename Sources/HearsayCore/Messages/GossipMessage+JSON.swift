@@ -56,7 +56,7 @@ extension MemberRumor {
                 "status": .string(status.rawValue), "load": .number(heartbeat.load),
                 "version": .string(heartbeat.version),
                 "capabilities": .array(heartbeat.capabilities.map(JSONValue.string)),
-                "sequence": .number(Double(heartbeat.sequence)),
+                "sequence": .number(Double(heartbeat.sequence)), "tags": heartbeat.tags.json,
             ])
         }
         return .object(fields)

@@ -70,7 +70,7 @@ extension MessageCodec {
             writer.varint(heartbeat.sequence)
             writer.double(heartbeat.load)
             writer.string(heartbeat.version)
-            writer.strings(heartbeat.capabilities)
+            writer.strings(heartbeat.wireCapabilities)
         }
     }
 
@@ -86,8 +86,12 @@ extension MessageCodec {
             let load = try reader.double("load")
             guard load.isFinite else { throw .decodeError("load is not a finite number") }
             let version = try reader.string("version", maxBytes: 128)
-            let capabilities = try reader.strings("capability", maxBytes: 128)
-            return NodeHeartbeat(sequence: sequence, load: load, version: version, capabilities: capabilities)
+            let strings = try reader.strings("capability", maxBytes: 128)
+            guard let (capabilities, tags) = MemberTags.split(capabilities: strings) else {
+                throw .decodeError("malformed tags")
+            }
+            return NodeHeartbeat(
+                sequence: sequence, load: load, version: version, capabilities: capabilities, tags: tags)
         }
         return MemberRumor(
             subject: subject, address: address, incarnation: incarnation, status: status, reporter: reporter,
