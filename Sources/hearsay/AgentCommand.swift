@@ -51,6 +51,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: .init(NodeSettings.help("log-format"))) var logFormat: String?
     @Option(help: .init(NodeSettings.help("event-handler"))) var eventHandler: [String] = []
     @Option(help: .init(NodeSettings.help("event-handler-timeout"))) var eventHandlerTimeout: String?
+    @Option(help: .init(NodeSettings.help("tag"))) var tag: [String] = []
 
     /// The flags that were given, by setting name.
     var givenFlags: [String: [String]] {
@@ -73,6 +74,7 @@ struct AgentCommand: AsyncParsableCommand {
         for (setting, value) in pairs { if let value { flags[setting] = [value] } }
         if !join.isEmpty { flags["join"] = join }
         if !eventHandler.isEmpty { flags["event-handler"] = eventHandler }
+        if !tag.isEmpty { flags["tag"] = tag }
         return flags
     }
 

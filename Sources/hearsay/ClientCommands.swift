@@ -72,25 +72,29 @@ struct MembersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "members", abstract: "List the members an agent knows, with state and address.")
     @OptionGroup var options: ClientOptions
+    @Option(help: "only members with this tag, KEY:VALUE or KEY (repeatable; all must match)") var tag: [String] = []
     @Flag(help: "print the API's JSON instead of a table") var json = false
 
     func run() throws {
-        let response = try options.call("GET", "/v1/members")
+        let query = tag.map { "tag=" + PercentEncoding.encode($0) }.joined(separator: "&")
+        let response = try options.call("GET", "/v1/members" + (query.isEmpty ? "" : "?" + query))
         guard !json, case .object(let root)? = response.json, case .array(let members)? = root["members"] else {
             print(response.text, terminator: "")
             return
         }
         let rows = members.compactMap { member -> [String]? in
             guard case .object(let f) = member else { return nil }
-            return ["name", "address", "state", "incarnation"].map { key in
+            var row = ["name", "address", "state", "incarnation"].map { key in
                 switch f[key] {
                 case .string(let s)?: s
                 case let value?: value.canonicalText
                 case nil: "-"
                 }
             }
+            row.append(tagsText(f["tags"]))
+            return row
         }
-        printTable(["NAME", "ADDRESS", "STATE", "INCARNATION"], rows)
+        printTable(["NAME", "ADDRESS", "STATE", "INCARNATION", "TAGS"], rows)
     }
 }
 

@@ -8,7 +8,8 @@ struct Hearsay: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             AgentCommand.self, MembersCommand.self, GetCommand.self, PutCommand.self, DeleteCommand.self,
-            ListCommand.self, JoinCommand.self, LeaveCommand.self, KeysCommand.self, HealthCommand.self,
+            ListCommand.self, JoinCommand.self, LeaveCommand.self, KeysCommand.self, TagsCommand.self,
+            HealthCommand.self,
             WatchCommand.self,
             DemoCommand.self, KeygenCommand.self, DecodeCommand.self, SimulateCommand.self,
         ]

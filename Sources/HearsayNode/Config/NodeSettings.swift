@@ -68,6 +68,8 @@ public struct NodeSettings: Sendable {
     public var eventHandlers: [EventHandlerSpec] = []
     /// How long one run of an event handler may take before it is killed.
     public var eventHandlerTimeout: Duration = .seconds(30)
+    /// The tags given with `--tag` (`NodeSettings+Tags.swift`).
+    public var tags: MemberTags = .none
 
     /// Creates the defaults.
     public init() {}
@@ -182,6 +184,12 @@ public struct NodeSettings: Sendable {
             help:
                 "[FILTER=]COMMAND run by /bin/sh for each event, the event as JSON on stdin (repeatable; FILTER: "
                 + "event types, member, metadata, prefix:P, comma-separated; env: one per line)",
+            defaultText: "none", kind: .list),
+        .init(
+            name: "tag",
+            help:
+                "KEY=VALUE this node announces to the cluster (repeatable; env: one per line); wins over tags.json "
+                + "in the data directory at start",
             defaultText: "none", kind: .list),
         .init(
             name: "event-handler-timeout", help: "longest run of an event handler before it is killed, 100ms to 1h",
@@ -328,6 +336,7 @@ public struct NodeSettings: Sendable {
             settings.logFormat = format
         }
         try settings.resolveEventHandlers(reader)
+        try settings.resolveTags(reader)
         if settings.probeTimeout >= settings.probeInterval {
             throw ValidationError(
                 setting: "probe-timeout", value: settings.probeTimeout.text,

@@ -24,7 +24,7 @@ public struct SettingSources: Sendable {
     }
 
     /// List settings whose environment variable holds one item per line.
-    static let listsByLine: Set<String> = ["event-handler"]
+    static let listsByLine: Set<String> = ["event-handler", "tag"]
 
     /// The environment variable for a setting: `gossip-interval` is `HEARSAY_GOSSIP_INTERVAL`.
     public static func environmentName(_ setting: String) -> String {

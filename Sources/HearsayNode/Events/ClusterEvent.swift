@@ -46,7 +46,7 @@ struct ClusterEvent: Sendable {
     /// The member events, named as the engine's log records name them.
     static let memberTypes: Set<String> = [
         "member_joined", "member_rejoined", "member_refuted", "member_suspect", "member_failed", "member_left",
-        "member_moved",
+        "member_moved", "member_updated",
     ]
 
     /// The metadata events.

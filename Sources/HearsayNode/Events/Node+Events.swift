@@ -78,6 +78,11 @@ extension Node {
             let number = field.key == "incarnation" ? UInt64(field.value) : nil
             fields[field.key] = number.map { .number(Double($0)) } ?? .string(field.value)
         }
+        // The member's tags as an object, held until the member is forgotten: a handler
+        // of member_failed still learns the role of what failed.
+        if let member = record["member"].flatMap({ try? NodeID($0) }) {
+            fields["tags"] = (engine.heartbeat(of: member)?.tags ?? .none).json
+        }
         publish(record.event, at: SystemClock.wall(), fields)
     }
 

@@ -7,8 +7,10 @@ public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The path, percent-encoded as received, without the query.
     public var path: String
-    /// Query parameters, percent-decoded.
+    /// Query parameters, percent-decoded; the last one of a name given more than once.
     public var query: [String: String]
+    /// Every query parameter in order, for the few that may be repeated (`queryValues`).
+    var queryPairs: [(name: String, value: String)] = []
     /// The first query parameter that is not valid percent-encoding, as received; the
     /// router refuses such a request rather than read the parameter as empty.
     public var malformedQuery: String?
@@ -39,10 +41,16 @@ public struct HTTPRequest: Sendable {
                     continue
                 }
                 query[key] = value
+                queryPairs.append((key, value))
             }
         }
         self.query = query
         self.malformedQuery = malformed
+    }
+
+    /// Every value of the query parameter `name`, in order.
+    func queryValues(_ name: String) -> [String] {
+        queryPairs.compactMap { $0.name == name ? $0.value : nil }
     }
 }
 

@@ -44,6 +44,7 @@ extension Member {
         var fields: [String: JSONValue] = [
             "name": .string(id.rawValue), "address": .string(address.rawValue), "state": .string(status.rawValue),
             "incarnation": .number(Double(incarnation)), "state_changed_at": .string(changedAt.rfc3339),
+            "tags": (heartbeat?.tags ?? .none).json,
         ]
         if let heartbeat {
             fields["heartbeat"] = .object([

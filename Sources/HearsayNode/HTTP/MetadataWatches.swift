@@ -56,7 +56,8 @@ enum BlockingQueryError: Error, CustomStringConvertible {
 enum WatchScope: Sendable {
     case address(MetadataAddress)
     case prefix(String)
-    case members
+    /// The member list, as `filter` shows it; every change of the list wakes it.
+    case members(MemberFilter)
 
     func covers(_ address: MetadataAddress) -> Bool {
         switch self {

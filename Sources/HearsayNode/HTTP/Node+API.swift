@@ -16,7 +16,16 @@ extension Node {
             let now = node.clockNow()
             return .now(.json(node.engine.statistics(now: now).json))
         }
-        r.add(.GET, "/v1/members") { request, _, node in node.metadataQuery(request, .members) }
+        r.add(.GET, "/v1/members") { request, _, node in
+            do {
+                return node.metadataQuery(request, .members(try MemberFilter(tags: request.queryValues("tag"))))
+            } catch {
+                return .now(.error(.badRequest, "\(error)"))
+            }
+        }
+        r.add(.GET, "/v1/tags") { _, _, node in .now(node.tagsAnswer()) }
+        r.add(.PUT, "/v1/tags") { request, _, node in node.changeTags(request.body, merge: false) }
+        r.add(.PATCH, "/v1/tags") { request, _, node in node.changeTags(request.body, merge: true) }
         r.add(.GET, "/v1/events") { request, _, node in node.eventsRequest(request) }
         r.add(.GET, "/v1/metadata") { request, _, node in
             node.metadataQuery(request, .prefix(request.query["prefix"] ?? ""))
@@ -78,18 +87,16 @@ extension Node {
             HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render()))
     }
 
-    /// The member list, as `GET /v1/members` answers it (`metadataQuery` adds its index).
-    func membersAnswer() -> HTTPResponse {
-        let members = engine.members.all.sorted { $0.id < $1.id }
-        return HTTPResponse.json(
-            .object([
-                "members": .array(
-                    members.map {
-                        $0.json(
-                            heartbeat: engine.heartbeat(of: $0.id),
-                            changedAt: engine.wallClock(at: $0.statusChangedAt))
-                    })
-            ]))
+    /// The member list, as `GET /v1/members` answers it (`metadataQuery` adds its index):
+    /// the members whose tags `filter` matches.
+    func membersAnswer(_ filter: MemberFilter) -> HTTPResponse {
+        var listed: [JSONValue] = []
+        for member in engine.members.all.sorted(by: { $0.id < $1.id }) {
+            let heartbeat = engine.heartbeat(of: member.id)
+            guard filter.matches(heartbeat?.tags ?? .none) else { continue }
+            listed.append(member.json(heartbeat: heartbeat, changedAt: engine.wallClock(at: member.statusChangedAt)))
+        }
+        return HTTPResponse.json(.object(["members": .array(listed)]))
     }
 
     // MARK: Metadata

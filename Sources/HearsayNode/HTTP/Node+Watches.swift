@@ -68,8 +68,8 @@ extension Node {
         case .prefix(let prefix):
             let entries = engine.store.entries(prefix: prefix)
             response = .json(.object(["entries": .array(entries.map(\.json))]))
-        case .members:
-            response = membersAnswer()
+        case .members(let filter):
+            response = membersAnswer(filter)
         }
         response.headers.append(("X-Hearsay-Index", "\(currentIndex(scope))"))
         return response

@@ -23,6 +23,7 @@ final class LogWriter: Sendable {
         case compact(MetadataLimits, @Sendable (Result<(before: Int, after: Int), PersistenceError>) -> Void)
         case mark(@Sendable (PersistenceError?) -> Void)
         case identity(NodeIdentity, DataDirectory.IdentityFile, @Sendable (PersistenceError?) -> Void)
+        case tags(MemberTags, DataDirectory.TagsFile, @Sendable (PersistenceError?) -> Void)
     }
 
     private struct Queue: Sendable {
@@ -92,6 +93,13 @@ final class LogWriter: Sendable {
         completion: @escaping @Sendable (PersistenceError?) -> Void
     ) {
         submit(.identity(identity, file, completion))
+    }
+
+    /// Replaces the tags file; `completion` runs on the event loop.
+    func writeTags(
+        _ tags: MemberTags, to file: DataDirectory.TagsFile, completion: @escaping @Sendable (PersistenceError?) -> Void
+    ) {
+        submit(.tags(tags, file, completion))
     }
 
     /// Writes what is queued, then stops the thread. Blocks the caller until then: the
@@ -179,6 +187,10 @@ final class LogWriter: Sendable {
             case .identity(let identity, let file, let completion):
                 var failure: PersistenceError?
                 do { try file.write(identity) } catch { failure = error }
+                eventLoop.execute { [failure] in completion(failure) }
+            case .tags(let tags, let file, let completion):
+                var failure: PersistenceError?
+                do { try file.write(tags) } catch { failure = error }
                 eventLoop.execute { [failure] in completion(failure) }
             case .remote, .local:
                 break

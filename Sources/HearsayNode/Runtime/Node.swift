@@ -72,6 +72,10 @@ public actor Node {
     var committingLocally = false
     /// Seconds of maintenance so far (`maintain` runs once a second).
     var maintenanceTicks = 0
+    /// Tag changes from the API waiting for the one being written (`Node+Tags`).
+    var tagChanges: [TagChange] = []
+    /// Set while a tag change is being written.
+    var changingTags = false
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -115,6 +119,7 @@ public actor Node {
         config.gossipNodes = settings.gossipNodes
         config.maxGossipPeers = settings.maxGossipPeers
         config.messageBufferSize = settings.messageBufferSize
+        config.tags = try Self.startTags(settings, directory)
         config.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
         // A page, its bucket lists and the frame's overhead stay well inside a stream frame.
         config.syncPageBytes = min(config.syncPageBytes, settings.maxStreamFrameBytes / 4)
