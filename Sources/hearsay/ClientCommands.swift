@@ -193,33 +193,6 @@ struct LeaveCommand: ParsableCommand {
     }
 }
 
-struct KeysCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "keys",
-        abstract: "List, install, use or remove cluster keys on one agent.",
-        discussion: """
-            Rotation without downtime: install the new key on every agent, then use it on every \
-            agent, then remove the old one everywhere. Changes are written back to the agent's \
-            keyring file when it has one.
-            """)
-    @OptionGroup var options: ClientOptions
-    @Argument(help: "list, install, use or remove") var operation: String = "list"
-    @Argument(help: "the base64 key (for install, use, remove)") var key: String?
-
-    func run() throws {
-        switch operation {
-        case "list":
-            print(try options.call("GET", "/v1/keys").text, terminator: "")
-        case "install", "use", "remove":
-            guard let key else { throw ValidationError("keys \(operation) needs a base64 key") }
-            let body = JSONValue.object(["key": .string(key)])
-            print(try options.call("POST", "/v1/keys/\(operation)", body: body).text, terminator: "")
-        default:
-            throw ValidationError("unknown keys operation '\(operation)': list, install, use or remove")
-        }
-    }
-}
-
 struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",

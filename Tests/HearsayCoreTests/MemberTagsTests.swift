@@ -24,6 +24,9 @@ import Testing
         #expect(throws: ValidationError.self) { try tags(["ro:le": "x"]) }
         #expect(throws: ValidationError.self) { try tags(["ro=le": "x"]) }
         #expect(throws: ValidationError.self) { try tags(["role": "a\nb"]) }
+        #expect(throws: ValidationError.self) { try tags(["role": "a\u{9B}b"]) }
+        #expect(throws: ValidationError.self) { try tags(["role": "a\u{2028}b"]) }
+        _ = try tags(["role": "café ☕"])
         #expect(throws: ValidationError.self) { try tags([String(repeating: "k", count: 65): ""]) }
         #expect(throws: ValidationError.self) { try tags(["k": String(repeating: "v", count: 120)]) }
         _ = try tags(["k": String(repeating: "v", count: 119)])
@@ -105,5 +108,40 @@ import Testing
         #expect(!echo.logs.contains { $0.event == "member_updated" }, "a newer heartbeat with the same tags")
         let newer = apply(&engine, rumor(1, incarnation: 7, tags: db))
         #expect(!newer.logs.contains { $0.event == "member_updated" }, "a new incarnation with the same tags")
+    }
+
+    private func bare(_ subject: Int, incarnation: UInt64) -> MemberRumor {
+        MemberRumor(subject: T.id(subject), address: T.addr(subject), incarnation: incarnation, status: .alive)
+    }
+
+    @Test func tagsThatComeBehindAnAckOfTheSameIncarnationAreStillTaken() throws {
+        // An ack shows the new incarnation first, with no payload: the rumor with the new
+        // tags comes after it, at that incarnation and with the same heartbeat sequence.
+        var (engine, _) = try T.engine(0, peers: [2])
+        _ = apply(&engine, rumor(1, incarnation: 5, tags: try tags(["role": "web"]), sequence: 10))
+        _ = apply(&engine, bare(1, incarnation: 6))
+        let db = try tags(["role": "db"])
+        let late = apply(&engine, rumor(1, incarnation: 6, tags: db, sequence: 10))
+        #expect(engine.heartbeat(of: T.id(1))?.tags == db)
+        #expect(late.logs.contains { $0.event == "member_updated" })
+        // A restarted member counts its heartbeats from 0 again.
+        _ = apply(&engine, bare(1, incarnation: 9))
+        let restarted = try tags(["role": "cache"])
+        _ = apply(&engine, rumor(1, incarnation: 9, tags: restarted, sequence: 1))
+        #expect(engine.heartbeat(of: T.id(1))?.tags == restarted)
+        // An older payload of the current incarnation changes nothing.
+        _ = apply(&engine, rumor(1, incarnation: 9, tags: db, sequence: 0))
+        #expect(engine.heartbeat(of: T.id(1))?.tags == restarted)
+    }
+
+    @Test func aSuspectedMemberThatRefutesWithNewTagsIsAnUpdateToo() throws {
+        var (engine, _) = try T.engine(0, peers: [2, 3])
+        _ = apply(&engine, rumor(1, incarnation: 5, tags: try tags(["role": "web"])))
+        _ = apply(&engine, T.rumor(1, .suspect, incarnation: 5, reporter: 2))
+        let before = engine.tagChanges
+        let refuted = apply(&engine, rumor(1, incarnation: 6, tags: try tags(["role": "db"])))
+        #expect(refuted.logs.map(\.event).contains("member_refuted"))
+        #expect(refuted.logs.map(\.event).contains("member_updated"))
+        #expect(engine.tagChanges == before + 1)
     }
 }

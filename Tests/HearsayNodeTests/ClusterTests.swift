@@ -282,7 +282,7 @@ import Testing
         #expect(agent.values("a") == [.number(1)])
     }
 
-    @Test func keysRotateThroughTheAPIWithoutLosingTheCluster() async throws {
+    @Test func keysRotateAgentByAgentThroughTheAPIWithoutLosingTheCluster() async throws {
         let cluster = AgentCluster(size: 2)
         defer { cluster.stop() }
         try cluster.start()
@@ -291,12 +291,12 @@ import Testing
         let body = Array(JSONValue.object(["key": .string(newKey)]).canonicalText.utf8)
         for step in ["install", "use"] {
             for agent in cluster.agents {
-                #expect(try agent.client.request("POST", "/v1/keys/\(step)", body: body).status == 200)
+                #expect(try agent.client.request("POST", "/v1/keys/\(step)?scope=local", body: body).status == 200)
             }
         }
         let oldKey = Array(JSONValue.object(["key": .string(cluster.key)]).canonicalText.utf8)
         for agent in cluster.agents {
-            #expect(try agent.client.request("POST", "/v1/keys/remove", body: oldKey).status == 200)
+            #expect(try agent.client.request("POST", "/v1/keys/remove?scope=local", body: oldKey).status == 200)
         }
         // Still one cluster, gossiping under the new key only.
         #expect(try cluster.agents[0].put("after/rotation", .bool(true)).status == 200)

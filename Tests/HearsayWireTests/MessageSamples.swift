@@ -71,6 +71,17 @@ struct MessageSamples {
     }
     mutating func payload(_ type: GossipMessageType) -> Payload {
         switch type {
+        case .keyring:
+            let operation = KeyringOperation.allCases[int(0...3)]
+            if bool() {
+                let sealed = (0..<(operation == .list ? 0 : 60)).map { _ in UInt8(int(0...255)) }
+                return .keyring(.request(KeyringRequest(id: u64(), operation: operation, sealedKey: sealed)))
+            }
+            return .keyring(
+                .response(
+                    KeyringResponse(
+                        id: u64(), refusal: bool() ? nil : "not installed: " + word(), primary: word(16),
+                        keys: (0..<int(1...3)).map { _ in word(16) })))
         case .heartbeat: return .heartbeat(rumor())
         case .contextUpdate: return .contextUpdate(version())
         case .conflictAlert:

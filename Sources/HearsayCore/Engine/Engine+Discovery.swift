@@ -207,6 +207,7 @@ extension Engine {
         for member in expired {
             members.remove(member.id)
             heartbeats[member.id] = nil
+            heartbeatIncarnations[member.id] = nil
             unrelayed.remove(member.id)
         }
         let purged = store.reapTombstones(now: now, grace: config.tombstoneGrace)

@@ -42,7 +42,7 @@ extension Engine {
                 Member(
                     id: rumor.subject, address: rumor.address, incarnation: rumor.incarnation, status: .alive,
                     statusChangedAt: now))
-            if let heartbeat = rumor.heartbeat { heartbeats[rumor.subject] = heartbeat }
+            keepHeartbeat(of: rumor, announce: false)
             log(.info, "member_joined", "member joined", memberFields(rumor, previous: nil))
             return true
         }
@@ -56,7 +56,7 @@ extension Engine {
                 }
             }
             suspicions[rumor.subject] = nil
-            keepHeartbeat(of: rumor, wasAlive: member.status == .alive)
+            keepHeartbeat(of: rumor, announce: true)
             if member.status != .alive {
                 let event = member.status == .suspect ? "member_refuted" : "member_rejoined"
                 log(.info, event, "member is alive", memberFields(rumor, previous: member.status))
@@ -67,19 +67,26 @@ extension Engine {
             }
             return true
         }
-        // Same life, newer heartbeat: only the payload changes (tags do not: a change of
-        // them comes with a new incarnation, but a payload is taken as it is).
+        // Same life, newer payload: a later heartbeat, or the payload of an incarnation
+        // this node learned first from an ack, which carries none (the member's tags
+        // changed, and its rumor came behind the ack).
         if rumor.incarnation == member.incarnation, member.status == .alive, carriesNewerHeartbeat(rumor) {
-            keepHeartbeat(of: rumor, wasAlive: true)
+            keepHeartbeat(of: rumor, announce: true)
             return true
         }
         return false
     }
 
-    /// Whether `rumor` carries a heartbeat payload newer than the one held for its subject.
+    /// Whether `rumor` carries a heartbeat payload newer than the one held for its
+    /// subject: of a later incarnation, or a later heartbeat of the same one. The
+    /// sequence alone would not do: a restarted member counts from 0 again.
     func carriesNewerHeartbeat(_ rumor: MemberRumor) -> Bool {
         guard let heartbeat = rumor.heartbeat else { return false }
-        return heartbeats[rumor.subject].map { heartbeat.sequence > $0.sequence } ?? true
+        guard let held = heartbeats[rumor.subject], let heldIncarnation = heartbeatIncarnations[rumor.subject] else {
+            return true
+        }
+        return rumor.incarnation > heldIncarnation
+            || (rumor.incarnation == heldIncarnation && heartbeat.sequence > held.sequence)
     }
 
     private mutating func applySuspect(_ rumor: MemberRumor) -> Bool {

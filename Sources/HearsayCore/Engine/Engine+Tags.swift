@@ -10,22 +10,26 @@ extension Engine {
         self.tags = tags
         guard lifecycle == .running else { return takeEffects() }
         incarnation += 1
+        heartbeatSequence += 1
         members.update(config.nodeID) { $0.incarnation = incarnation }
         let rumor = selfRumor(status: .alive)
+        tagChanges &+= 1
         logTagsChanged(rumor, tags: tags)
         enqueueRumor(rumor, ttl: config.broadcastTTL)
         spreadOwnNews()
         return takeEffects()
     }
 
-    /// Keeps the heartbeat payload `rumor` carries for its subject; a member already
-    /// known alive whose tags differ from the ones held is logged as `member_updated`.
-    mutating func keepHeartbeat(of rumor: MemberRumor, wasAlive: Bool) {
+    /// Keeps the heartbeat payload `rumor` carries for its subject, with the rumor's
+    /// incarnation. Tags that differ from the ones held are counted (`tagChanges`) and,
+    /// when `announce`, logged as `member_updated` (a newcomer's come with its join).
+    mutating func keepHeartbeat(of rumor: MemberRumor, announce: Bool) {
         guard let heartbeat = rumor.heartbeat else { return }
         let previous = heartbeats.updateValue(heartbeat, forKey: rumor.subject)
-        if wasAlive, let previous, previous.tags != heartbeat.tags {
-            logTagsChanged(rumor, tags: heartbeat.tags)
-        }
+        heartbeatIncarnations[rumor.subject] = rumor.incarnation
+        guard (previous?.tags ?? .none) != heartbeat.tags else { return }
+        tagChanges &+= 1
+        if announce, previous != nil { logTagsChanged(rumor, tags: heartbeat.tags) }
     }
 
     private mutating func logTagsChanged(_ rumor: MemberRumor, tags: MemberTags) {

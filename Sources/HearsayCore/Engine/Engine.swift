@@ -12,6 +12,11 @@ public struct Engine: Sendable {
     public internal(set) var members: MemberTable
     /// The latest heartbeat payload heard from each member.
     public internal(set) var heartbeats: [NodeID: NodeHeartbeat] = [:]
+    /// The incarnation each held heartbeat payload came with (`carriesNewerHeartbeat`).
+    var heartbeatIncarnations: [NodeID: UInt64] = [:]
+    /// How many times a member's tags changed here: with the member table's digest, what
+    /// tells the host that the member list it shows changed (`memberListVersion`).
+    public internal(set) var tagChanges: UInt64 = 0
     /// Members whose alive record this node learned quietly, from a member list, and has
     /// not passed on yet.
     var unrelayed: Set<NodeID> = []
@@ -295,6 +300,9 @@ public struct Engine: Sendable {
             handleDiscovery(discovery, sender: message.sender, from: from, transport: transport)
         case .metadataSync(let sync):
             handleSync(sync, sender: message.sender, from: from, transport: transport)
+        case .keyring:
+            // The host answers these before the engine sees a frame (`KeyringMessage`).
+            protocolViolation(message.type, "keyring message handed to the engine")
         }
     }
 
@@ -358,7 +366,7 @@ public struct Engine: Sendable {
         let reliable: Bool
         switch payload.type {
         case .healthCheck, .heartbeat, .conflictAlert: priority = .high
-        case .contextUpdate, .metadataSync, .peerDiscovery: priority = .normal
+        case .contextUpdate, .metadataSync, .peerDiscovery, .keyring: priority = .normal
         }
         switch payload.type {
         case .metadataSync, .peerDiscovery: reliable = true

@@ -62,7 +62,15 @@ public struct MemberTags: Hashable, Sendable, CustomStringConvertible {
                 setting: "tag \(key)", value: "\(value.utf8.count) bytes",
                 allowed: "at most \(maxEntryBytes) bytes of key and value together")
         }
-        guard value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
+        // C0, DEL and C1 controls and the line and paragraph separators: values are printed
+        // in tables, logs and terminals, where these move the cursor or start escapes.
+        let printable = value.unicodeScalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: false
+            default: true
+            }
+        }
+        guard printable else {
             throw ValidationError(setting: "tag \(key)", value: value, allowed: "text without control characters")
         }
     }

@@ -133,6 +133,18 @@ extension Payload {
                 fields["versions"] = .array(versions.map(\.json))
             }
             return .object(fields)
+        case .keyring(.request(let request)):
+            // The sealed key is left out: `hearsay decode` output gets pasted into tickets.
+            return .object([
+                "kind": "request", "id": .number(Double(request.id)), "operation": .string(request.operation.name),
+                "sealed_key_bytes": .number(Double(request.sealedKey.count)),
+            ])
+        case .keyring(.response(let response)):
+            return .object([
+                "kind": "response", "id": .number(Double(response.id)),
+                "refusal": response.refusal.map(JSONValue.string) ?? .null, "primary": .string(response.primary),
+                "keys": .array(response.keys.map(JSONValue.string)),
+            ])
         }
     }
 }

@@ -1,4 +1,4 @@
-/// The seed's six message types.
+/// The seed's six message types, and the keyring's.
 public enum GossipMessageType: String, CaseIterable, Sendable, Codable {
     /// A membership rumor: a member is alive (with its heartbeat payload), suspect,
     /// failed or left.
@@ -13,6 +13,8 @@ public enum GossipMessageType: String, CaseIterable, Sendable, Codable {
     case conflictAlert = "conflict_alert"
     /// SWIM's probe: ping, ping-req, ack and nack.
     case healthCheck = "health_check"
+    /// A change to the cluster's keyring and its answers (`KeyringMessage`).
+    case keyring
 
     /// The one-byte code used on the wire.
     public var wireCode: UInt8 {
@@ -23,6 +25,7 @@ public enum GossipMessageType: String, CaseIterable, Sendable, Codable {
         case .peerDiscovery: 4
         case .conflictAlert: 5
         case .healthCheck: 6
+        case .keyring: 7
         }
     }
 

@@ -1,4 +1,4 @@
-/// The typed body of a message; each case is one of the seed's message types.
+/// The typed body of a message; each case is one of the message types.
 public enum Payload: Hashable, Sendable {
     case heartbeat(MemberRumor)
     case metadataSync(SyncMessage)
@@ -6,6 +6,7 @@ public enum Payload: Hashable, Sendable {
     case peerDiscovery(PeerDiscovery)
     case conflictAlert(ConflictAlert)
     case healthCheck(HealthCheck)
+    case keyring(KeyringMessage)
 
     /// The message type this payload belongs to.
     public var type: GossipMessageType {
@@ -16,6 +17,7 @@ public enum Payload: Hashable, Sendable {
         case .peerDiscovery: .peerDiscovery
         case .conflictAlert: .conflictAlert
         case .healthCheck: .healthCheck
+        case .keyring: .keyring
         }
     }
 
@@ -28,6 +30,7 @@ public enum Payload: Hashable, Sendable {
         case .peerDiscovery(let discovery): discovery.wireSize
         case .conflictAlert(let alert): alert.wireSize
         case .healthCheck(let check): check.wireSize
+        case .keyring(let message): message.wireSize
         }
     }
 }

@@ -35,8 +35,8 @@ extension Node {
         r.add(.DELETE, "/v1/metadata/{address...}") { _, p, node in node.deleteMetadata(p["address"]!) }
         r.add(.POST, "/v1/join") { request, _, node in node.joinRequest(request.body) }
         r.add(.POST, "/v1/leave") { _, _, node in node.leaveRequest() }
-        r.add(.GET, "/v1/keys") { _, _, node in node.listKeys() }
-        r.add(.POST, "/v1/keys/{operation}") { request, p, node in node.changeKeys(p["operation"]!, request.body) }
+        r.add(.GET, "/v1/keys") { request, _, node in node.keysRequest(request) }
+        r.add(.POST, "/v1/keys/{operation}") { request, p, node in node.changeKeys(p["operation"]!, request) }
         return r
     }()
 
@@ -269,55 +269,5 @@ extension Node {
             await self.leave()
             return .json(.object(["left": .bool(true), "node": .string(self.name.rawValue)]))
         }
-    }
-
-    // MARK: Keys
-
-    func listKeys() -> HTTPReply {
-        .now(
-            .json(
-                .object([
-                    "primary": .string(keyring.primaryKeyID.description),
-                    "keys": .array(keyring.keyIDs.map { .string($0.description) }),
-                    "keyring_file": settings.keyringFile.map(JSONValue.string) ?? .null,
-                ])))
-    }
-
-    func changeKeys(_ operation: String, _ body: [UInt8]) -> HTTPReply {
-        let key: [UInt8]
-        do {
-            key = try KeyRequest(body: body).key
-        } catch {
-            return .now(.error(.badRequest, "\(error)"))
-        }
-        var changed = keyring
-        do {
-            switch operation {
-            case "install": try changed.install(key)
-            case "use": try changed.use(key)
-            case "remove": try changed.remove(key)
-            default: return .now(.error(.notFound, "no key operation '\(operation)': install, use or remove"))
-            }
-        } catch {
-            return .now(.error(.conflict, "\(error)"))
-        }
-        if let path = settings.keyringFile {
-            do {
-                try DurableFile.replace(path, with: Array(changed.fileText.utf8), directory: Self.directory(of: path))
-            } catch {
-                return .now(.error(.internalServerError, "keyring not changed: cannot write \(path): \(error)"))
-            }
-        }
-        keyring = changed
-        codec.update(keyring: changed)
-        logger.notice(
-            "keyring changed",
-            metadata: ["event": "keyring_changed", "operation": "\(operation)", "primary": "\(changed.primaryKeyID)"])
-        return listKeys()
-    }
-
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

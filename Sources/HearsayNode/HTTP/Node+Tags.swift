@@ -136,13 +136,24 @@ extension Node {
                     node.announce(tags)
                     change.answer.succeed(.json(tags.json))
                 }
-                node.nextTagChange()
+                if node.phase != .finished { node.nextTagChange() }
             }
         }
     }
 
+    /// Answers the changes still waiting with 503 (the node is stopping); the one being
+    /// written is answered when its write ends.
+    func abandonTagChanges() {
+        for change in tagChanges {
+            change.answer.succeed(.error(.serviceUnavailable, "the node is stopping: tags not changed"))
+        }
+        tagChanges = []
+    }
+
+    /// Makes written tags the node's. While the node leaves, the engine keeps them
+    /// without announcing them, so that a change queued behind builds on them.
     private func announce(_ tags: MemberTags) {
-        guard tags != engine.tags, phase == .running else { return }
+        guard tags != engine.tags else { return }
         let now = clockNow()
         perform(engine.setTags(tags, now: now))
     }

@@ -78,7 +78,10 @@ extension Node {
     /// Answers the queries on the member list when it changed since the last look
     /// (after every batch of the engine's effects: the check is one comparison).
     func wakeMemberWatches() {
-        for id in watches.membersChanged(digest: engine.members.digest) { answerWatch(id) }
+        // The table's digest leaves tags out (they ride in heartbeats): their count of
+        // changes goes in, spread over the bits.
+        let digest = engine.members.digest ^ (engine.tagChanges &* 0x9E37_79B9_7F4A_7C15)
+        for id in watches.membersChanged(digest: digest) { answerWatch(id) }
     }
 
     /// Answers the queries a change at `address` wakes.

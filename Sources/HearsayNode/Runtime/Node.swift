@@ -76,6 +76,8 @@ public actor Node {
     var tagChanges: [TagChange] = []
     /// Set while a tag change is being written.
     var changingTags = false
+    /// Cluster-wide keyring operations waiting for answers, by request id.
+    var keyringRounds: [UInt64: KeyringRound] = [:]
 
     enum Phase: Equatable {
         case created, running, leaving, finished
@@ -120,6 +122,7 @@ public actor Node {
         config.maxGossipPeers = settings.maxGossipPeers
         config.messageBufferSize = settings.messageBufferSize
         config.tags = try Self.startTags(settings, directory)
+        config.capabilities.append(Self.keyringCapability)
         config.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
         // A page, its bucket lists and the frame's overhead stay well inside a stream frame.
         config.syncPageBytes = min(config.syncPageBytes, settings.maxStreamFrameBytes / 4)
@@ -493,6 +496,8 @@ public actor Node {
         if engine.isRunning { perform((try? engine.stop(now: now)) ?? []) }
         phase = .finished
         answerAllWatches()
+        endKeyringRounds()
+        abandonTagChanges()
         events.closeAll(reason: "the agent is stopping", now: SystemClock.wall())
         eventHandlers?.stop()
         metrics.eventStreams(open: 0)
@@ -559,7 +564,16 @@ public actor Node {
             return false
         }
         metrics.received(frame.messages)
-        perform(engine.receive(frame.messages, from: Self.peerAddress(from), transport: transport, now: now))
+        var messages = frame.messages
+        if messages.contains(where: { $0.type == .keyring }) {
+            // Keys are the node's business, not the engine's (`Node+KeyringRequests`).
+            for message in messages where message.type == .keyring {
+                keyringMessage(message, frame: frame, from: Self.peerAddress(from))
+            }
+            messages.removeAll { $0.type == .keyring }
+            if messages.isEmpty { return true }
+        }
+        perform(engine.receive(messages, from: Self.peerAddress(from), transport: transport, now: now))
         return true
     }
 
@@ -675,32 +689,42 @@ public actor Node {
         case .stream:
             let bytes = codec.sealStream(outbound.messages, nowMillis: nowMillis)
             metrics.sent(outbound.messages, bytes: bytes.count, via: .stream)
-            if let inbound = inboundStreams[outbound.to]?.last {
-                // An answer to a sender that is not a member yet: back on its connection.
-                inbound.writeAndFlush(inbound.allocator.buffer(bytes: bytes)).whenFailure { [self] error in
-                    self.assumeIsolated { $0.transportError(error, context: "tcp answer") }
-                }
-                return
-            }
-            ClientBootstrap(group: eventLoop)
-                .connectTimeout(.seconds(3))
-                .channelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture { try self.addStreamHandlers(channel, accepted: false) }
-                }
-                .connect(to: target)
-                .flatMap { channel in
-                    // Written, the output is shut; answers are read until the peer closes.
-                    channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).flatMap {
-                        channel.close(mode: .output)
-                    }.flatMapErrorThrowing { error in
-                        channel.close(promise: nil)
-                        throw error
-                    }
-                }
-                .whenFailure { [self, peer = outbound.to] error in
-                    self.assumeIsolated { $0.streamSendFailed(error, to: peer) }
-                }
+            sendStream(bytes, to: outbound.to, target: target)
         }
+    }
+
+    /// Writes sealed stream frames to `peer`: back on the connection it opened to this
+    /// node when one is open (an answer to a sender that is not a member yet), else on a
+    /// new connection, whose answers are read until the peer closes it.
+    func sendStream(_ bytes: [UInt8], to peer: PeerAddress, target: SocketAddress? = nil) {
+        if let inbound = inboundStreams[peer]?.last {
+            inbound.writeAndFlush(inbound.allocator.buffer(bytes: bytes)).whenFailure { [self] error in
+                self.assumeIsolated { $0.transportError(error, context: "tcp answer") }
+            }
+            return
+        }
+        guard let target = target ?? socketAddress(peer) else {
+            transportError(ResolutionError(host: peer.rawValue, reason: "not an IP address"), context: "send")
+            return
+        }
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(3))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.addStreamHandlers(channel, accepted: false) }
+            }
+            .connect(to: target)
+            .flatMap { channel in
+                // Written, the output is shut; answers are read until the peer closes.
+                channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).flatMap {
+                    channel.close(mode: .output)
+                }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
+            .whenFailure { [self] error in
+                self.assumeIsolated { $0.streamSendFailed(error, to: peer) }
+            }
     }
 
     /// The pipeline of a gossip TCP connection, accepted or opened: frames both ways,

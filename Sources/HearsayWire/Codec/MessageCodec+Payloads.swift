@@ -25,6 +25,17 @@ extension MessageCodec {
             writer.string(alert.address.rawValue)
             versions(alert.versions, into: &writer)
         case .healthCheck(let check): self.check(check, into: &writer)
+        case .keyring(.request(let request)):
+            writer.byte(0)
+            writer.varint(request.id)
+            writer.byte(request.operation.rawValue)
+            writer.data(request.sealedKey)
+        case .keyring(.response(let response)):
+            writer.byte(1)
+            writer.varint(response.id)
+            writer.optional(response.refusal) { $0.string($1) }
+            writer.string(response.primary)
+            writer.strings(response.keys)
         }
     }
 
@@ -51,6 +62,8 @@ extension MessageCodec {
             result = .conflictAlert(ConflictAlert(address: address, versions: try versions(&reader)))
         case .healthCheck:
             result = .healthCheck(try check(&reader))
+        case .keyring:
+            result = .keyring(try keyring(&reader))
         }
         guard reader.offset == end else {
             throw .decodeError("\(type.rawValue) payload length disagrees with its content")
@@ -255,5 +268,32 @@ extension MessageCodec {
             throw .decodeError("unknown sync step \(kind)")
         }
         return SyncMessage(session: session, step: step)
+    }
+
+    // MARK: Keyring
+
+    static func keyring(_ reader: inout ByteReader) throws(WireError) -> KeyringMessage {
+        let kind = try reader.byte("keyring message kind")
+        let id = try reader.varint("keyring request id")
+        switch kind {
+        case 0:
+            let code = try reader.byte("keyring operation")
+            guard let operation = KeyringOperation(rawValue: code) else {
+                throw .decodeError("unknown keyring operation \(code)")
+            }
+            // A sealed 32-byte key: nonce, ciphertext and tag, well under 128 bytes.
+            let sealed = try reader.data("sealed key")
+            guard sealed.count <= 128 else { throw .tooLarge("sealed key of \(sealed.count) bytes, limit 128") }
+            return .request(KeyringRequest(id: id, operation: operation, sealedKey: sealed))
+        case 1:
+            let refusal = try reader.optional("refusal") { reader throws(WireError) in
+                try reader.string("refusal", maxBytes: 512)
+            }
+            let primary = try reader.string("primary key id", maxBytes: 64)
+            let keys = try reader.strings("key id", maxBytes: 64)
+            return .response(KeyringResponse(id: id, refusal: refusal, primary: primary, keys: keys))
+        default:
+            throw .decodeError("unknown keyring message kind \(kind)")
+        }
     }
 }

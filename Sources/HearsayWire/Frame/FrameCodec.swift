@@ -100,32 +100,42 @@ public final class FrameCodec {
     /// sealed after it race ahead; numbered in one sequence, a busy sender's stream frames
     /// fell below the window and were dropped as replays.
     public func seal(_ messages: [GossipMessage], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
+        seal(messages, nowMillis: nowMillis, via: transport, key: 0)
+    }
+
+    /// `seal`, signed (and encrypted) with the keyring's key at index `key`.
+    private func seal(_ messages: [GossipMessage], nowMillis: Int64, via transport: Transport, key: Int) -> [UInt8] {
         let size = MessageCodec.bodySize(messages)
         if !options.encrypt, !options.compress || size < options.compressionThreshold {
             // The common case: messages go straight into the frame buffer, signed in place.
             var frame = ByteWriter(capacity: size + FrameLayout.maxOverhead(sender: sender))
-            writeHeader(&frame, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport)
+            writeHeader(&frame, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport, key: key)
             MessageCodec.encodeBody(messages, into: &frame)
-            return signed(&frame)
+            return signed(&frame, key: key)
         }
         var body = ByteWriter(capacity: size)
         MessageCodec.encodeBody(messages, into: &body)
-        return seal(body: body.bytes, nowMillis: nowMillis, via: transport)
+        return seal(body: body.bytes, nowMillis: nowMillis, via: transport, key: key)
     }
 
     /// Seals `messages` for a TCP connection: the frame with its length prefix, after an
     /// empty frame when it is larger than a receiver takes from a connection that has not
     /// yet shown a valid frame (`WireLimits.maxUnauthenticatedStreamFrameBytes`). The
     /// empty frame costs one header and HMAC, about 60 bytes, and only large frames pay.
-    public func sealStream(_ messages: [GossipMessage], nowMillis: Int64) -> [UInt8] {
+    ///
+    /// `signingWith` picks another of the keyring's keys than the primary, for a peer that
+    /// may not have the primary yet (a keyring request to a member that missed a
+    /// rotation); nil, or a key not in the keyring, signs with the primary.
+    public func sealStream(_ messages: [GossipMessage], nowMillis: Int64, signingWith keyID: KeyID? = nil) -> [UInt8] {
+        let key = keyID.flatMap { id in keys.firstIndex { $0.id == id } } ?? 0
         // Judged by the body before compression, which only shrinks it: the empty frame is
         // sealed first, so that its sequence comes before the frame's.
         let largest = MessageCodec.bodySize(messages) + FrameLayout.maxOverhead(sender: sender)
         guard largest > WireLimits.maxUnauthenticatedStreamFrameBytes else {
-            return StreamFraming.prefixed(seal(messages, nowMillis: nowMillis, via: .stream))
+            return StreamFraming.prefixed(seal(messages, nowMillis: nowMillis, via: .stream, key: key))
         }
-        let introduction = seal([], nowMillis: nowMillis, via: .stream)
-        let frame = seal(messages, nowMillis: nowMillis, via: .stream)
+        let introduction = seal([], nowMillis: nowMillis, via: .stream, key: key)
+        let frame = seal(messages, nowMillis: nowMillis, via: .stream, key: key)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(2 * StreamFraming.prefixBytes + introduction.count + frame.count)
         StreamFraming.append(introduction, to: &bytes)
@@ -134,41 +144,42 @@ public final class FrameCodec {
     }
 
     /// Seals an encoded compound body, compressing it when that pays.
-    func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
+    func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram, key: Int = 0) -> [UInt8] {
         if options.compress, plain.count >= options.compressionThreshold {
             let packed = Compression.deflate(plain)
             if packed.count < plain.count {
                 return sealPrepared(
                     body: packed, flags: FrameLayout.compressedFlag, originalSize: plain.count, nowMillis: nowMillis,
-                    via: transport)
+                    via: transport, key: key)
             }
         }
-        return sealPrepared(body: plain, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport)
+        return sealPrepared(body: plain, flags: 0, originalSize: 0, nowMillis: nowMillis, via: transport, key: key)
     }
 
     /// Writes the header, encrypts when configured, and signs. `body` is already
     /// compressed when `flags` says so, and `originalSize` is then its inflated length.
     func sealPrepared(
         body: [UInt8], flags compression: UInt8, originalSize: Int, nowMillis: Int64,
-        via transport: Transport = .datagram
+        via transport: Transport = .datagram, key: Int = 0
     ) -> [UInt8] {
         var flags = compression
         if options.encrypt { flags |= FrameLayout.encryptedFlag }
         var frame = ByteWriter(capacity: body.count + FrameLayout.maxOverhead(sender: sender))
-        writeHeader(&frame, flags: flags, originalSize: originalSize, nowMillis: nowMillis, via: transport)
+        writeHeader(&frame, flags: flags, originalSize: originalSize, nowMillis: nowMillis, via: transport, key: key)
         if options.encrypt {
             let nonce = SecureRandom.bytes(count: AES256GCM.nonceByteCount)
             frame.raw(nonce)
             // The header, nonce included, is bound to the ciphertext.
-            frame.raw(AES256GCM.seal(body, key: keys[0].encryption, nonce: nonce, aad: frame.bytes))
+            frame.raw(AES256GCM.seal(body, key: keys[key].encryption, nonce: nonce, aad: frame.bytes))
         } else {
             frame.raw(body)
         }
-        return signed(&frame)
+        return signed(&frame, key: key)
     }
 
     private func writeHeader(
-        _ frame: inout ByteWriter, flags: UInt8, originalSize: Int, nowMillis: Int64, via transport: Transport
+        _ frame: inout ByteWriter, flags: UInt8, originalSize: Int, nowMillis: Int64, via transport: Transport,
+        key: Int
     ) {
         let sequence: UInt64
         switch transport {
@@ -181,7 +192,7 @@ public final class FrameCodec {
         }
         frame.byte(WireLimits.protocolVersion)
         frame.byte(flags)
-        frame.raw(keys[0].id.bytes)
+        frame.raw(keys[key].id.bytes)
         frame.string(sender.rawValue)
         frame.varint(sequence)
         frame.zigzag(nowMillis)
@@ -189,8 +200,8 @@ public final class FrameCodec {
     }
 
     /// Appends the HMAC of everything written and returns the frame.
-    private func signed(_ frame: inout ByteWriter) -> [UInt8] {
-        let mac = keys[0].mac
+    private func signed(_ frame: inout ByteWriter, key: Int) -> [UInt8] {
+        let mac = keys[key].mac
         // The tag goes to the stack, then after the frame in one copy: appending 32 zeros
         // to sign over in place went through a generic append, byte by byte.
         withUnsafeTemporaryAllocation(byteCount: FrameLayout.macBytes, alignment: 8) { tag in

@@ -1,0 +1,112 @@
+import HearsayCore
+import HearsayWire
+import NIOCore
+
+/// Keyring operations on the whole cluster, in the manner of `serf keys`: the node an
+/// operator calls asks every live member over the gossip port, in frames signed with
+/// each of its keys (a member that missed a rotation holds only an older one), and
+/// collects the answers; each member answers on the request's own connection.
+extension Node {
+    /// The capability a member announces when it answers keyring requests; members
+    /// without it (older versions) are not sent any, since they would refuse the frame.
+    static let keyringCapability = "keyring"
+
+    /// Asks every live member to do `operation` with `key`, and calls `finish` once all
+    /// answered or `KeyringRound.wait` passed. This node's own change comes first.
+    func startKeyringRound(
+        _ operation: KeyringOperation, key: [UInt8]?, finish: @escaping (KeyringRound) -> Void
+    ) {
+        let id = UInt64.random(in: 1...UInt64.max)
+        var round = KeyringRound(
+            operation: operation, key: key.map { KeyID(of: $0).description },
+            own: (name, keyring.primaryKeyID.description, keyring.keyIDs.map(\.description)), finish: finish)
+        var targets: [PeerAddress] = []
+        // Failed members are asked too: one back from a restart during a rotation holds
+        // only the old key, cannot read the cluster's frames and stays failed to it, yet
+        // reads a request signed with the old key. Those really down just do not answer.
+        for member in engine.members.all where member.id != name && member.status != .left {
+            guard engine.heartbeat(of: member.id)?.capabilities.contains(Self.keyringCapability) == true else {
+                round.skipped[member.id] = "runs a version that does not take keyring requests"
+                continue
+            }
+            round.waiting[member.id] = member.status.rawValue
+            targets.append(member.address)
+        }
+        guard !targets.isEmpty else { return finish(round) }
+        round.timeout = eventLoop.scheduleTask(in: KeyringRound.wait) { [self] in
+            self.assumeIsolated { $0.endKeyringRound(id) }
+        }
+        keyringRounds[id] = round
+        let nowMillis = SystemClock.wall().milliseconds
+        for keyID in keyring.keyIDs {
+            let signing = keyring.key(for: keyID)!
+            let sealed = key.map { KeyTransfer.seal($0, under: signing, id: id, operation: operation.rawValue) } ?? []
+            let message = keyringEnvelope(.request(KeyringRequest(id: id, operation: operation, sealedKey: sealed)))
+            let bytes = codec.sealStream([message], nowMillis: nowMillis, signingWith: keyID)
+            for target in targets {
+                metrics.sent([message], bytes: bytes.count, via: .stream)
+                sendStream(bytes, to: target)
+            }
+        }
+    }
+
+    private func endKeyringRound(_ id: UInt64) {
+        guard let round = keyringRounds.removeValue(forKey: id) else { return }
+        round.timeout?.cancel()
+        round.finish(round)
+    }
+
+    /// Ends every round at once (the node is stopping), with what it has.
+    func endKeyringRounds() {
+        for id in Array(keyringRounds.keys) { endKeyringRound(id) }
+    }
+
+    /// A keyring message arrived in `frame` (verified: its key is one this node holds).
+    func keyringMessage(_ message: GossipMessage, frame: Frame, from: PeerAddress) {
+        guard case .keyring(let keyring) = message.payload else { return }
+        switch keyring {
+        case .request(let request):
+            answerKeyringRequest(request, frame: frame, from: from)
+        case .response(let response):
+            guard var round = keyringRounds[response.id], round.waiting.removeValue(forKey: frame.sender) != nil
+            else { return }
+            round.answers[frame.sender] = response
+            keyringRounds[response.id] = round
+            if round.waiting.isEmpty { endKeyringRound(response.id) }
+        }
+    }
+
+    /// Does what a member asked and answers on its connection, signed with the key that
+    /// signed the request: the asker holds it, whatever this node's primary is now.
+    private func answerKeyringRequest(_ request: KeyringRequest, frame: Frame, from: PeerAddress) {
+        var refusal: String?
+        if request.operation != .list, let signing = keyring.key(for: frame.keyID) {
+            do {
+                let key = try KeyTransfer.open(
+                    request.sealedKey, under: signing, id: request.id, operation: request.operation.rawValue)
+                if case .refused(let why, _) = changeKeyring(
+                    request.operation, key, idempotent: true, requestedBy: frame.sender)
+                {
+                    refusal = why
+                }
+            } catch {
+                refusal = "the key could not be opened: \(error)"
+            }
+        }
+        let answer = keyringEnvelope(
+            .response(
+                KeyringResponse(
+                    id: request.id, refusal: refusal, primary: keyring.primaryKeyID.description,
+                    keys: keyring.keyIDs.map(\.description))))
+        let bytes = codec.sealStream([answer], nowMillis: SystemClock.wall().milliseconds, signingWith: frame.keyID)
+        metrics.sent([answer], bytes: bytes.count, via: .stream)
+        sendStream(bytes, to: from)
+    }
+
+    private func keyringEnvelope(_ message: KeyringMessage) -> GossipMessage {
+        GossipMessage(
+            id: UInt64.random(in: 1...UInt64.max), sender: name,
+            timestamp: Instant(nanoseconds: SystemClock.wall().milliseconds * 1_000_000), ttl: 1,
+            payload: .keyring(message), metadata: MessageMetadata(reliability: true))
+    }
+}
