@@ -54,6 +54,9 @@ extension FrameFuzzing {
                         bits: 2, buckets: [1], summaries: [EntrySummary(address: version.address, hash: 9)]))),
             .metadataSync(
                 SyncMessage(session: 1, step: .push(versions: [version], request: [version.address], deferred: [2]))),
+            .keyring(.request(KeyringRequest(id: 5, operation: .install, sealedKey: Array(repeating: 7, count: 60)))),
+            .keyring(
+                .response(KeyringResponse(id: 5, refusal: "not installed", primary: "0a0b0c0d", keys: ["0a0b0c0d"]))),
         ]
         let messages = payloads.enumerated().map { i, payload in
             GossipMessage(

@@ -30,7 +30,7 @@ import Testing
     @Test func theSeedsDecode() throws {
         // Seeds must get past the signature and decode, or the fuzzer starts from nothing.
         let seeds = FrameFuzzing.seeds()
-        #expect(seeds.count == 11)
+        #expect(seeds.count == 13)
         for seed in seeds { #expect(FrameFuzzing.run(seed)) }
         var broken = seeds[seeds.count - 1]
         broken[broken.count / 2] ^= 1
