@@ -7,7 +7,7 @@ struct KeysCommand: ParsableCommand {
         commandName: "keys",
         abstract: "List, install, use or remove cluster keys on every member (or on one agent, with --local).",
         discussion: """
-            The agent asks every live member over the gossip port and reports who did it, who \
+            The agent asks every member but those that left, over the gossip port, and reports who did it, who \
             refused and who did not answer; the command exits 1 unless every member known did it. \
             Rotation: install the new key, use it, then remove the old one. remove refuses while a \
             member that may lack the new key is known (one that is down keeps only the old key: \
@@ -48,14 +48,17 @@ struct KeysCommand: ParsableCommand {
         func number(_ key: String) -> Int {
             if case .number(let n)? = report[key] { Int(n) } else { 0 }
         }
+        // Names and reasons come from other members: no control character of theirs
+        // reaches the terminal.
+        func printable(_ text: String) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .control }))
+        }
         func pairs(_ key: String) -> [(String, String)] {
             guard case .object(let map)? = report[key] else { return [] }
             return map.sorted { $0.key < $1.key }.map { pair in
-                if case .string(let text) = pair.value {
-                    (pair.key, text)
-                } else {
-                    (pair.key, pair.value.canonicalText)
-                }
+                let value: String
+                if case .string(let text) = pair.value { value = text } else { value = pair.value.canonicalText }
+                return (printable(pair.key), printable(value))
             }
         }
         var text = "\(number("answered")) of \(number("members")) members answered\n"

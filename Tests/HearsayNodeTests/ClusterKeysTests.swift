@@ -45,6 +45,10 @@ struct ClusterKeysTests {
         #expect(installed.status == 0, "\(installed.output)")
         #expect(installed.output.contains("3 of 3 members answered"), "\(installed.output)")
         #expect(cluster.agents.allSatisfy { keys($0)?.keys.count == 2 })
+        // Asked only under keys they hold: no frame was dropped as signed with an unknown one.
+        for agent in cluster.agents {
+            #expect(agent.metric("hearsay_messages_dropped_total{type=\"unknown\",reason=\"unknown_key\"}") == 0)
+        }
         let used = try ProgramRun(Unprivileged.hearsayBinary, ["keys", "use", newKey] + http)
         #expect(used.status == 0, "\(used.output)")
         #expect(try cluster.agents.allSatisfy { keys($0)?.primary == (try id(newKey)) })

@@ -1,6 +1,16 @@
 import HearsayCore
 
 extension NodeSettings {
+    /// `tag`, for `definitions`.
+    static let tagDefinitions: [Definition] = [
+        .init(
+            name: "tag",
+            help:
+                "KEY=VALUE this node announces to the cluster (repeatable; env: one per line); wins over tags.json "
+                + "in the data directory at start",
+            defaultText: "none", kind: .list)
+    ]
+
     /// `tag`: `KEY=VALUE` items, split at the first `=` (a value may hold more).
     mutating func resolveTags(_ reader: SettingReader) throws(ValidationError) {
         guard let list = try reader.sources.values("tag") else { return }

@@ -24,11 +24,33 @@ extension Node {
         case .local?: return .now(.json(keysJSON))
         case nil: return .now(.error(.badRequest, "scope must be local or cluster"))
         case .cluster?:
-            guard phase == .running else { return .now(.error(.serviceUnavailable, "the node is not running")) }
+            // A GET, but one that opens connections to every member: the token guards it
+            // as it guards changes.
+            if let token = settings.apiToken, !Self.authorized(request, token: token) {
+                var response = HTTPResponse.error(
+                    .unauthorized, "a cluster-wide key listing needs Authorization: Bearer <api token>")
+                response.headers.append(("WWW-Authenticate", "Bearer"))
+                return .now(response)
+            }
+            if let refusal = roundRefusal { return .now(refusal) }
             let answer = eventLoop.makePromise(of: HTTPResponse.self)
-            startKeyringRound(.list, key: nil) { round in answer.succeed(.json(round.json)) }
+            startKeyringRound(.list, key: nil, signingKeys: keyring.keyIDs) { round in
+                answer.succeed(.json(round.json))
+            }
             return .promised(answer.futureResult)
         }
+    }
+
+    /// The 503 for a round that cannot start now (stopping, or too many at once).
+    private var roundRefusal: HTTPResponse? {
+        guard phase == .running else { return .error(.serviceUnavailable, "the node is not running") }
+        guard mayStartKeyringRound else {
+            var response = HTTPResponse.error(
+                .serviceUnavailable, "\(keyringRounds.count) cluster-wide key operations are running: retry")
+            response.headers.append(("Retry-After", "5"))
+            return response
+        }
+        return nil
     }
 
     /// `POST /v1/keys/{install|use|remove}` with `{"key": base64}`: on every member
@@ -57,12 +79,15 @@ extension Node {
                 return .now(.error(conflict ? .conflict : .internalServerError, why))
             }
         }
-        guard phase == .running else { return .now(.error(.serviceUnavailable, "the node is not running")) }
+        if let refusal = roundRefusal { return .now(refusal) }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
         if operation == .remove, request.query["force"] != "true" {
             // serf#579: a member that lacks the key that stays would be cut off for good.
             // The round calls back on this node's loop, within its isolation.
-            startKeyringRound(.list, key: nil) { census in
+            startKeyringRound(.list, key: nil, signingKeys: keyring.keyIDs) { census in
+                guard self.phase == .running else {
+                    return answer.succeed(.error(.serviceUnavailable, "the node is stopping: no key removed"))
+                }
                 let unsafe = self.membersCutOff(byRemoving: KeyID(of: key), census)
                 guard unsafe.isEmpty else { return answer.succeed(self.removalRefused(KeyID(of: key), unsafe)) }
                 self.changeClusterKeys(.remove, key, answer: answer)
@@ -77,10 +102,14 @@ extension Node {
     private func changeClusterKeys(
         _ operation: KeyringOperation, _ key: [UInt8], answer: EventLoopPromise<HTTPResponse>
     ) {
+        // The members hold at most the keys held before this change: a frame signed with
+        // the key being installed would only be dropped by each of them as unknown.
+        let before = keyring.keyIDs
         if case .refused(let why, let conflict) = changeKeyring(operation, key, idempotent: true) {
             return answer.succeed(.error(conflict ? .conflict : .internalServerError, why))
         }
-        startKeyringRound(operation, key: key) { round in answer.succeed(.json(round.json)) }
+        let signing = keyring.keyIDs.filter(before.contains)
+        startKeyringRound(operation, key: key, signingKeys: signing) { round in answer.succeed(.json(round.json)) }
     }
 
     /// The members that removing `removed` would cut off, as a census of every member's

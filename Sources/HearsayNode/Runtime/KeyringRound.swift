@@ -11,7 +11,7 @@ struct KeyringRound {
     var waiting: [NodeID: String] = [:]
     /// The answers, by member.
     var answers: [NodeID: KeyringResponse] = [:]
-    /// Members not asked, and why (failed, or a version without keyring requests).
+    /// Members not asked, and why (none has announced that it takes keyring requests).
     var skipped: [NodeID: String] = [:]
     /// This node's own part: its keys after the operation.
     var own: (name: NodeID, primary: String, keys: [String])

@@ -11,10 +11,18 @@ extension Node {
     /// without it (older versions) are not sent any, since they would refuse the frame.
     static let keyringCapability = "keyring"
 
-    /// Asks every live member to do `operation` with `key`, and calls `finish` once all
-    /// answered or `KeyringRound.wait` passed. This node's own change comes first.
+    /// At most this many rounds at once: each costs a connection per member and key.
+    static let maxKeyringRounds = 4
+
+    /// Whether another round may start now.
+    var mayStartKeyringRound: Bool { keyringRounds.count < Self.maxKeyringRounds }
+
+    /// Asks every member but those that left to do `operation` with `key`, in one frame
+    /// per key of `signingKeys` (the keys the members may hold: never one this round
+    /// installs), and calls `finish` once all answered or `KeyringRound.wait` passed.
     func startKeyringRound(
-        _ operation: KeyringOperation, key: [UInt8]?, finish: @escaping (KeyringRound) -> Void
+        _ operation: KeyringOperation, key: [UInt8]?, signingKeys: [KeyID],
+        finish: @escaping (KeyringRound) -> Void
     ) {
         let id = UInt64.random(in: 1...UInt64.max)
         var round = KeyringRound(
@@ -26,7 +34,8 @@ extension Node {
         // reads a request signed with the old key. Those really down just do not answer.
         for member in engine.members.all where member.id != name && member.status != .left {
             guard engine.heartbeat(of: member.id)?.capabilities.contains(Self.keyringCapability) == true else {
-                round.skipped[member.id] = "runs a version that does not take keyring requests"
+                round.skipped[member.id] =
+                    "not asked: has not announced that it takes keyring requests (an older version, or no heartbeat heard yet)"
                 continue
             }
             round.waiting[member.id] = member.status.rawValue
@@ -38,8 +47,8 @@ extension Node {
         }
         keyringRounds[id] = round
         let nowMillis = SystemClock.wall().milliseconds
-        for keyID in keyring.keyIDs {
-            let signing = keyring.key(for: keyID)!
+        for keyID in signingKeys {
+            guard let signing = keyring.key(for: keyID) else { continue }
             let sealed = key.map { KeyTransfer.seal($0, under: signing, id: id, operation: operation.rawValue) } ?? []
             let message = keyringEnvelope(.request(KeyringRequest(id: id, operation: operation, sealedKey: sealed)))
             let bytes = codec.sealStream([message], nowMillis: nowMillis, signingWith: keyID)
@@ -80,7 +89,14 @@ extension Node {
     /// signed the request: the asker holds it, whatever this node's primary is now.
     private func answerKeyringRequest(_ request: KeyringRequest, frame: Frame, from: PeerAddress) {
         var refusal: String?
-        if request.operation != .list, let signing = keyring.key(for: frame.keyID) {
+        if request.operation != .list {
+            // An earlier request of the same frame may have removed the key that signed it.
+            guard let signing = keyring.key(for: frame.keyID) else {
+                return replyToKeyringRequest(
+                    request, refusal: "the key that signed the request (\(frame.keyID)) is no longer held",
+                    frame: frame,
+                    from: from)
+            }
             do {
                 let key = try KeyTransfer.open(
                     request.sealedKey, under: signing, id: request.id, operation: request.operation.rawValue)
@@ -93,10 +109,17 @@ extension Node {
                 refusal = "the key could not be opened: \(error)"
             }
         }
+        replyToKeyringRequest(request, refusal: refusal, frame: frame, from: from)
+    }
+
+    private func replyToKeyringRequest(_ request: KeyringRequest, refusal: String?, frame: Frame, from: PeerAddress) {
+        // Within what the asker decodes (a refusal may name a long keyring path twice).
+        var reason = refusal
+        while let text = reason, text.utf8.count > 512 { reason = String(text.dropLast()) }
         let answer = keyringEnvelope(
             .response(
                 KeyringResponse(
-                    id: request.id, refusal: refusal, primary: keyring.primaryKeyID.description,
+                    id: request.id, refusal: reason, primary: keyring.primaryKeyID.description,
                     keys: keyring.keyIDs.map(\.description))))
         let bytes = codec.sealStream([answer], nowMillis: SystemClock.wall().milliseconds, signingWith: frame.keyID)
         metrics.sent([answer], bytes: bytes.count, via: .stream)
