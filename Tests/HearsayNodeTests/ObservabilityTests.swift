@@ -116,7 +116,8 @@ private func dashboardQueries() throws -> [String] {
             "Debian's prometheus package is needed (make test installs it)")
         let cluster = AgentCluster(size: 3)
         defer { cluster.stop() }
-        try cluster.start()
+        // A handler, so that the event handler panel and alerts have series to read.
+        try cluster.start(extra: ["--event-handler", "member=true"])
         #expect(await eventually { cluster.allSee(cluster.everyoneAlive()) })
         for index in 0..<3 {
             #expect(try cluster.agents[0].put("services/s\(index)", .number(Double(index))).status == 200)
