@@ -119,6 +119,45 @@ import Testing
         #expect(at - started >= .seconds(2), "answered before its wait ended")
     }
 
+    @Test func aConnectionKeptAliveServesTheNextRequestAfterItsQueryIsAnswered() async throws {
+        // A waiting query holds its connection without the HTTP handlers; they come back
+        // with its answer, for the next request on the connection.
+        let cluster = try await oneAgent()
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        let now = try #require(index(try agent.client.request("GET", "/v1/metadata/k")))
+        let connection = try #require(RawConnection(port: agent.httpPort))
+        func request(_ target: String, method: String = "GET") -> [UInt8] {
+            Array("\(method) \(target) HTTP/1.1\r\nHost: hearsay\r\n\r\n".utf8)
+        }
+        connection.send(request("/v1/metadata/k?index=\(now)&wait=300ms"))
+        let first = connection.readUntilClosed(seconds: 2)
+        let text = String(decoding: first.bytes, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(text)")
+        #expect(text.contains("X-Hearsay-Index: \(now)\r\n") && text.contains("Connection: keep-alive\r\n"))
+        #expect(!first.closed)
+        connection.send(request("/healthz"))
+        let second = connection.readUntilClosed(seconds: 2)
+        #expect(String(decoding: second.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK\r\n"), "\(second)")
+        #expect(!second.closed)
+        // A HEAD query gets the head alone, and the connection goes on.
+        connection.send(request("/v1/metadata/k?index=\(now)&wait=300ms", method: "HEAD"))
+        let head = String(decoding: connection.readUntilClosed(seconds: 2).bytes, as: UTF8.self)
+        #expect(head.hasPrefix("HTTP/1.1 404") && head.hasSuffix("\r\n\r\n"), "\(head)")
+        connection.send(request("/healthz"))
+        #expect(String(decoding: connection.readUntilClosed(seconds: 2).bytes, as: UTF8.self).contains("200 OK"))
+
+        // A request pipelined behind a waiting query: the query is answered, and the
+        // connection closed rather than the request served out of order or lost unsaid.
+        let pipelined = try #require(RawConnection(port: agent.httpPort))
+        pipelined.send(request("/v1/metadata/k?index=\(now)&wait=300ms") + request("/healthz"))
+        let answered = pipelined.readUntilClosed(seconds: 3)
+        let answeredText = String(decoding: answered.bytes, as: UTF8.self)
+        #expect(answeredText.hasPrefix("HTTP/1.1 404") && answeredText.contains("Connection: close"), "\(answeredText)")
+        #expect(answered.closed)
+        #expect(agent.metric("hearsay_blocking_queries") == 0)
+    }
+
     @Test func badParametersAreClientErrors() async throws {
         let cluster = try await oneAgent()
         defer { cluster.stop() }

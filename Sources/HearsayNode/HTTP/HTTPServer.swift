@@ -49,6 +49,10 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     private var clientGone = false
     /// Set once this connection answers with an event stream, its last answer.
     private var streaming = false
+    /// Set while a blocking query waits with the HTTP handlers shed (`park`).
+    private var parked = false
+    /// Set when the client sent more while its query waited: the answer closes then.
+    private var sentWhileParked = false
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
@@ -58,6 +62,13 @@ final class HTTPRequestHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // After a stream (the connection's last answer), nothing more is served.
         guard !streaming else { return }
+        // Bytes, or a request the shed pipeline handler held, that came behind a waiting
+        // query: rare enough (pipelining behind a blocking query) to be served by closing
+        // after the answer, which a client takes as the end of the connection.
+        guard !parked else {
+            sentWhileParked = true
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
@@ -109,7 +120,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
                 answer(with: future, context: context, head: head, keepAlive: keepAlive)
             case .parked(let future, let cancel):
                 cancelWaiting = cancel
-                answer(with: future, context: context, head: head, keepAlive: keepAlive)
+                park(until: future, context: context, head: head, keepAlive: keepAlive)
             case .stream(let stream):
                 openStream(stream, context: context, head: head)
             }
@@ -136,6 +147,57 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
             handler.write(response, to: context, head: head, keepAlive: keepAlive)
         }
+    }
+
+    /// A blocking query waits with the HTTP handlers shed, as an event stream does: what
+    /// each of thousands of waiting connections holds is then the channel and this
+    /// handler. The answer is written as bytes, and the handlers come back for the next
+    /// request on a connection kept alive.
+    private func park(
+        until future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTPRequestHead,
+        keepAlive: Bool
+    ) {
+        awaitingAnswer = true
+        context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
+        parked = true
+        shedHTTPHandlers(context)
+        let (version, isHead) = (head.version, head.method == .HEAD)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        future.hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = bound.value
+            handler.awaitingAnswer = false
+            handler.cancelWaiting = nil
+            guard case .success(let response) = result, context.channel.isActive else { return }
+            let keep = keepAlive && !handler.sentWhileParked
+            context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
+            let bytes = Self.encode(response, version: version, keepAlive: keep, withBody: !isHead)
+            let done = context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)))
+            guard keep else {
+                let channel = context.channel
+                done.whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+            do {
+                let pipeline = context.pipeline.syncOperations
+                try pipeline.configureHTTPServerPipeline(position: .before(handler), withErrorHandling: true)
+                try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(60)), position: .before(handler))
+                handler.parked = false
+            } catch {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// An answer as HTTP/1 bytes, with the headers `write` gives it.
+    static func encode(_ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, withBody: Bool) -> [UInt8] {
+        var text = "HTTP/\(version.major).\(version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n"
+        text += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n"
+        text += "Connection: \(keepAlive ? "keep-alive" : "close")\r\n"
+        for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
+        text += "\r\n"
+        var bytes = Array(text.utf8)
+        if withBody { bytes += response.body }
+        return bytes
     }
 
     /// Writes an event stream's head and hands the node the connection's sink. The
