@@ -158,6 +158,22 @@ import Testing
         #expect(agent.metric("hearsay_blocking_queries") == 0)
     }
 
+    @Test func aShortWaitAskedAfterALongOneStillEndsOnTime() async throws {
+        // One timer serves every waiting query: a shorter wait must bring it forward.
+        let cluster = try await oneAgent()
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        let now = try #require(index(try agent.client.request("GET", "/v1/metadata/k")))
+        let long = waiting(agent, "/v1/metadata/k?index=\(now)&wait=10m", timeout: .seconds(30))
+        #expect(await eventually { agent.metric("hearsay_blocking_queries") == 1 })
+        let started = ContinuousClock.now
+        let (answer, at) = await waiting(agent, "/v1/metadata/k?index=\(now)&wait=1s").value
+        #expect(answer?.status == 404)
+        #expect(at - started < .seconds(20), "the short wait ended with the long one's timer")
+        #expect(agent.metric("hearsay_blocking_queries") == 1, "the long one still waits")
+        long.cancel()
+    }
+
     @Test func badParametersAreClientErrors() async throws {
         let cluster = try await oneAgent()
         defer { cluster.stop() }

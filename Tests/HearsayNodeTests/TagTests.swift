@@ -104,6 +104,7 @@ struct TagTests {
         #expect(try send(two, "PUT", #"{"role": 1}"#).status == 400)
         #expect(try send(two, "PUT", #"{"bad key": "x"}"#).status == 400)
         #expect(try send(two, "PATCH", "[1]").status == 400)
+        #expect(try send(two, "PATCH", #"{"bad key": null}"#).status == 400)
         let big =
             "{" + (0..<5).map { #""k\#($0)": "\#(String(repeating: "v", count: 110))""# }.joined(separator: ",")
             + "}"

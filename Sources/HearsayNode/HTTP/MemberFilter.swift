@@ -2,8 +2,8 @@ import HearsayCore
 
 /// `GET /v1/members?tag=KEY:VALUE` (repeatable): the members that have every tag asked
 /// for, as Consul's `node-meta` filter. `tag=KEY` asks only that the key be there.
-struct MemberFilter: Sendable, Equatable {
-    struct Requirement: Sendable, Equatable {
+struct MemberFilter: Sendable, Hashable {
+    struct Requirement: Sendable, Hashable {
         var key: String
         /// Nil when any value will do.
         var value: String?

@@ -53,7 +53,7 @@ enum BlockingQueryError: Error, CustomStringConvertible {
 
 /// What blocking queries wait for: an entry, every entry under a prefix, or the
 /// member list.
-enum WatchScope: Sendable {
+enum WatchScope: Sendable, Hashable {
     case address(MetadataAddress)
     case prefix(String)
     /// The member list, as `filter` shows it; every change of the list wakes it.
@@ -70,16 +70,21 @@ enum WatchScope: Sendable {
 
 /// The blocking queries waiting on one node, by what they cover. A change looks up the
 /// queries on its address at once, and goes through those on prefixes; nothing runs
-/// while nothing changes, whatever the number waiting (each costs one entry and one
-/// timer). At most one waits per HTTP connection, so the connection limits bound them.
+/// while nothing changes, whatever the number waiting (each costs one entry, and one
+/// place in `deadlines`). At most one waits per HTTP connection, so the connection
+/// limits bound them.
 struct MetadataWatches {
     struct Waiting {
         var scope: WatchScope
         var answer: EventLoopPromise<HTTPResponse>
-        var timeout: Scheduled<Void>?
     }
 
     private var waiting: [UInt64: Waiting] = [:]
+    /// When each query's wait ends (`expired`).
+    private var deadlines = WatchDeadlines()
+    /// The node's one timer for the waits, and when it fires (`Node.armWatchTimer`).
+    var timer: Scheduled<Void>?
+    var timerAt: NIODeadline?
     private var byAddress: [MetadataAddress: Set<UInt64>] = [:]
     private var onPrefixes: Set<UInt64> = []
     private var onMembers: Set<UInt64> = []
@@ -96,10 +101,14 @@ struct MetadataWatches {
 
     var count: Int { waiting.count }
 
-    /// Parks a query; its id, for `setTimeout` and `remove`.
-    mutating func add(_ scope: WatchScope, answer: EventLoopPromise<HTTPResponse>) -> UInt64 {
+    /// Parks a query until `deadline` at the latest; its id, for `remove`.
+    mutating func add(_ scope: WatchScope, answer: EventLoopPromise<HTTPResponse>, until deadline: NIODeadline)
+        -> UInt64
+    {
         nextID += 1
         waiting[nextID] = Waiting(scope: scope, answer: answer)
+        if deadlines.count > 2 * waiting.count + 64 { deadlines.compact { waiting[$0] != nil } }
+        deadlines.insert(deadline, id: nextID)
         switch scope {
         case .address(let address): byAddress[address, default: []].insert(nextID)
         case .prefix: onPrefixes.insert(nextID)
@@ -108,14 +117,18 @@ struct MetadataWatches {
         return nextID
     }
 
-    mutating func setTimeout(_ id: UInt64, _ timeout: Scheduled<Void>) {
-        waiting[id]?.timeout = timeout
+    /// The queries whose wait has ended by `now`.
+    mutating func expired(by now: NIODeadline) -> [UInt64] {
+        deadlines.due(by: now).filter { waiting[$0] != nil }
     }
 
-    /// Takes a query out, with its timer cancelled; nil when it was answered already.
+    /// The earliest wait still to end (perhaps of a query answered since: the timer that
+    /// fires for it finds nothing, and is set again for the next).
+    var nextDeadline: NIODeadline? { deadlines.earliest }
+
+    /// Takes a query out; nil when it was answered already.
     mutating func remove(_ id: UInt64) -> Waiting? {
         guard let entry = waiting.removeValue(forKey: id) else { return nil }
-        entry.timeout?.cancel()
         switch entry.scope {
         case .address(let address):
             byAddress[address]?.remove(id)

@@ -73,7 +73,14 @@ extension Node {
             for (key, value) in fields {
                 switch value {
                 case .string(let text): patch[key] = .some(text)
-                case .null: patch[key] = .some(nil)
+                case .null:
+                    // Removing a key no tag could have is a typo, not a no-op.
+                    do {
+                        try MemberTags.check(key: key)
+                    } catch {
+                        return .now(.error(.badRequest, "\(error)"))
+                    }
+                    patch[key] = .some(nil)
                 default: return .now(.error(.badRequest, "tag \(key): a string sets it, null removes it"))
                 }
             }

@@ -21,15 +21,12 @@ extension Node {
             changeIndex(scope) <= query.index
         else { return .now(metadataAnswer(scope)) }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
-        let id = watches.add(scope, answer: answer)
         // Up to a sixteenth more, as Consul does, so that clients that started together
         // do not all come back at the same instant.
         let wait = query.wait.nanoseconds
         let jitter = wait >= 16 ? Int64.random(in: 0...(wait / 16)) : 0
-        let timeout = eventLoop.scheduleTask(in: .nanoseconds(wait + jitter)) { [self] in
-            self.assumeIsolated { $0.answerWatch(id) }
-        }
-        watches.setTimeout(id, timeout)
+        let id = watches.add(scope, answer: answer, until: .now() + .nanoseconds(wait + jitter))
+        armWatchTimer()
         // A promise must be completed: failed, it writes nothing to the closed connection.
         return .parked(
             answer.futureResult,
@@ -81,28 +78,54 @@ extension Node {
         // The table's digest leaves tags out (they ride in heartbeats): their count of
         // changes goes in, spread over the bits.
         let digest = engine.members.digest ^ (engine.tagChanges &* 0x9E37_79B9_7F4A_7C15)
-        for id in watches.membersChanged(digest: digest) { answerWatch(id) }
+        answerWatches(watches.membersChanged(digest: digest))
     }
 
     /// Answers the queries a change at `address` wakes.
     func wakeWatches(_ address: MetadataAddress) {
-        for id in watches.woken(by: address) { answerWatch(id) }
+        answerWatches(watches.woken(by: address))
     }
 
     /// Answers the queries on prefixes after tombstones were purged: listings lost
     /// entries, with no `.stored` effect to say so.
     func wakePrefixWatches() {
         watches.purgedAt = engine.store.purgedAt
-        for id in watches.prefixIDs { answerWatch(id) }
+        answerWatches(watches.prefixIDs)
     }
 
     /// Answers every waiting query with what the node holds now (it is stopping).
     func answerAllWatches() {
-        for id in watches.allIDs { answerWatch(id) }
+        answerWatches(watches.allIDs)
+        watches.timer?.cancel()
+        watches.timer = nil
     }
 
-    private func answerWatch(_ id: UInt64) {
-        guard let waiting = watches.remove(id) else { return }
-        waiting.answer.succeed(metadataAnswer(waiting.scope))
+    /// Sets the one timer of every waiting query for the earliest wait to end, unless it
+    /// is set for that or earlier already.
+    private func armWatchTimer() {
+        guard let next = watches.nextDeadline else { return }
+        if let at = watches.timerAt, watches.timer != nil, at <= next { return }
+        watches.timer?.cancel()
+        watches.timerAt = next
+        watches.timer = eventLoop.scheduleTask(deadline: next) { [self] in
+            self.assumeIsolated { node in
+                node.watches.timer = nil
+                node.answerWatches(node.watches.expired(by: .now()))
+                node.armWatchTimer()
+            }
+        }
+    }
+
+    /// Answers queries, rendering one answer per scope: the queries one change wakes
+    /// mostly watch the same thing, and 10,000 of them would otherwise render the same
+    /// listing 10,000 times.
+    private func answerWatches(_ ids: [UInt64]) {
+        var rendered: [WatchScope: HTTPResponse] = [:]
+        for id in ids {
+            guard let waiting = watches.remove(id) else { continue }
+            let response = rendered[waiting.scope] ?? metadataAnswer(waiting.scope)
+            rendered[waiting.scope] = response
+            waiting.answer.succeed(response)
+        }
     }
 }
