@@ -326,16 +326,20 @@ def read_source(path, check, report):
 
 
 def setting_names(sources, report):
-    """The setting names of NodeSettings.definitions, parsed from the Swift source."""
+    """The setting names of NodeSettings.definitions, parsed from the Swift sources: the
+    array in NodeSettings.swift and the ones it adds from its extensions
+    (`eventDefinitions`, `tagDefinitions`)."""
     path = sources / "Sources/HearsayNode/Config/NodeSettings.swift"
     text = read_source(path, "agent settings parsed", report)
     if text is None:
         return None
-    match = re.search(r"static let definitions: \[Definition\] = \[(.*?)\n    \]", text, re.S)
-    if not match:
+    for extension in sorted(path.parent.glob("NodeSettings+*.swift")):
+        text += "\n" + extension.read_text()
+    arrays = re.findall(r"static let \w*[dD]efinitions: \[Definition\] =\s*\[(.*?)\n\s*\]", text, re.S)
+    if not arrays:
         report.fail("agent settings parsed", f"no `definitions` array in {path}")
         return None
-    names = re.findall(r'name:\s*"([^"]+)"', match.group(1))
+    names = re.findall(r'name:\s*"([^"]+)"', "\n".join(arrays))
     if len(names) < 10:
         report.fail("agent settings parsed", f"only {len(names)} names found in `definitions`: {names}")
         return None

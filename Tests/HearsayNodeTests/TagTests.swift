@@ -180,4 +180,17 @@ struct TagTests {
         #expect(
             try one.client.request("GET", "/v1/tags").json == .object(["role": .string("web"), "zone": .string("a")]))
     }
+
+    @Test func anUnreadableTagsFileStopsTheAgentAndSaysWhere() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        try FileManager.default.createDirectory(atPath: agent.dataDir, withIntermediateDirectories: true)
+        for text in [#"{"role": 1}"#, "not json", #"{"bad key": "x"}"#] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: agent.dataDir + "/tags.json"))
+            try agent.start(key: cluster.key)
+            #expect(await agent.waitForExit(timeout: .seconds(20)) == 1, "\(text)")
+            #expect(agent.logText.contains("unreadable tags"), "\(text): \(agent.logText.suffix(1_000))")
+        }
+    }
 }

@@ -51,24 +51,29 @@ public final class DataDirectory {
     /// The metadata log's path.
     public var logPath: String { path + "/metadata.log" }
 
-    /// The stored identity, or nil for a new directory.
-    public func readIdentity() throws(PersistenceError) -> NodeIdentity? {
-        guard DurableFile.exists(identityPath) else { return nil }
+    /// The JSON document of a small file the directory keeps (at most 64 KiB), or nil
+    /// when there is none; `bad` makes the error for a file that is there but unusable.
+    static func readDocument(_ path: String, bad: (String) -> PersistenceError) throws(PersistenceError) -> JSONValue? {
+        guard DurableFile.exists(path) else { return nil }
         let bytes: [UInt8]
         do {
-            bytes = try FileIO.read(identityPath, limit: 64 * 1024)
+            bytes = try FileIO.read(path, limit: 64 * 1024)
         } catch {
             throw PersistenceError(error)
         }
-        func bad(_ why: String) -> PersistenceError {
-            PersistenceError(path: identityPath, reason: "unreadable node identity (\(why)); refusing to start")
-        }
-        let document: JSONValue
         do {
-            document = try JSONValue.parse(bytes: bytes)
+            return try JSONValue.parse(bytes: bytes)
         } catch {
             throw bad("\(error)")
         }
+    }
+
+    /// The stored identity, or nil for a new directory.
+    public func readIdentity() throws(PersistenceError) -> NodeIdentity? {
+        func bad(_ why: String) -> PersistenceError {
+            PersistenceError(path: identityPath, reason: "unreadable node identity (\(why)); refusing to start")
+        }
+        guard let document = try Self.readDocument(identityPath, bad: bad) else { return nil }
         guard case .object(let fields) = document, case .string(let name)? = fields["name"],
             case .number(let incarnation)? = fields["incarnation"], incarnation >= 0, incarnation < 9e15,
             incarnation == incarnation.rounded()

@@ -13,22 +13,10 @@ extension DataDirectory {
 
         /// The stored tags, or nil when there is no file yet.
         func read() throws(PersistenceError) -> MemberTags? {
-            guard DurableFile.exists(path) else { return nil }
-            let bytes: [UInt8]
-            do {
-                bytes = try FileIO.read(path, limit: 64 * 1024)
-            } catch {
-                throw PersistenceError(error)
-            }
             func bad(_ why: String) -> PersistenceError {
                 PersistenceError(path: path, reason: "unreadable tags (\(why)); fix or remove the file")
             }
-            let document: JSONValue
-            do {
-                document = try JSONValue.parse(bytes: bytes)
-            } catch {
-                throw bad("\(error)")
-            }
+            guard let document = try DataDirectory.readDocument(path, bad: bad) else { return nil }
             guard case .object(let fields) = document else { throw bad("expected an object of strings") }
             var pairs: [String: String] = [:]
             for (key, value) in fields {
