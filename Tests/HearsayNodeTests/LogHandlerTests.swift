@@ -50,5 +50,11 @@ import Testing
         logger.warning("dropped", metadata: ["reason": "bad_signature"])
         let line = sink.all.first ?? ""
         #expect(line.contains("WARNING") && line.contains("dropped") && line.contains("reason=bad_signature"))
+        // A value that could pass for more fields, or end the line, is quoted.
+        logger.info("member tags changed", metadata: ["tags": "role=web level=error", "output": "a\nb", "empty": ""])
+        let quoted = sink.all.last ?? ""
+        #expect(quoted.contains(#"tags="role=web level=error""#), "\(quoted)")
+        #expect(quoted.contains(#"output="a\nb""#) && quoted.contains(#"empty="""#), "\(quoted)")
+        #expect(quoted.filter { $0 == "\n" }.count == 1)
     }
 }

@@ -56,9 +56,20 @@ public struct LineLogHandler: LogHandler {
             var line = "\(ts) \(event.level.rawValue.uppercased().padding(8))"
             if let node { line += "[\(node)] " }
             line += event.message.description
-            for key in fields.keys.sorted() { line += " \(key)=\(fields[key]!)" }
+            for key in fields.keys.sorted() { line += " \(key)=" + Self.text(fields[key]!) }
             output(line + "\n")
         }
+    }
+
+    /// A value for a text line: bare when it is one word of printable ASCII, else quoted
+    /// with JSON's escapes, so that a value with spaces, `=` or a newline (a tag, an
+    /// error's text) can neither look like more fields nor start another line.
+    static func text(_ value: Logger.MetadataValue) -> String {
+        let text = value.description
+        let bare =
+            !text.isEmpty
+            && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") }
+        return bare ? text : JSONValue.string(text).canonicalText
     }
 
     private static func json(_ value: Logger.MetadataValue) -> JSONValue {
