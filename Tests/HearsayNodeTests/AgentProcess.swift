@@ -207,6 +207,25 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// A GET that may wait (a blocking query), run on a thread of its own (not one of
+    /// the few that run tasks, which a blocked socket would hold), so that the test can
+    /// act while it waits; its answer and when it came.
+    func waiting(_ path: String, timeout: Duration = .seconds(150)) -> Task<
+        (APIClient.Response?, ContinuousClock.Instant), Never
+    > {
+        var client = self.client
+        client.timeout = timeout
+        let asking = client
+        return Task {
+            await withCheckedContinuation { done in
+                Thread.detachNewThread {
+                    let response = try? asking.request("GET", path)
+                    done.resume(returning: (response, ContinuousClock.now))
+                }
+            }
+        }
+    }
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes.

@@ -10,23 +10,10 @@ import Testing
         response.header("X-Hearsay-Index").flatMap(UInt64.init)
     }
 
-    /// A query run on a thread of its own (not one of the few that run tasks, which a
-    /// blocked socket would hold), so that the test can write while it waits; its answer
-    /// and when it came.
     private func waiting(
         _ agent: AgentProcess, _ path: String, timeout: Duration = .seconds(150)
     ) -> Task<(APIClient.Response?, ContinuousClock.Instant), Never> {
-        var client = agent.client
-        client.timeout = timeout
-        let asking = client
-        return Task {
-            await withCheckedContinuation { done in
-                Thread.detachNewThread {
-                    let response = try? asking.request("GET", path)
-                    done.resume(returning: (response, ContinuousClock.now))
-                }
-            }
-        }
+        agent.waiting(path, timeout: timeout)
     }
 
     private func waitingQueries(_ agent: AgentProcess) -> Double { agent.metric("hearsay_blocking_queries") }

@@ -133,23 +133,11 @@ struct TagTests {
         let first = try one.client.request("GET", "/v1/members?tag=role:web")
         let index = try #require(first.header("X-Hearsay-Index"))
         #expect(first.json == .object(["members": .array([])]))
-        var client = one.client
         // Past the query's wait: an answer at its end, not woken, fails on the list below.
-        client.timeout = .seconds(90)
-        let asking = client
-        // On a thread of its own: a socket blocked in a task would hold one of the few
-        // threads that run every test's tasks.
-        let waiting = Task {
-            await withCheckedContinuation { (done: CheckedContinuation<APIClient.Response?, Never>) in
-                Thread.detachNewThread {
-                    done.resume(
-                        returning: try? asking.request("GET", "/v1/members?tag=role:web&wait=60s&index=\(index)"))
-                }
-            }
-        }
+        let waiting = one.waiting("/v1/members?tag=role:web&wait=60s&index=\(index)", timeout: .seconds(90))
         try await Task.sleep(for: .milliseconds(300))
         #expect(try send(two, "PUT", #"{"role": "web"}"#).status == 200)
-        let woken = try #require(await waiting.value)
+        let woken = try #require(await waiting.value.0)
         #expect(woken.status == 200)
         guard case .object(let root)? = woken.json, case .array(let list)? = root["members"] else {
             Issue.record("no member list: \(woken.text)")

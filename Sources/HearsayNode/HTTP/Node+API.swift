@@ -42,14 +42,19 @@ extension Node {
 
     /// Answers one API request. Mutating methods need the bearer token when one is set.
     func handle(_ request: HTTPRequest) -> HTTPReply {
-        if let token = settings.apiToken, request.method != .GET, request.method != .HEAD,
-            !Self.authorized(request, token: token)
-        {
-            var response = HTTPResponse.error(.unauthorized, "this endpoint needs Authorization: Bearer <api token>")
-            response.headers.append(("WWW-Authenticate", "Bearer"))
-            return .now(response)
+        if request.method != .GET, request.method != .HEAD, let refusal = unauthorized(request, "this endpoint") {
+            return .now(refusal)
         }
         return Self.router.route(request, context: self)
+    }
+
+    /// The 401 for `request` when an API token is set and the request lacks it; nil
+    /// when it may go on. `what` names what needs the token.
+    func unauthorized(_ request: HTTPRequest, _ what: String) -> HTTPResponse? {
+        guard let token = settings.apiToken, !Self.authorized(request, token: token) else { return nil }
+        var response = HTTPResponse.error(.unauthorized, "\(what) needs Authorization: Bearer <api token>")
+        response.headers.append(("WWW-Authenticate", "Bearer"))
+        return response
     }
 
     static func authorized(_ request: HTTPRequest, token: String) -> Bool {

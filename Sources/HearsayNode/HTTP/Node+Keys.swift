@@ -26,12 +26,7 @@ extension Node {
         case .cluster?:
             // A GET, but one that opens connections to every member: the token guards it
             // as it guards changes.
-            if let token = settings.apiToken, !Self.authorized(request, token: token) {
-                var response = HTTPResponse.error(
-                    .unauthorized, "a cluster-wide key listing needs Authorization: Bearer <api token>")
-                response.headers.append(("WWW-Authenticate", "Bearer"))
-                return .now(response)
-            }
+            if let refusal = unauthorized(request, "a cluster-wide key listing") { return .now(refusal) }
             if let refusal = roundRefusal { return .now(refusal) }
             let answer = eventLoop.makePromise(of: HTTPResponse.self)
             startKeyringRound(.list, key: nil, signingKeys: keyring.keyIDs) { round in

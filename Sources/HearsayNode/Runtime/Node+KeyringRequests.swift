@@ -3,9 +3,10 @@ import HearsayWire
 import NIOCore
 
 /// Keyring operations on the whole cluster, in the manner of `serf keys`: the node an
-/// operator calls asks every live member over the gossip port, in frames signed with
-/// each of its keys (a member that missed a rotation holds only an older one), and
-/// collects the answers; each member answers on the request's own connection.
+/// operator calls asks every member but those that left over the gossip port, in frames
+/// signed with each key they may hold (a member that missed a rotation holds only an
+/// older one), and collects the answers; each member answers on the request's own
+/// connection.
 extension Node {
     /// The capability a member announces when it answers keyring requests; members
     /// without it (older versions) are not sent any, since they would refuse the frame.
