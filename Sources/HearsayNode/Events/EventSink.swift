@@ -154,9 +154,9 @@ final class EventSink {
         }
     }
 
-    /// Writes `buffer` as one chunk of the answer: the connection's HTTP encoder is gone
-    /// by now (`HTTPRequestHandler.shedHTTPHandlers`), and `buffer` may be shared with
-    /// other streams, so its size line and end go around it.
+    /// Writes `buffer` as one chunk of the answer: the connection's handler writes the
+    /// stream's head and nothing after it (`HTTPRequestHandler.openStream`), and `buffer`
+    /// may be shared with other streams, so its size line and end go around it.
     private func write(_ buffer: ByteBuffer) {
         let size = buffer.readableBytes
         guard size > 0 else { return }

@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The HTTP API's listener: NIOHTTP1 on the node's event loop.
+/// The HTTP API's listener, on the node's event loop: the connection guard, then the
+/// request handler with its own HTTP/1 parser (`HTTP1RequestParser`).
 enum HTTPServer {
     /// Binds `address` and serves the node's API there.
     static func bind(_ address: HostPort, node: Node) async throws -> any Channel {
@@ -15,8 +16,6 @@ enum HTTPServer {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(HTTPConnectionGuard(node: node, timeout: timeout))
-                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
-                    try sync.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
                     try sync.addHandler(HTTPRequestHandler(node: node, maxBodyBytes: maxBody))
                 }
             }
@@ -24,114 +23,197 @@ enum HTTPServer {
     }
 }
 
-/// Collects one request at a time (head and body up to the limit), hands it to the
-/// node's router, and writes the answer. A body over the limit is answered with 413
-/// before it is read further, and the connection is closed. A body's bytes are held in
-/// the HTTP port's buffer budget while they arrive: when all bodies in progress would
-/// pass it, the request is answered 503 and its connection closed.
-final class HTTPRequestHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// Reads one request at a time (head and body up to the limit), hands it to the node's
+/// router, and writes the answer. A body over the limit is answered with 413 before it
+/// is read further, and the connection is closed. A body's bytes are held in the HTTP
+/// port's buffer budget while they arrive: when all bodies in progress would pass it, the
+/// request is answered 503 and its connection closed. A request that does not parse is
+/// answered (400, 431 or 501) and its connection closed at once.
+///
+/// Requests pipelined behind one whose answer is awaited wait unparsed, and no more is
+/// read meanwhile, so a pipelining client holds at most one read's worth of bytes. A
+/// connection idle for a minute between requests is closed.
+final class HTTPRequestHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = Any
+    typealias OutboundOut = Any
+
+    static let idleTimeout = TimeAmount.seconds(60)
+    /// An empty buffer to parse from when nothing is buffered: the parser may still have
+    /// a request's end to report.
+    private static let noBytes = ByteBuffer()
 
     private let node: Node
     private let maxBodyBytes: Int
-    private var head: HTTPRequestHead?
+    private var parser = HTTP1RequestParser()
+    /// Bytes read and not parsed yet; nil when there are none, so that an idle connection
+    /// holds no buffer.
+    private var input: ByteBuffer?
+    private var head: HTTP1RequestHead?
     private var body: [UInt8] = []
+    /// Set when the request's body was refused (413, or 503 for the budget): the rest of
+    /// it is read and dropped, then the connection closes.
     private var rejected = false
     private var discarded = 0
     /// Budget bytes held for the body being received.
     private var held = 0
     /// Set while an answer is awaited from the node.
     private var awaitingAnswer = false
+    /// Set when a read was held back while an answer is awaited and bytes wait unparsed.
+    private var readDeferred = false
+    /// Set once the connection will close: nothing more is parsed.
+    private var closing = false
     /// Forgets the blocking query this connection waits on.
     private var cancelWaiting: (@Sendable () -> Void)?
     /// Set once the connection is closed.
     private var clientGone = false
     /// Set once this connection answers with an event stream, its last answer.
     private var streaming = false
-    /// Set while a blocking query waits with the HTTP handlers shed (`park`).
+    /// Set while a blocking query waits: the connection then holds no timer and no
+    /// buffer, for thousands may wait at once.
     private var parked = false
     /// Set when the client sent more while its query waited: the answer closes then.
     private var sentWhileParked = false
+    private var idleCheck: Scheduled<Void>?
+    /// When the connection last read bytes or wrote an answer.
+    private var lastActive = NIODeadline.now()
 
     init(node: Node, maxBodyBytes: Int) {
         self.node = node
         self.maxBodyBytes = maxBodyBytes
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        lastActive = .now()
+        armIdleCheck(context)
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // After a stream (the connection's last answer), nothing more is served.
-        guard !streaming else { return }
-        // Bytes, or a request the shed pipeline handler held, that came behind a waiting
-        // query: rare enough (pipelining behind a blocking query) to be served by closing
-        // after the answer, which a client takes as the end of the connection.
+        // After a stream (the connection's last answer), or once closing, nothing more
+        // is served.
+        guard !streaming, !closing else { return }
+        // Bytes that came behind a waiting query: rare enough (pipelining behind a
+        // blocking query) to be served by closing after the answer, which a client takes
+        // as the end of the connection; reading on sees the client go away.
         guard !parked else {
             sentWhileParked = true
             return
         }
-        switch unwrapInboundIn(data) {
-        case .head(let requestHead):
-            head = requestHead
-            body = []
-            rejected = false
-            if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                reject(context: context)
-            }
-        case .body(let chunk):
-            guard !rejected else {
-                // Read the rest of a refused body so that closing does not reset the
-                // connection under the 413 answer; give up on a client that sends far more.
-                discarded += chunk.readableBytes
-                if discarded > 16 * maxBodyBytes { context.close(promise: nil) }
+        var bytes = unwrapInboundIn(data)
+        lastActive = .now()
+        if var buffered = input {
+            input = nil
+            if buffered.readerIndex > 16 * 1024 { buffered.discardReadBytes() }
+            buffered.writeBuffer(&bytes)
+            input = buffered
+        } else {
+            input = bytes
+        }
+        serve(context)
+    }
+
+    /// Holds back reads while an answer is awaited and bytes wait unparsed behind it.
+    func read(context: ChannelHandlerContext) {
+        if awaitingAnswer && !parked && input != nil {
+            readDeferred = true
+            return
+        }
+        context.read()
+    }
+
+    /// Parses and answers what is buffered, until an answer must be awaited or more
+    /// bytes are needed.
+    private func serve(_ context: ChannelHandlerContext) {
+        while !awaitingAnswer && !closing && !streaming && !parked {
+            var buffer = input ?? Self.noBytes
+            input = nil
+            let part: HTTP1RequestParser.Part?
+            do {
+                part = try parser.next(&buffer)
+            } catch {
+                refuse(error, context: context)
                 return
             }
-            if body.count + chunk.readableBytes > maxBodyBytes {
-                reject(context: context)
-                return
-            }
-            let size = chunk.readableBytes
-            guard node.assumeIsolated({ $0.reserveBuffer(size, on: .http) }) else {
-                refuseForBudget(context: context)
-                return
-            }
-            held += size
-            body += chunk.readableBytesView
-        case .end:
-            context.triggerUserOutboundEvent(HTTPRequestArrived(), promise: nil)
-            if rejected {
-                context.close(promise: nil)
-                return
-            }
-            guard let head else { return }
-            self.head = nil
-            let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
-            body = []
-            releaseHeld()
-            let keepAlive = head.isKeepAlive
-            let reply = node.assumeIsolated { $0.handle(request) }
-            switch reply {
-            case .now(let response):
-                write(response, to: context, head: head, keepAlive: keepAlive)
-            case .later(let work):
-                let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
-                promise.completeWithTask { await work() }
-                answer(with: promise.futureResult, context: context, head: head, keepAlive: keepAlive)
-            case .promised(let future):
-                answer(with: future, context: context, head: head, keepAlive: keepAlive)
-            case .parked(let future, let cancel):
-                cancelWaiting = cancel
-                park(until: future, context: context, head: head, keepAlive: keepAlive)
-            case .stream(let stream):
-                openStream(stream, context: context, head: head)
+            if buffer.readableBytes > 0 { input = buffer }
+            guard let part else { return }
+            switch part {
+            case .head(let requestHead):
+                head = requestHead
+                body = []
+                rejected = false
+                discarded = 0
+                if case .length(let length) = requestHead.body, length > maxBodyBytes {
+                    reject(context: context)
+                    // A client that waits for a 100 before its body sends nothing more.
+                    if requestHead.expectsContinue { closeAfterWrites(context) }
+                } else if requestHead.expectsContinue {
+                    context.writeAndFlush(NIOAny(HTTPResponse.continueHead), promise: nil)
+                }
+            case .body(let chunk):
+                receive(chunk, context: context)
+            case .end:
+                context.triggerUserOutboundEvent(HTTPRequestArrived(), promise: nil)
+                guard !rejected else {
+                    closeAfterWrites(context)
+                    return
+                }
+                guard let requestHead = head else { return }
+                head = nil
+                dispatch(requestHead, context: context)
             }
         }
     }
 
-    /// Writes the answer once it is ready. Meanwhile the connection is not idle: a
-    /// blocking query or a join waits on the node, not on the client.
+    private func receive(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
+        guard !rejected else {
+            // Read the rest of a refused body so that closing does not reset the
+            // connection under the answer; give up on a client that sends far more.
+            discarded += chunk.readableBytes
+            if discarded > 16 * maxBodyBytes { closeAfterWrites(context) }
+            return
+        }
+        let size = chunk.readableBytes
+        if body.count + size > maxBodyBytes {
+            reject(context: context)
+            return
+        }
+        guard node.assumeIsolated({ $0.reserveBuffer(size, on: .http) }) else {
+            refuseForBudget(context: context)
+            return
+        }
+        held += size
+        body += chunk.readableBytesView
+    }
+
+    private func dispatch(_ requestHead: HTTP1RequestHead, context: ChannelHandlerContext) {
+        let request = HTTPRequest(
+            method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: body)
+        body = []
+        releaseHeld()
+        let reply = node.assumeIsolated { $0.handle(request) }
+        switch reply {
+        case .now(let response):
+            write(response, to: context, head: requestHead)
+        case .later(let work):
+            let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
+            promise.completeWithTask { await work() }
+            answer(with: promise.futureResult, context: context, head: requestHead)
+        case .promised(let future):
+            answer(with: future, context: context, head: requestHead)
+        case .parked(let future, let cancel):
+            cancelWaiting = cancel
+            park(until: future, context: context, head: requestHead)
+        case .stream(let stream):
+            openStream(stream, context: context, head: requestHead)
+        }
+    }
+
+    /// Writes the answer once it is ready, then serves what was pipelined behind it.
+    /// Meanwhile the connection is not idle: a durable write or a join waits on the
+    /// node, not on the client.
     private func answer(
-        with future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTPRequestHead,
-        keepAlive: Bool
+        with future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTP1RequestHead
     ) {
         awaitingAnswer = true
         context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
@@ -141,91 +223,78 @@ final class HTTPRequestHandler: ChannelInboundHandler {
             handler.awaitingAnswer = false
             handler.cancelWaiting = nil
             // Failed only when the client went away: nothing to write.
-            guard case .success(let response) = result else { return }
-            // Before the write: writing the answer's end releases a pipelined request,
-            // which may arrive whole (and stop its deadline) within the write itself.
+            guard case .success(let response) = result, context.channel.isActive else { return }
+            // Before the write: writing the answer releases a pipelined request, which
+            // may arrive whole (and stop its deadline) within the write itself.
             context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
-            handler.write(response, to: context, head: head, keepAlive: keepAlive)
+            handler.write(response, to: context, head: head)
+            handler.resume(context)
         }
     }
 
-    /// A blocking query waits with the HTTP handlers shed, as an event stream does: what
-    /// each of thousands of waiting connections holds is then the channel and this
-    /// handler. The answer is written as bytes, and the handlers come back for the next
-    /// request on a connection kept alive.
+    /// After an awaited answer: reads again, and serves what waited.
+    private func resume(_ context: ChannelHandlerContext) {
+        guard !closing else { return }
+        lastActive = .now()
+        armIdleCheck(context)
+        if readDeferred {
+            readDeferred = false
+            context.read()
+        }
+        serve(context)
+    }
+
+    /// A blocking query waits holding nothing but the channel and this handler: no idle
+    /// timer and no buffer. Bytes the client sends meanwhile close the connection after
+    /// the answer (`sentWhileParked`).
     private func park(
-        until future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTPRequestHead,
-        keepAlive: Bool
+        until future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTP1RequestHead
     ) {
         awaitingAnswer = true
         context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
         parked = true
-        shedHTTPHandlers(context)
-        let (version, isHead) = (head.version, head.method == .HEAD)
+        if input != nil {
+            sentWhileParked = true
+            input = nil
+        }
+        idleCheck?.cancel()
+        idleCheck = nil
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         future.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = bound.value
             handler.awaitingAnswer = false
             handler.cancelWaiting = nil
+            handler.parked = false
             guard case .success(let response) = result, context.channel.isActive else { return }
-            let keep = keepAlive && !handler.sentWhileParked
+            var head = head
+            head.keepAlive = head.keepAlive && !handler.sentWhileParked
             context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
-            let bytes = Self.encode(response, version: version, keepAlive: keep, withBody: !isHead)
-            let done = context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: bytes)))
-            guard keep else {
-                let channel = context.channel
-                done.whenComplete { _ in channel.close(promise: nil) }
-                return
-            }
-            do {
-                let pipeline = context.pipeline.syncOperations
-                try pipeline.configureHTTPServerPipeline(position: .before(handler), withErrorHandling: true)
-                try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(60)), position: .before(handler))
-                handler.parked = false
-            } catch {
-                context.close(promise: nil)
-            }
+            handler.write(response, to: context, head: head)
+            handler.resume(context)
         }
-    }
-
-    /// An answer as HTTP/1 bytes, with the headers `write` gives it.
-    static func encode(_ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool, withBody: Bool) -> [UInt8] {
-        var text = "HTTP/\(version.major).\(version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n"
-        text += "Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n"
-        text += "Connection: \(keepAlive ? "keep-alive" : "close")\r\n"
-        for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
-        text += "\r\n"
-        var bytes = Array(text.utf8)
-        if withBody { bytes += response.body }
-        return bytes
     }
 
     /// Writes an event stream's head and hands the node the connection's sink. The
     /// answer stays pending for as long as the stream lasts: the connection is not idle
     /// while the client waits for events. The stream is the connection's last answer
     /// (`Connection: close`): a request pipelined behind it is never read.
-    private func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, head: HTTPRequestHead) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: stream.format.contentType)
-        headers.add(name: "Cache-Control", value: "no-cache")
-        headers.add(name: "Connection", value: "close")
-        headers.add(name: "X-Hearsay-Index", value: "\(stream.index)")
+    private func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, head: HTTP1RequestHead) {
         streaming = true
-        guard head.method != .HEAD else {
-            headers.add(name: "Content-Length", value: "0")
-            let channel = context.channel
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))),
-                promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        input = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+        let isHead = head.method == .HEAD
+        let bytes = HTTPResponse.streamHead(
+            contentType: stream.format.contentType, index: stream.index, version: head.version, isHead: isHead,
+            allocator: context.channel.allocator)
+        guard !isHead else {
+            context.writeAndFlush(NIOAny(bytes), promise: nil)
+            closeAfterWrites(context)
             return
         }
         awaitingAnswer = true
         context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
-        context.writeAndFlush(
-            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil
-        )
-        shedHTTPHandlers(context)
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
         // A client already gone (the write found it reset) gets no stream.
         guard context.channel.isActive, !clientGone else { return }
         let metrics = node.metrics
@@ -234,30 +303,15 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         if clientGone { forget() } else { cancelWaiting = forget }
     }
 
-    /// Once a stream's head is written, the connection carries only its chunks, which
-    /// the sink frames (`EventSink`), and reads nothing more that matters: the HTTP
-    /// handlers go, and with them most of what each of thousands of idle streams holds
-    /// (their idle timer, re-armed every minute, among it). What the client still sends
-    /// reaches this handler as bytes, and is dropped (`streaming`); its close is seen.
-    private func shedHTTPHandlers(_ context: ChannelHandlerContext) {
-        let pipeline = context.pipeline.syncOperations
-        func remove<Handler: RemovableChannelHandler>(_ type: Handler.Type) {
-            if let handler = try? pipeline.handler(type: type) { pipeline.removeHandler(handler, promise: nil) }
-        }
-        remove(IdleStateHandler.self)
-        remove(HTTPServerProtocolErrorHandler.self)
-        remove(NIOHTTPResponseHeadersValidator.self)
-        remove(HTTPServerPipelineHandler.self)
-        remove(HTTPResponseEncoder.self)
-        remove(ByteToMessageHandler<HTTPRequestDecoder>.self)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         // A client gone while its query waited: the node forgets the query now rather
         // than hold it until its wait ends.
         clientGone = true
         cancelWaiting?()
         cancelWaiting = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+        input = nil
         context.fireChannelInactive()
     }
 
@@ -267,7 +321,7 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         body = []
         releaseHeld()
         let response = HTTPResponse.error(.payloadTooLarge, "request body larger than \(maxBodyBytes) bytes")
-        write(response, to: context, head: head, keepAlive: false, closeAfter: false)
+        writeClosing(response, context: context)
     }
 
     /// Bodies in progress hold the whole budget: this one is refused at once, and its
@@ -282,7 +336,46 @@ final class HTTPRequestHandler: ChannelInboundHandler {
         }
         let response = HTTPResponse.error(
             .serviceUnavailable, "request bodies in progress fill the server's buffer: try again later")
-        write(response, to: context, head: head, keepAlive: false, closeAfter: true)
+        writeClosing(response, context: context)
+        closeAfterWrites(context)
+    }
+
+    /// A request that does not parse: nothing more can be read from the connection, so
+    /// it is answered with what was wrong and closed now, not at the idle timeout.
+    private func refuse(_ error: HTTP1ParseError, context: ChannelHandlerContext) {
+        input = nil
+        writeClosing(HTTPResponse.error(error.status, error.reason), context: context)
+        closeAfterWrites(context)
+    }
+
+    /// Writes `response` with `Connection: close`, keeping the connection open: the
+    /// caller closes it once it has read what it must.
+    private func writeClosing(_ response: HTTPResponse, context: ChannelHandlerContext) {
+        let version = head?.version ?? .http1_1
+        let bytes = response.encoded(
+            version: version, keepAlive: false, withBody: head?.method != .HEAD, allocator: context.channel.allocator)
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+    }
+
+    /// Closes the connection once what was written has gone.
+    private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        closing = true
+        input = nil
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(Self.noBytes)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func write(_ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTP1RequestHead) {
+        let bytes = response.encoded(
+            version: head.version, keepAlive: head.keepAlive, withBody: head.method != .HEAD,
+            allocator: context.channel.allocator)
+        let done = context.writeAndFlush(NIOAny(bytes))
+        if !head.keepAlive {
+            closing = true
+            input = nil
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 
     private func releaseHeld() {
@@ -294,45 +387,28 @@ final class HTTPRequestHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         releaseHeld()
+        idleCheck?.cancel()
+        idleCheck = nil
     }
 
-    private func write(
-        _ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTPRequestHead?, keepAlive: Bool,
-        closeAfter: Bool = true
-    ) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.count)")
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        let version = head?.version ?? .http1_1
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
-            promise: nil)
-        if head?.method != .HEAD {
-            context.write(
-                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
-                promise: nil)
-        }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive && closeAfter {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+    /// One timer per connection, due a minute after it was last active, moved on when it
+    /// fires early rather than at every read.
+    private func armIdleCheck(_ context: ChannelHandlerContext) {
+        guard idleCheck == nil, !parked, !streaming, !closing else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(deadline: lastActive + Self.idleTimeout) {
+            let (handler, context) = bound.value
+            handler.idleCheck = nil
+            // An awaited answer re-arms the check once it is written.
+            guard !handler.awaitingAnswer, context.channel.isActive else { return }
+            if NIODeadline.now() - handler.lastActive >= Self.idleTimeout {
+                context.close(promise: nil)
+            } else {
+                handler.armIdleCheck(context)
+            }
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            if !awaitingAnswer { context.close(promise: nil) }
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    /// A request that does not parse (a malformed line, header or length, an HTTP/2
-    /// preface) has been answered 400 with `Connection: close` by NIO's error handler,
-    /// which is flushed by then; nothing more can be read from the connection, so it
-    /// closes now instead of at the idle timeout.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
