@@ -177,6 +177,78 @@ import Testing
         }
         #expect(parser.isBetweenRequests)
     }
+
+    /// What parsing `bytes` fed in pieces at `cuts` gives: each request's method, target,
+    /// headers and body, then the error if one stopped it.
+    private func outcome(_ bytes: [UInt8], cuts: [Int]) -> String {
+        var parser = HTTP1RequestParser()
+        var buffer = ByteBuffer()
+        var out = ""
+        var body: [UInt8] = []
+        var offset = 0
+        for end in cuts + [bytes.count] where end >= offset {
+            buffer.writeBytes(bytes[offset..<end])
+            offset = end
+            do {
+                while let part = try parser.next(&buffer) {
+                    switch part {
+                    case .head(let head):
+                        out += "\(head.method) \(head.uri) \(head.version) \(head.keepAlive) \(head.body)"
+                        for (name, value) in head.headers { out += " [\(name)=\(value)]" }
+                    case .body(let slice): body += slice.readableBytesView
+                    case .end:
+                        out += " body \(body) end\n"
+                        body = []
+                    }
+                }
+            } catch {
+                return out + " body \(body) error \(error.status.code) \(error.reason)"
+            }
+        }
+        return out + " body \(body)"
+    }
+
+    @Test func mutatedRequestsReadTheSameWhereverTheReadsSplitThem() {
+        // However the bytes arrive, the parser reads the same requests and stops at the
+        // same error: its state between reads is complete. A seeded generator, so that a
+        // failure replays.
+        var random = SplitMix(seed: 20_261_203)
+        let seeds = [
+            "PUT /v1/metadata/a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /healthz HTTP/1.1\r\n\r\n",
+            "POST /v1/join HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+            "GET /v1/members?tag=a:b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        ]
+        let noise: [UInt8] = [13, 10, 32, 9, 58, 59, 48, 49, 102, 0, 200, 65]
+        for round in 0..<3000 {
+            var bytes = Array(seeds[round % seeds.count].utf8)
+            for _ in 0..<Int(random.next() % 4) {
+                let at = Int(random.next() % UInt64(bytes.count))
+                switch random.next() % 3 {
+                case 0: bytes[at] = noise[Int(random.next() % UInt64(noise.count))]
+                case 1: bytes.insert(noise[Int(random.next() % UInt64(noise.count))], at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            let whole = outcome(bytes, cuts: [])
+            var cuts = (0..<Int(random.next() % 6)).map { _ in Int(random.next() % UInt64(bytes.count + 1)) }
+            cuts.sort()
+            #expect(outcome(bytes, cuts: cuts) == whole, "round \(round): \(bytes) cut at \(cuts)")
+            #expect(outcome(bytes, cuts: Array(0..<bytes.count)) == whole, "round \(round), a byte at a time")
+        }
+    }
+}
+
+/// SplitMix64: a small seeded generator for the randomized tests.
+struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 extension HTTP1RequestParser.Part: Equatable {
