@@ -8,7 +8,6 @@ import HearsayCore
 import HearsayNode
 import HearsayWire
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -26,17 +25,22 @@ final class Results: Sendable {
 }
 
 /// `clients` keep-alive connections, each sending PUTs one after another for `seconds`.
+///
+/// Requests are written and answers read as bytes, without NIO's HTTP client codec: the
+/// load shares the two cores with the agent it measures, and every instruction it saves
+/// is one the agent can use (what `wrk` does beside a server).
 final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: each handler lives on the one event loop of the load's group.
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let client: Int
     let deadline: Double
     let results: Results
     private var sequence = 0
     private var sentAt = 0.0
-    private var status: UInt = 0
+    /// What has arrived of the answer being read.
+    private var answer = ByteBuffer()
     let done: EventLoopPromise<Void>
 
     /// GET /healthz instead of PUTs: the same connections and HTTP work with no write,
@@ -63,41 +67,56 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
         }
         sequence += 1
         sentAt = monotonicSeconds()
+        let request: String
         if healthOnly {
-            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz")
-            head.headers.add(name: "Host", value: "127.0.0.1")
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            return
+            request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        } else {
+            let body = #"{"value":{"client":\#(client),"n":\#(sequence)}}"#
+            request =
+                "PUT /v1/metadata/bench/\(client)/\(sequence % 100) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
         }
-        let body = #"{"value":{"client":\#(client),"n":\#(sequence)}}"#
-        var head = HTTPRequestHead(
-            version: .http1_1, method: .PUT, uri: "/v1/metadata/bench/\(client)/\(sequence % 100)")
-        head.headers.add(name: "Host", value: "127.0.0.1")
-        head.headers.add(name: "Content-Type", value: "application/json")
-        head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): status = head.status.code
-        case .body: break
-        case .end:
-            let latency = monotonicSeconds() - sentAt
-            let ok = status == 200
-            results.state.withLock {
-                if ok {
-                    $0.count += 1
-                    $0.latencies.append(latency)
-                } else {
-                    $0.failures += 1
-                }
+        var bytes = unwrapInboundIn(data)
+        answer.writeBuffer(&bytes)
+        guard let (status, length) = Self.whole(answer) else { return }
+        answer.moveReaderIndex(forwardBy: length)
+        answer.discardReadBytes()
+        let latency = monotonicSeconds() - sentAt
+        results.state.withLock {
+            if status == 200 {
+                $0.count += 1
+                $0.latencies.append(latency)
+            } else {
+                $0.failures += 1
             }
-            send(context)
         }
+        send(context)
+    }
+
+    /// The status and total length of the answer at the front of `buffer`, once it has
+    /// arrived whole (head, then `Content-Length` bytes of body).
+    static func whole(_ buffer: ByteBuffer) -> (status: Int, length: Int)? {
+        let view = buffer.readableBytesView
+        let text = Array(view)
+        guard let headEnd = text.indices.dropLast(3).first(where: {
+            text[$0] == 13 && text[$0 + 1] == 10 && text[$0 + 2] == 13 && text[$0 + 3] == 10
+        }) else { return nil }
+        let head = String(decoding: text[..<headEnd], as: UTF8.self)
+        let lines = head.split(separator: "\r\n")
+        guard let statusLine = lines.first, statusLine.count >= 12,
+            let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { return (0, text.count) }
+        let length = lines.dropFirst().compactMap { line -> Int? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+            return Int(parts[1].trimmingPrefix(" "))
+        }.first ?? 0
+        let total = headEnd + 4 + length
+        return text.count >= total ? (status, total) : nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -123,7 +142,6 @@ func runLoad(port: Int, clients: Int, seconds: Double, healthOnly: Bool = false)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
                         PutLoad(
                             client: client, deadline: deadline, results: results, done: done, healthOnly: healthOnly))

@@ -56,4 +56,17 @@ import Testing
             #expect(error.description.contains("expected 'true'"))
         }
     }
+
+    @Test func canonicalBytesSpellTheCanonicalText() throws {
+        let texts = [
+            #"{"b":[1,2.5,-3,1e300,null,true,false],"a":{"z":"q\"uote\\\n\u0001","é":"ü"},"":[]}"#,
+            #""plain""#, "0", "-0.1", "[]", "{}", #"[{"k":[[]]},"\t"]"#,
+        ]
+        for text in texts {
+            let value = try JSONValue.parse(text)
+            var bytes: [UInt8] = []
+            value.writeCanonical(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == value.canonicalText, "\(text)")
+        }
+    }
 }

@@ -1,0 +1,46 @@
+extension JSONValue {
+    /// `canonicalText`'s UTF-8 appended to `out`, written as bytes: the node renders
+    /// an event line for every write, and building it from `String`s cost a durable PUT
+    /// a sixth of its instructions (docs/benchmarks.md).
+    package func writeCanonical(to out: inout [UInt8]) {
+        switch self {
+        case .null:
+            out.append(contentsOf: "null".utf8)
+        case .bool(let b):
+            out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n):
+            Self.spell(n, into: &out)
+        case .string(let s):
+            Self.quote(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.writeCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.quote(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                members[key]!.writeCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `text` as a JSON string, appended to `out`.
+    package static func writeQuoted(_ text: String, to out: inout [UInt8]) {
+        quote(text, into: &out)
+    }
+}
+
+extension Instant {
+    /// `rfc3339`'s bytes appended to `out`.
+    package func writeRFC3339Bytes(to out: inout [UInt8]) {
+        writeRFC3339(to: &out)
+    }
+}
