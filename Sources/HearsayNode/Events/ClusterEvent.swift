@@ -59,6 +59,14 @@ struct ClusterEvent: Sendable {
         line = bytes
     }
 
+    /// An event whose line is rendered already (`metadataChange`).
+    init(index: UInt64, type: String, address: MetadataAddress?, line: [UInt8]) {
+        self.index = index
+        self.type = type
+        self.address = address
+        self.line = line
+    }
+
     /// Whether this is a member event (else a metadata or stream event).
     var isMemberEvent: Bool { type.hasPrefix("member_") }
 

@@ -91,17 +91,7 @@ extension Node {
     func publishMetadataEvent(_ version: ContextMetadata, local: Bool) {
         let now = SystemClock.wall()
         let address = version.address
-        var fields: [String: JSONValue] = [
-            "address": .string(address.rawValue), "origin": .string(local ? "local" : "remote"),
-            "version": .number(Double(version.version)), "updated_by": .string(version.updatedBy.rawValue),
-            "status": .string(version.status.rawValue),
-        ]
-        let deleted = version.status == .deleted
-        if !deleted, version.valueText == nil { fields["value"] = .null }
-        publish(
-            ClusterEvent(
-                index: events.nextIndex, type: deleted ? "metadata_deleted" : "metadata_written", time: now,
-                address: address, fields: fields, value: deleted ? nil : version.valueText))
+        publish(ClusterEvent.metadataChange(version, local: local, index: events.nextIndex, time: now))
         let siblings = engine.store.entry(address)?.versions.count ?? 0
         if siblings > 1, !conflictedAddresses.contains(address) {
             conflictedAddresses.insert(address)
