@@ -3,15 +3,8 @@ extension JSONValue {
     /// an event line for every write, and building it from `String`s cost a durable PUT
     /// a sixth of its instructions (docs/benchmarks.md).
     package func writeCanonical(to out: inout [UInt8]) {
+        guard !writeScalar(to: &out) else { return }
         switch self {
-        case .null:
-            out.append(contentsOf: "null".utf8)
-        case .bool(let b):
-            out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n):
-            Self.spell(n, into: &out)
-        case .string(let s):
-            Self.quote(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -29,7 +22,22 @@ extension JSONValue {
                 members[key]!.writeCanonical(to: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case .null, .bool, .number, .string:
+            break
         }
+    }
+
+    /// A scalar's spelling, the same in canonical and pretty text, appended to `out`;
+    /// false, with nothing written, for an array or an object.
+    func writeScalar(to out: inout [UInt8]) -> Bool {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): Self.spell(n, into: &out)
+        case .string(let s): Self.quote(s, into: &out)
+        case .array, .object: return false
+        }
+        return true
     }
 
     /// `text` as a JSON string, appended to `out`.

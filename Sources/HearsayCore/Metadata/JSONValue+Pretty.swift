@@ -40,17 +40,9 @@ extension JSONValue {
             }
             Self.pad(&out, indent)
             out.append(UInt8(ascii: "}"))
-        case .null:
-            out.append(contentsOf: "null".utf8)
-        case .bool(let b):
-            out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let n):
-            Self.spell(n, into: &out)
-        case .string(let s):
-            Self.quote(s, into: &out)
-        case .array, .object:
-            // Empty: the canonical spelling, `[]` or `{}`.
-            out.append(contentsOf: canonicalText.utf8)
+        default:
+            // A scalar, or an empty array or object: the canonical spelling.
+            if !writeScalar(to: &out) { writeCanonical(to: &out) }
         }
     }
 
