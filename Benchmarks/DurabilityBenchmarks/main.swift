@@ -102,19 +102,22 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
     static func whole(_ buffer: ByteBuffer) -> (status: Int, length: Int)? {
         let view = buffer.readableBytesView
         let text = Array(view)
-        guard let headEnd = text.indices.dropLast(3).first(where: {
-            text[$0] == 13 && text[$0 + 1] == 10 && text[$0 + 2] == 13 && text[$0 + 3] == 10
-        }) else { return nil }
+        guard
+            let headEnd = text.indices.dropLast(3).first(where: {
+                text[$0] == 13 && text[$0 + 1] == 10 && text[$0 + 2] == 13 && text[$0 + 3] == 10
+            })
+        else { return nil }
         let head = String(decoding: text[..<headEnd], as: UTF8.self)
         let lines = head.split(separator: "\r\n")
         guard let statusLine = lines.first, statusLine.count >= 12,
             let status = Int(statusLine.dropFirst(9).prefix(3))
         else { return (0, text.count) }
-        let length = lines.dropFirst().compactMap { line -> Int? in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].trimmingPrefix(" "))
-        }.first ?? 0
+        let length =
+            lines.dropFirst().compactMap { line -> Int? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                return Int(parts[1].trimmingPrefix(" "))
+            }.first ?? 0
         let total = headEnd + 4 + length
         return text.count >= total ? (status, total) : nil
     }

@@ -11,7 +11,7 @@ extension Instant {
     /// Appends `rfc3339`'s bytes to `out`. Digits are written in place: the API stamps
     /// every version it answers with, and building the text from padded `String`s cost
     /// a write's answer a quarter of its rendering.
-    func writeRFC3339(to out: inout [UInt8]) {
+    package func writeRFC3339(to out: inout [UInt8]) {
         let ms = nanoseconds >= 0 ? nanoseconds / 1_000_000 : (nanoseconds - 999_999) / 1_000_000
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000

@@ -39,16 +39,4 @@ extension JSONValue {
         }
         return true
     }
-
-    /// `text` as a JSON string, appended to `out`.
-    package static func writeQuoted(_ text: String, to out: inout [UInt8]) {
-        quote(text, into: &out)
-    }
-}
-
-extension Instant {
-    /// `rfc3339`'s bytes appended to `out`.
-    package func writeRFC3339Bytes(to out: inout [UInt8]) {
-        writeRFC3339(to: &out)
-    }
 }

@@ -67,7 +67,7 @@ extension JSONValue {
     }
 
     /// `quote(_:into:)` for bytes: a string that needs no escape goes in whole.
-    static func quote(_ s: String, into out: inout [UInt8]) {
+    package static func quote(_ s: String, into out: inout [UInt8]) {
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             out.append(UInt8(ascii: "\""))
             out.append(contentsOf: s.utf8)

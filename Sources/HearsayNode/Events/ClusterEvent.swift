@@ -42,16 +42,16 @@ struct ClusterEvent: Sendable {
         bytes.append(UInt8(ascii: "{"))
         for (i, (key, member)) in members.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONValue.writeQuoted(key, to: &bytes)
+            JSONValue.quote(key, into: &bytes)
             bytes.append(UInt8(ascii: ":"))
             switch member {
             case .json(let json): json.writeCanonical(to: &bytes)
             case .text(let text): bytes.append(contentsOf: text.utf8)
             case .index: bytes.append(contentsOf: String(index).utf8)
-            case .type: JSONValue.writeQuoted(type, to: &bytes)
+            case .type: JSONValue.quote(type, into: &bytes)
             case .time:
                 bytes.append(UInt8(ascii: "\""))
-                time.writeRFC3339Bytes(to: &bytes)
+                time.writeRFC3339(to: &bytes)
                 bytes.append(UInt8(ascii: "\""))
             }
         }
