@@ -47,6 +47,7 @@ struct AgentCommand: AsyncParsableCommand {
     var maxHTTPConnectionsPerAddress: String?
     @Option(help: .init(NodeSettings.help("max-http-buffer-bytes"))) var maxHTTPBufferBytes: String?
     @Option(help: .init(NodeSettings.help("http-request-timeout"))) var httpRequestTimeout: String?
+    @Option(help: .init(NodeSettings.help("http-idle-timeout"))) var httpIdleTimeout: String?
     @Option(help: .init(NodeSettings.help("log-level"))) var logLevel: String?
     @Option(help: .init(NodeSettings.help("log-format"))) var logFormat: String?
     @Option(help: .init(NodeSettings.help("event-handler"))) var eventHandler: [String] = []
@@ -68,6 +69,7 @@ struct AgentCommand: AsyncParsableCommand {
             ("max-http-connections", maxHTTPConnections),
             ("max-http-connections-per-address", maxHTTPConnectionsPerAddress),
             ("max-http-buffer-bytes", maxHTTPBufferBytes), ("http-request-timeout", httpRequestTimeout),
+            ("http-idle-timeout", httpIdleTimeout),
             ("event-handler-timeout", eventHandlerTimeout),
         ]
         var flags: [String: [String]] = [:]

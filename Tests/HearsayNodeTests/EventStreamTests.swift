@@ -280,6 +280,33 @@ import Testing
         _ = reader
     }
 
+    @Test func anHTTP10ClientGetsItsStreamWithoutChunks() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        try cluster.start()
+        let agent = cluster.agents[0]
+        #expect(await eventually { agent.members()[agent.name] == "alive" })
+        let fd = try rawStream(agent, "GET /v1/events?types=metadata HTTP/1.0\r\n\r\n")
+        defer { close(fd) }
+        #expect(await eventually { streams(agent) == 1 })
+        #expect(try agent.put("old/client", .number(7)).status == 200)
+        let text = await readUntil(fd) { $0.contains("old/client") && $0.hasSuffix("\n") }
+        let parts = text.split(separator: "\r\n\r\n", maxSplits: 1)
+        #expect(parts.count == 2, "\(text)")
+        let head = parts.first.map(String.init) ?? ""
+        #expect(head.hasPrefix("HTTP/1.0 200"), "\(head)")
+        // HTTP/1.0 knows no chunks: the body is the events' lines and nothing between them.
+        #expect(!head.lowercased().contains("transfer-encoding"), "\(head)")
+        let lines = parts.dropFirst().first?.split(separator: "\n") ?? []
+        #expect(!lines.isEmpty)
+        for line in lines {
+            guard case .object? = try? JSONValue.parse(String(line)) else {
+                Issue.record("not an event: \(line)")
+                continue
+            }
+        }
+    }
+
     @Test func anAgentThatStopsEndsItsStreamsWithAFinalEvent() async throws {
         let cluster = AgentCluster(size: 1)
         defer { cluster.stop() }

@@ -139,6 +139,28 @@ import Testing
                 "a chunk longer than said", "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
                 .badRequest
             ),
+            (
+                "a bare LF after a chunk size", "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\nab\r\n",
+                .badRequest
+            ),
+            (
+                "a bare LF after a chunk", "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\n0\r\n\r\n",
+                .badRequest
+            ),
+            (
+                "a bare CR in a chunk extension",
+                "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a\rb\r\na\r\n0\r\n\r\n", .badRequest
+            ),
+            (
+                "gzip then chunked on two lines",
+                "PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                .notImplemented
+            ),
+            (
+                "chunked twice", "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+                .badRequest
+            ),
+            ("an empty coding", "PUT / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n", .badRequest),
         ]
         for (what, text, status) in cases {
             let error = refusal(text)
@@ -165,6 +187,27 @@ import Testing
         }
         #expect(refused?.status == .requestHeaderFieldsTooLarge)
         #expect(buffer.readableBytes <= HTTP1RequestParser.maxHeadBytes + 1100)
+    }
+
+    @Test func trailersAreHeldToTheHeadLimitAndReadOnceWhateverTheReads() throws {
+        let start = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+        let trailer = "T: " + String(repeating: "t", count: 1000) + "\r\n"
+        // Within the limit, a byte at a time: each line is searched once, not again at
+        // every byte (which made 60 KiB of trailers cost billions of comparisons).
+        let fits = start + String(repeating: trailer, count: 60) + "\r\nGET /next HTTP/1.1\r\n\r\n"
+        let requests = try parse(fits, step: 1)
+        #expect(requests.map(\.head.uri) == ["/x", "/next"])
+        #expect(requests.first?.body == Array("a".utf8))
+        // Past it, 431 as for a head, whole or in pieces.
+        let over = start + String(repeating: trailer, count: 70) + "\r\n"
+        for step in [0, 1000] {
+            do {
+                _ = try parse(over, step: step)
+                Issue.record("trailers over the limit were read (step \(step))")
+            } catch {
+                #expect(error.status == .requestHeaderFieldsTooLarge, "step \(step): \(error)")
+            }
+        }
     }
 
     @Test func aFloodOfEmptyLinesHoldsNothing() throws {

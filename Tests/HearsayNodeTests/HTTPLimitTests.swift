@@ -1,4 +1,5 @@
 import Foundation
+import HearsayCore
 import Testing
 
 /// The HTTP port holds a bounded number of connections, refused cleanly past the limit
@@ -142,5 +143,41 @@ import Testing
         for connection in connections { Foundation.shutdown(connection.fd, Int32(SHUT_RDWR)) }
         #expect(await eventually { agent.metric("hearsay_connection_buffered_bytes{port=\"http\"}") == 0 })
         withExtendedLifetime(connections) {}
+    }
+
+    @Test func clientsThatNeverReadTheirAnswersHoldOneAndAreCutAtTheIdleTimeout() async throws {
+        let (cluster, agent) = try await started(["--http-idle-timeout", "10s"])
+        defer { cluster.stop() }
+        // About 6 MB of metadata, far more than the sockets to a client that reads
+        // nothing hold.
+        let value = JSONValue.string(String(repeating: "v", count: 60_000))
+        for index in 0..<100 { #expect(try agent.put("big/\(index)", value).status == 200) }
+        let index = try #require(agent.client.request("GET", "/v1/metadata").header("X-Hearsay-Index"))
+        // The scrape that reads the gauge is one of the connections it counts.
+        let connections = { agent.metric("hearsay_connections{port=\"http\"}") - 1 }
+        #expect(await eventually { connections() == 0 })
+        let before = agent.metric("process_resident_memory_bytes")
+        // One waits in a blocking query (which holds no idle timer) for the whole store,
+        // to close after it; the other pipelines 40 requests for it on a kept-alive
+        // connection: answered all at once they would hold 240 MB.
+        let closer = try #require(RawConnection(port: agent.httpPort, receiveBuffer: 4096))
+        closer.send(
+            Array("GET /v1/metadata?index=\(index)&wait=1s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        let pipeliner = try #require(RawConnection(port: agent.httpPort, receiveBuffer: 4096))
+        let request = Array("GET /v1/metadata HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        pipeliner.send(Array(repeating: request, count: 40).flatMap { $0 })
+        #expect(await eventually { connections() == 2 })
+        // Neither takes its answer: both are closed at the idle timeout, the answers
+        // dropped with them. Until then the agent holds about one answer each, not 40.
+        var peak = before
+        let start = ContinuousClock.now
+        while connections() > 0, ContinuousClock.now - start < .seconds(30) {
+            peak = max(peak, agent.metric("process_resident_memory_bytes"))
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(connections() == 0, "\(connections()) left open")
+        #expect(peak < before + 96 * 1024 * 1024, "resident \(before) -> \(peak) bytes")
+        #expect(agent.isHealthy)
+        withExtendedLifetime((closer, pipeliner)) {}
     }
 }

@@ -37,4 +37,22 @@ import Testing
         // The agent still serves.
         #expect(agent.isHealthy)
     }
+
+    @Test func aBodyRefusedAndThenMalformedHasOneAnswer() async throws {
+        let cluster = AgentCluster(size: 1)
+        defer { cluster.stop() }
+        let agent = cluster.agents[0]
+        try agent.start(key: cluster.key, extra: ["--max-body-bytes", "1024"])
+        #expect(await eventually { agent.isHealthy }, "\(agent.logText)")
+        // A chunk past the limit is answered 413; the malformed size line after it is
+        // read while the rest is dropped, and must not be answered a second time.
+        let request =
+            "PUT /v1/metadata/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n"
+            + String(repeating: "x", count: 2048) + "\r\nzz\r\n"
+        let (answer, closed) = exchange(Array(request.utf8), port: agent.httpPort, seconds: 15)
+        #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
+        #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 2, "more than one answer: \(answer)")
+        #expect(closed)
+        #expect(agent.values("a").isEmpty)
+    }
 }

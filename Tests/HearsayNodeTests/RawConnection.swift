@@ -7,9 +7,15 @@ final class RawConnection {
 
     /// Connects to `port` on 127.0.0.1 from `source` (any address of 127/8 names this
     /// host, so tests can play several clients); nil when the connection failed.
-    init?(port: Int, source: String = "127.0.0.1") {
+    /// `receiveBuffer` shrinks the socket's receive buffer (set before connecting, so the
+    /// window the peer sees is small too): a client that reads nothing then stops the
+    /// peer's writes after a few KiB.
+    init?(port: Int, source: String = "127.0.0.1", receiveBuffer: Int32? = nil) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let bound = LoopbackAddress.with(port: 0, host: source) { bind(fd, $0, $1) }
         let connected = LoopbackAddress.with(port: port) { connect(fd, $0, $1) }
         guard bound == 0, connected == 0 else {

@@ -60,6 +60,9 @@ public struct NodeSettings: Sendable {
     public var maxHTTPBufferBytes = 64 * 1024 * 1024
     /// How long a request may take from its first byte until its body is whole.
     public var httpRequestTimeout: Duration = .seconds(30)
+    /// How long a connection may stay open with no request, or with an answer its client
+    /// does not take.
+    public var httpIdleTimeout: Duration = .seconds(60)
     /// The lowest log level written.
     public var logLevel: LogLevel = .info
     /// `json` lines, or `text` for people.
@@ -185,6 +188,10 @@ public struct NodeSettings: Sendable {
             .init(
                 name: "http-request-timeout", help: "time for a request to arrive whole from its first byte, 1s to 10m",
                 defaultText: "30s", kind: .duration),
+            .init(
+                name: "http-idle-timeout",
+                help: "time a connection may stay open without a request, or with an answer not read, 1s to 1h",
+                defaultText: "60s", kind: .duration),
             .init(name: "log-level", help: "debug, info, notice, warning or error", defaultText: "info", kind: .text),
             .init(name: "log-format", help: "json (one object per line) or text", defaultText: "json", kind: .text),
         ] + eventDefinitions + tagDefinitions
@@ -314,6 +321,9 @@ public struct NodeSettings: Sendable {
         }
         if let v = try reader.single("http-request-timeout") {
             settings.httpRequestTimeout = try reader.duration(v, within: .seconds(1)...(.seconds(600)), "1s to 10m")
+        }
+        if let v = try reader.single("http-idle-timeout") {
+            settings.httpIdleTimeout = try reader.duration(v, within: .seconds(1)...(.seconds(3600)), "1s to 1h")
         }
         if let v = try reader.single("log-level") {
             guard let level = LogLevel(rawValue: v.text) else {

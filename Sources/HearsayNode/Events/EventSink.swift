@@ -79,6 +79,9 @@ final class EventSink {
 
     private let context: ChannelHandlerContext
     private let format: EventFormat
+    /// Whether events go as chunks (HTTP/1.1) or bare until the connection closes
+    /// (HTTP/1.0, `HTTPResponse.streamHead`).
+    private let chunked: Bool
     private let cut: @Sendable () -> Void
     /// Bytes written to the channel and not yet taken by its socket.
     private(set) var unwritten = 0
@@ -87,9 +90,12 @@ final class EventSink {
     private var budget: StreamBudget?
 
     /// `cut` counts a stream cut off for its slow reader.
-    init(context: ChannelHandlerContext, format: EventFormat, cut: @escaping @Sendable () -> Void) {
+    init(
+        context: ChannelHandlerContext, format: EventFormat, chunked: Bool, cut: @escaping @Sendable () -> Void
+    ) {
         self.context = context
         self.format = format
+        self.chunked = chunked
         self.cut = cut
     }
 
@@ -146,8 +152,8 @@ final class EventSink {
         write(ByteBufferAllocator().buffer(bytes: format.bytes(last)))
         let channel = context.channel
         let grace = context.eventLoop.scheduleTask(in: Self.closeGrace) { channel.close(promise: nil) }
-        // The last chunk: empty.
-        let end = context.channel.allocator.buffer(string: "0\r\n\r\n")
+        // The last chunk: empty. Unchunked, the close itself ends the stream.
+        let end = context.channel.allocator.buffer(string: chunked ? "0\r\n\r\n" : "")
         context.writeAndFlush(NIOAny(end)).whenComplete { _ in
             grace.cancel()
             channel.close(promise: nil)
@@ -160,13 +166,20 @@ final class EventSink {
     private func write(_ buffer: ByteBuffer) {
         let size = buffer.readableBytes
         guard size > 0 else { return }
-        let framed = size + 8
+        let framed = size + (chunked ? 8 : 0)
         unwritten += framed
         budget?.used += framed
-        context.write(NIOAny(context.channel.allocator.buffer(string: String(size, radix: 16) + "\r\n")), promise: nil)
-        context.write(NIOAny(buffer), promise: nil)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "\r\n"))).whenComplete { _ in
+        let written: EventLoopFuture<Void>
+        if chunked {
+            context.write(
+                NIOAny(context.channel.allocator.buffer(string: String(size, radix: 16) + "\r\n")), promise: nil)
+            context.write(NIOAny(buffer), promise: nil)
+            written = context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "\r\n")))
+        } else {
+            written = context.writeAndFlush(NIOAny(buffer))
+        }
+        written.whenComplete { _ in
             let sink = bound.value
             sink.unwritten -= framed
             sink.budget?.used -= framed

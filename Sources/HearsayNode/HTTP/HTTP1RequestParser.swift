@@ -73,6 +73,8 @@ struct HTTP1RequestParser {
     /// scanned once.
     private var scanned = 0
     private var lineStart = 0
+    /// How far into the line at the front of the buffer `takeLine` has looked for its end.
+    private var lineScanned = 0
 
     /// Whether nothing of a request has been read since the last one ended.
     var isBetweenRequests: Bool {
@@ -99,9 +101,11 @@ struct HTTP1RequestParser {
                 state = count == remaining ? .ended : .length(remaining: remaining - count)
                 return .body(buffer.readSlice(length: count)!)
             case .chunkSize:
-                guard let line = try takeLine(&buffer, limit: Self.maxChunkLineBytes, "a chunk's size line") else {
-                    return nil
-                }
+                guard
+                    let line = try takeLine(
+                        &buffer, limit: Self.maxChunkLineBytes, crlf: true, "a chunk's size line",
+                        tooLong: .bad("a chunk's size line is too long"))
+                else { return nil }
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
@@ -110,14 +114,22 @@ struct HTTP1RequestParser {
                 state = count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - count)
                 return .body(buffer.readSlice(length: count)!)
             case .chunkDataEnd:
-                guard let line = try takeLine(&buffer, limit: 2, "the end of a chunk") else { return nil }
+                guard
+                    let line = try takeLine(
+                        &buffer, limit: 2, crlf: true, "a chunk", tooLong: .bad("a chunk is longer than its size"))
+                else { return nil }
                 guard line.isEmpty else { throw .bad("a chunk is longer than its size") }
                 state = .chunkSize
             case .trailers:
-                // Trailer fields are read and ignored: no route uses them.
-                guard let line = try takeLine(&buffer, limit: Self.maxHeadBytes - scanned, "the trailers") else {
-                    return nil
-                }
+                // Trailer fields are read and ignored: no route uses them. Their lines end
+                // as the head's may, and together they are held to the head's limit.
+                guard
+                    let line = try takeLine(
+                        &buffer, limit: Self.maxHeadBytes - scanned, crlf: false, "a trailer",
+                        tooLong: HTTP1ParseError(
+                            status: .requestHeaderFieldsTooLarge,
+                            reason: "the request's trailers are longer than \(Self.maxHeadBytes) bytes"))
+                else { return nil }
                 scanned += line.count + 1
                 if line.isEmpty {
                     scanned = 0
@@ -176,24 +188,37 @@ struct HTTP1RequestParser {
         return head
     }
 
-    /// The line at the front of `buffer` without its end (LF or CRLF), consumed; nil
-    /// while no line end is within `limit` bytes and more may come.
-    private func takeLine(_ buffer: inout ByteBuffer, limit: Int, _ what: String) throws(HTTP1ParseError)
-        -> [UInt8]?
-    {
+    /// The line at the front of `buffer` without its end, consumed; nil while no line
+    /// end is within `limit` bytes and more may come (then `tooLong` once there cannot
+    /// be). `crlf` requires the end to be CRLF: a chunk's framing is where parsers that
+    /// read a bare LF differently would split one stream into different requests.
+    private mutating func takeLine(
+        _ buffer: inout ByteBuffer, limit: Int, crlf: Bool, _ what: String, tooLong: HTTP1ParseError
+    ) throws(HTTP1ParseError) -> [UInt8]? {
         let view = buffer.readableBytesView
-        guard let newline = view.prefix(limit + 2).firstIndex(of: 10) else {
-            if view.count >= limit + 2 { throw .bad("\(what) is too long") }
+        let searchEnd = view.startIndex + min(view.count, limit + 2)
+        // Searched from where the last call stopped: a line that arrives a byte at a time
+        // is scanned once.
+        let searchStart = min(view.startIndex + lineScanned, searchEnd)
+        guard let newline = view[searchStart..<searchEnd].firstIndex(of: 10) else {
+            if view.count >= limit + 2 { throw tooLong }
+            lineScanned = searchEnd - view.startIndex
             return nil
         }
-        var line = Array(view[view.startIndex..<newline])
-        if line.last == 13 { line.removeLast() }
+        lineScanned = 0
+        var end = newline
+        if end > view.startIndex && view[end - 1] == 13 {
+            end -= 1
+        } else if crlf {
+            throw .bad("\(what) does not end in CRLF")
+        }
+        let line = Array(view[view.startIndex..<end])
         buffer.moveReaderIndex(forwardBy: newline - view.startIndex + 1)
         return line
     }
 
     /// A chunk's size: hexadecimal digits, then extensions (ignored) after a `;` and
-    /// optional spaces.
+    /// optional spaces. An extension may not hold a control character.
     private static func chunkSize(_ line: [UInt8]) throws(HTTP1ParseError) -> Int {
         var size = 0
         var index = 0
@@ -215,6 +240,9 @@ struct HTTP1RequestParser {
         guard index > 0 else { throw .bad("a chunk size line without a size") }
         let rest = line[index...].drop(while: { $0 == 32 || $0 == 9 })
         guard rest.isEmpty || rest.first == UInt8(ascii: ";") else { throw .bad("a malformed chunk size") }
+        guard rest.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else {
+            throw .bad("a control character in a chunk extension")
+        }
         return size
     }
 
@@ -234,7 +262,8 @@ struct HTTP1RequestParser {
         let (method, uri, version) = try requestLine(lines[0])
         var headers = HTTPHeaders()
         var length: Int?
-        var chunked = false
+        var chunkedCodings = 0
+        var otherCoding = false
         var transferEncoding = false
         var close = false
         var keepAliveAsked = false
@@ -246,8 +275,14 @@ struct HTTP1RequestParser {
                 if let length, length != parsed { throw .bad("two Content-Length values that differ") }
                 length = parsed
             } else if equalsIgnoringCase(name, "transfer-encoding") {
+                // Every coding of every Transfer-Encoding line counts: a parser that read
+                // only the last line would see `chunked` where another sees `gzip`.
                 transferEncoding = true
-                chunked = equalsIgnoringCase(value, "chunked")
+                for token in value.split(separator: UInt8(ascii: ",")) {
+                    let coding = trim(token)
+                    if coding.isEmpty { continue }
+                    if equalsIgnoringCase(coding, "chunked") { chunkedCodings += 1 } else { otherCoding = true }
+                }
             } else if equalsIgnoringCase(name, "connection") {
                 for token in value.split(separator: UInt8(ascii: ",")) {
                     let trimmed = trim(token)
@@ -263,8 +298,11 @@ struct HTTP1RequestParser {
         if transferEncoding {
             guard length == nil else { throw .bad("both Content-Length and Transfer-Encoding") }
             guard version.minor >= 1 else { throw .bad("Transfer-Encoding in an HTTP/1.0 request") }
-            guard chunked else {
+            guard !otherCoding else {
                 throw HTTP1ParseError(status: .notImplemented, reason: "no transfer coding but chunked is supported")
+            }
+            guard chunkedCodings == 1 else {
+                throw .bad(chunkedCodings == 0 ? "a Transfer-Encoding without a coding" : "chunked applied twice")
             }
             body = .chunked
         } else if let length, length > 0 {

@@ -36,8 +36,9 @@ extension HTTPResponse {
         return buffer
     }
 
-    /// The head of an event stream's answer (`Transfer-Encoding: chunked`, the
-    /// connection's last answer), or of a HEAD request for one, which has no body.
+    /// The head of an event stream's answer (the connection's last answer), or of a HEAD
+    /// request for one, which has no body. HTTP/1.1 streams are chunked; an HTTP/1.0
+    /// client knows no chunks, so its stream is the bytes until the connection closes.
     static func streamHead(
         contentType: String, index: UInt64, version: HTTPVersion, isHead: Bool,
         allocator: ByteBufferAllocator
@@ -48,7 +49,13 @@ extension HTTPResponse {
         buffer.writeString(contentType)
         buffer.writeStaticString("\r\nCache-Control: no-cache\r\nConnection: close\r\nX-Hearsay-Index: ")
         writeDecimal(index, to: &buffer)
-        buffer.writeStaticString(isHead ? "\r\nContent-Length: 0\r\n\r\n" : "\r\nTransfer-Encoding: chunked\r\n\r\n")
+        if isHead {
+            buffer.writeStaticString("\r\nContent-Length: 0\r\n\r\n")
+        } else if version.minor == 0 {
+            buffer.writeStaticString("\r\n\r\n")
+        } else {
+            buffer.writeStaticString("\r\nTransfer-Encoding: chunked\r\n\r\n")
+        }
         return buffer
     }
 
