@@ -17,7 +17,10 @@ func jsonObject(_ body: [UInt8], known: Set<String>) throws(BadRequest) -> [Stri
         throw BadRequest("malformed JSON: \(error)")
     }
     guard case .object(let fields) = document else { throw BadRequest("the body must be a JSON object") }
-    if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+    // Sorted only to name the first unknown field the same way every time.
+    if fields.keys.contains(where: { !known.contains($0) }),
+        let unknown = fields.keys.sorted().first(where: { !known.contains($0) })
+    {
         throw BadRequest("unknown field '\(unknown)'; allowed: \(known.sorted().joined(separator: ", "))")
     }
     return fields
@@ -42,8 +45,11 @@ struct MetadataWrite {
     var roles: [String] = []
     var replicationNodes: [String] = []
 
+    /// Made once: a set literal here was built again for every PUT.
+    private static let fields: Set<String> = ["value", "status", "roles", "replication_nodes"]
+
     init(body: [UInt8]) throws(BadRequest) {
-        let fields = try jsonObject(body, known: ["value", "status", "roles", "replication_nodes"])
+        let fields = try jsonObject(body, known: Self.fields)
         value = fields["value"]
         if let status = fields["status"] {
             guard case .string(let text) = status, let parsed = MetadataStatus(rawValue: text),
