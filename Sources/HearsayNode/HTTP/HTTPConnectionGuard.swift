@@ -30,7 +30,10 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
     private let timeout: Duration
     private var admitted = false
     private var refused = false
+    /// The refused connection's one-second close, or the check of the request deadline.
     private var deadline: Scheduled<Void>?
+    /// When the request in progress began; nil between requests.
+    private var requestStarted: NIODeadline?
     private var answerPending = false
     private var readWhilePending = false
 
@@ -75,25 +78,26 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
         }
         if answerPending {
             readWhilePending = true
-        } else if deadline == nil {
-            armDeadline(context)
+        } else if requestStarted == nil {
+            startRequest(context)
         }
         context.fireChannelRead(data)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if event is HTTPRequestArrived {
-            deadline?.cancel()
-            deadline = nil
+            // The check stays scheduled: the next request on the connection (most come
+            // in keep-alive) uses it instead of scheduling and cancelling its own.
+            requestStarted = nil
         } else if let answer = event as? HTTPAnswer {
             switch answer {
             case .pending:
                 answerPending = true
             case .written:
                 answerPending = false
-                if readWhilePending, deadline == nil, context.channel.isActive {
+                if readWhilePending, requestStarted == nil, context.channel.isActive {
                     readWhilePending = false
-                    armDeadline(context)
+                    startRequest(context)
                 }
             }
         } else {
@@ -103,10 +107,34 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
         promise?.succeed()
     }
 
-    private func armDeadline(_ context: ChannelHandlerContext) {
-        deadline = Node.deadline(
-            for: context.channel, on: .http, node: node, after: timeout,
-            "the request did not arrive whole within the HTTP request timeout of \(timeout.text)")
+    /// Starts the deadline of a request. One check per connection, due at the oldest
+    /// deadline it may have to enforce, moved on when it fires early, rather than a
+    /// timer scheduled and cancelled for every request.
+    private func startRequest(_ context: ChannelHandlerContext) {
+        requestStarted = .now()
+        if deadline == nil { armCheck(context, at: requestStarted! + .nanoseconds(timeout.nanoseconds)) }
+    }
+
+    private func armCheck(_ context: ChannelHandlerContext, at due: NIODeadline) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(deadline: due) {
+            let (guardHandler, context) = bound.value
+            guardHandler.deadline = nil
+            guardHandler.checkDeadline(context)
+        }
+    }
+
+    private func checkDeadline(_ context: ChannelHandlerContext) {
+        guard let started = requestStarted, context.channel.isActive else { return }
+        let due = started + .nanoseconds(timeout.nanoseconds)
+        guard NIODeadline.now() >= due else {
+            armCheck(context, at: due)
+            return
+        }
+        let from = context.remoteAddress
+        let detail = "the request did not arrive whole within the HTTP request timeout of \(timeout.text)"
+        node.assumeIsolated { $0.connectionCut(on: .http, .deadline, from: from, detail) }
+        context.close(promise: nil)
     }
 
     /// The whole answer to a refused connection.

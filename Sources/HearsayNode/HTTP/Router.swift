@@ -39,48 +39,78 @@ public struct Router<Context: Actor>: Sendable {
     }
 
     /// Finds the route for `request` and runs it.
-    ///
-    /// Every route's shape is tried against the path's segments as bytes, and only the
-    /// route that is run captures and percent-decodes its parameters: a PUT of an entry
-    /// went through 13 routes, and decoding its address for the GET route before its
-    /// own, with the generic comparison of `String` views, cost 26k instructions, a
-    /// tenth of the agent's work on a durable PUT (docs/benchmarks.md).
     public func route(_ request: HTTPRequest, context: isolated Context) -> HTTPReply {
         if let malformed = request.malformedQuery {
             return .now(.error(.badRequest, "malformed percent-encoding in the query: \(malformed)"))
         }
-        // Empty segments are kept: `/v1/metadata/a//b` names the address `a//b`, as
-        // `a%2F%2Fb` does; a route's other segments never match an empty one.
-        // Split as bytes: `String.split` on a `Character` walks grapheme clusters.
-        let path = request.path
-        let parts = Array(path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst())
-        var allowed: [HTTPMethod] = []
-        for index in routes.indices where Self.matches(routes[index].segments, parts) {
-            let method = routes[index].method
-            if method == request.method || (request.method == .HEAD && method == .GET) {
-                guard let parameters = Self.capture(routes[index].segments, parts, in: path) else {
-                    return .now(.error(.badRequest, "malformed percent-encoding in the path"))
-                }
-                return routes[index].handler(request, parameters, context)
-            }
-            allowed.append(method)
+        let method = request.method
+        var path = request.path
+        let outcome = path.withUTF8 { resolve(method, path: $0) }
+        switch outcome {
+        case .run(let index, let parameters):
+            return routes[index].handler(request, parameters, context)
+        case .malformedPath:
+            return .now(.error(.badRequest, "malformed percent-encoding in the path"))
+        case .notFound:
+            return .now(.error(.notFound, "no such endpoint: \(request.path)"))
+        case .notAllowed(let allowed):
+            var response = HTTPResponse.error(
+                .methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+            response.headers.append(("Allow", allowed.map { "\($0)" }.joined(separator: ", ")))
+            return .now(response)
         }
-        if allowed.isEmpty { return .now(.error(.notFound, "no such endpoint: \(request.path)")) }
-        var response = HTTPResponse.error(
-            .methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
-        response.headers.append(("Allow", allowed.map { "\($0)" }.joined(separator: ", ")))
-        return .now(response)
+    }
+
+    private enum Outcome {
+        case run(Int, RouteParameters)
+        case malformedPath
+        case notFound
+        case notAllowed([HTTPMethod])
+    }
+
+    /// The route for `method` on `path`, matched on the path's bytes: each route's shape
+    /// is tried, and only the route that runs captures and percent-decodes its
+    /// parameters. A PUT of an entry goes through 13 routes; decoding its address for the
+    /// GET route before its own, and comparing segments as `String` views, cost it 26k
+    /// instructions, a tenth of the agent's work on a durable PUT (docs/benchmarks.md).
+    private func resolve(_ method: HTTPMethod, path: UnsafeBufferPointer<UInt8>) -> Outcome {
+        // Empty segments are kept: `/v1/metadata/a//b` names the address `a//b`, as
+        // `a%2F%2Fb` does; a route's other segments never match an empty one. What comes
+        // before the first slash is not a segment.
+        var parts: [Range<Int>] = []
+        var start = 0
+        for index in path.indices where path[index] == UInt8(ascii: "/") {
+            parts.append(start..<index)
+            start = index + 1
+        }
+        parts.append(start..<path.count)
+        parts.removeFirst()
+        var allowed: [HTTPMethod] = []
+        for index in routes.indices where Self.matches(routes[index].segments, parts, path) {
+            let routeMethod = routes[index].method
+            if routeMethod == method || (method == .HEAD && routeMethod == .GET) {
+                guard let parameters = Self.capture(routes[index].segments, parts, path) else { return .malformedPath }
+                return .run(index, parameters)
+            }
+            allowed.append(routeMethod)
+        }
+        return allowed.isEmpty ? .notFound : .notAllowed(allowed)
     }
 
     /// Whether the path's `parts` have the shape of `segments`.
-    private static func matches(_ segments: [Segment], _ parts: [Substring.UTF8View]) -> Bool {
-        for (index, segment) in segments.enumerated() {
+    private static func matches(_ segments: [Segment], _ parts: [Range<Int>], _ path: UnsafeBufferPointer<UInt8>)
+        -> Bool
+    {
+        for index in segments.indices {
             guard index < parts.count else { return false }
-            switch segment {
+            let part = parts[index]
+            switch segments[index] {
             case .literal(let bytes):
-                guard equal(parts[index], bytes) else { return false }
+                guard part.count == bytes.count,
+                    bytes.withUnsafeBufferPointer({ UnsafeBufferPointer(rebasing: path[part]).elementsEqual($0) })
+                else { return false }
             case .parameter:
-                guard !parts[index].isEmpty else { return false }
+                guard !part.isEmpty else { return false }
             case .rest:
                 return parts[index...].contains { !$0.isEmpty }
             }
@@ -90,29 +120,27 @@ public struct Router<Context: Actor>: Sendable {
 
     /// The parameters of a path that `matches` the route; nil when a captured segment
     /// does not percent-decode.
-    private static func capture(_ segments: [Segment], _ parts: [Substring.UTF8View], in path: String)
+    private static func capture(_ segments: [Segment], _ parts: [Range<Int>], _ path: UnsafeBufferPointer<UInt8>)
         -> RouteParameters?
     {
         var parameters: RouteParameters = [:]
-        for (index, segment) in segments.enumerated() {
-            switch segment {
+        for index in segments.indices {
+            switch segments[index] {
             case .literal:
                 continue
             case .parameter(let name):
-                guard let value = PercentEncoding.decode(String(Substring(parts[index]))) else { return nil }
+                let text = String(decoding: UnsafeBufferPointer(rebasing: path[parts[index]]), as: UTF8.self)
+                guard let value = PercentEncoding.decode(text) else { return nil }
                 parameters[name] = value
             case .rest(let name):
-                // The parts are slices of `path`: the rest, slashes and all, runs from here.
-                guard let value = PercentEncoding.decode(String(path[parts[index].startIndex...])) else { return nil }
+                // The rest, slashes and all, runs from here to the path's end.
+                let start = parts[index].lowerBound
+                let text = String(decoding: UnsafeBufferPointer(rebasing: path[start...]), as: UTF8.self)
+                guard let value = PercentEncoding.decode(text) else { return nil }
                 parameters[name] = value
                 return parameters
             }
         }
         return parameters
-    }
-
-    private static func equal(_ part: Substring.UTF8View, _ bytes: [UInt8]) -> Bool {
-        guard part.count == bytes.count else { return false }
-        return part.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) } ?? part.elementsEqual(bytes)
     }
 }
