@@ -57,16 +57,21 @@ import Testing
         }
     }
 
-    @Test func canonicalBytesSpellTheCanonicalText() throws {
-        let texts = [
-            #"{"b":[1,2.5,-3,1e300,null,true,false],"a":{"z":"q\"uote\\\n\u0001","é":"ü"},"":[]}"#,
-            #""plain""#, "0", "-0.1", "[]", "{}", #"[{"k":[[]]},"\t"]"#,
+    @Test func theCanonicalTextIsOneSpellingKeysInByteOrder() throws {
+        let cases = [
+            (
+                #"{"b":[1,2.5,-3,1e300,null,true,false],"a":{"z":"q\"uote\\\n\u0001","é":"ü"},"":[]}"#,
+                #"{"":[],"a":{"z":"q\"uote\\\n\u0001","é":"ü"},"b":[1,2.5,-3,1e+300,null,true,false]}"#
+            ),
+            (#" "plain" "#, #""plain""#), ("-0", "0"), ("-0.1", "-0.1"), ("[ ]", "[]"), ("{ }", "{}"),
+            (#"[ { "k" : [ [ ] ] } , "\t" ]"#, #"[{"k":[[]]},"\t"]"#),
         ]
-        for text in texts {
+        for (text, canonical) in cases {
             let value = try JSONValue.parse(text)
+            #expect(value.canonicalText == canonical, "\(text)")
             var bytes: [UInt8] = []
             value.writeCanonical(to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == value.canonicalText, "\(text)")
+            #expect(bytes == Array(canonical.utf8), "\(text)")
         }
     }
 }

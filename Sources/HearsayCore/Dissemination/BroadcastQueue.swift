@@ -19,6 +19,24 @@ public struct BroadcastQueue: Sendable {
         case version(MetadataAddress, VectorClock)
         /// A conflict alert; the newest replaces older ones.
         case conflict(MetadataAddress)
+
+        /// A version's key hashes its clock's counters and not the nodes' names: equal
+        /// clocks have equal counters, and every write's broadcast looks its key up a few
+        /// times, each of which hashed every name in the clock.
+        public func hash(into hasher: inout Hasher) {
+            switch self {
+            case .member(let node):
+                hasher.combine(0)
+                hasher.combine(node)
+            case .version(let address, let clock):
+                hasher.combine(1)
+                hasher.combine(address)
+                for entry in clock.entries { hasher.combine(entry.counter) }
+            case .conflict(let address):
+                hasher.combine(2)
+                hasher.combine(address)
+            }
+        }
     }
 
     struct Item: Sendable {
@@ -108,7 +126,7 @@ public struct BroadcastQueue: Sendable {
             }
         }
         var admission = Admission.queued
-        if index[key] == nil, index.count >= capacity {
+        if index.count >= capacity, index[key] == nil {
             guard
                 let victim = mostSentOldest(.metadata) ?? (kind == .membership ? mostSentOldest(.membership) : nil),
                 let slot = index[victim], let type = slots[slot]?.message.type
@@ -262,11 +280,11 @@ public struct BroadcastQueue: Sendable {
     private mutating func remove(_ key: Key) {
         guard let slot = index.removeValue(forKey: key) else { return }
         slots.remove(at: slot)
-        largeSlots.remove(slot)
+        if !largeSlots.isEmpty { largeSlots.remove(slot) }
         staleRefs += 1
-        if case .version(let address, let clock) = key {
-            versionClocks[address]?.removeAll { $0 == clock }
-            if versionClocks[address]?.isEmpty == true { versionClocks[address] = nil }
+        if case .version(let address, let clock) = key, var clocks = versionClocks.removeValue(forKey: address) {
+            clocks.removeAll { $0 == clock }
+            if !clocks.isEmpty { versionClocks[address] = clocks }
         }
         compactIfStale()
     }

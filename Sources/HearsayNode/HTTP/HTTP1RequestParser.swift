@@ -13,6 +13,9 @@ struct HTTP1RequestHead {
     var method: HTTPMethod
     var uri: String
     var version: HTTPVersion
+    /// The header fields, but for those the parser reads itself (`Content-Length`,
+    /// `Transfer-Encoding`, `Connection`, `Expect`): their meaning is in `body`,
+    /// `keepAlive` and `expectsContinue`, and no route reads them.
     var headers: HTTPHeaders
     var body: Body
     /// Whether the connection may carry another request after this one's answer.
@@ -274,6 +277,7 @@ struct HTTP1RequestParser {
                 guard let parsed = decimal(value) else { throw .bad("a malformed Content-Length") }
                 if let length, length != parsed { throw .bad("two Content-Length values that differ") }
                 length = parsed
+                continue
             } else if equalsIgnoringCase(name, "transfer-encoding") {
                 // Every coding of every Transfer-Encoding line counts: a parser that read
                 // only the last line would see `chunked` where another sees `gzip`.
@@ -283,14 +287,17 @@ struct HTTP1RequestParser {
                     if coding.isEmpty { continue }
                     if equalsIgnoringCase(coding, "chunked") { chunkedCodings += 1 } else { otherCoding = true }
                 }
+                continue
             } else if equalsIgnoringCase(name, "connection") {
                 for token in value.split(separator: UInt8(ascii: ",")) {
                     let trimmed = trim(token)
                     if equalsIgnoringCase(trimmed, "close") { close = true }
                     if equalsIgnoringCase(trimmed, "keep-alive") { keepAliveAsked = true }
                 }
+                continue
             } else if equalsIgnoringCase(name, "expect") {
                 expectsContinue = equalsIgnoringCase(value, "100-continue")
+                continue
             }
             headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
         }

@@ -7,8 +7,12 @@ import CZlib
 /// stream that would write more: a tiny "zip bomb" can never make the node allocate or
 /// spend time proportional to what the stream would inflate to.
 public enum Compression {
-    /// zlib's balance of speed and ratio, the level Hearsay uses unless configured.
-    public static let defaultLevel: Int32 = 6
+    /// The level Hearsay compresses at: zlib's fastest. A datagram of a dozen writes took
+    /// about 190k instructions to deflate at level 6, a tenth of the agent's work on a
+    /// durable PUT under load; at level 1 the writer sent as many bytes per PUT (52 to 53
+    /// against 50 to 57 in the same hour, `docs/benchmarks.md`), since small frames give
+    /// the slower levels' longer searches little to find.
+    public static let defaultLevel: Int32 = 1
 
     /// `data` compressed in zlib format at `level` (0 stores, 1 is fastest, 9 smallest).
     public static func deflate(_ data: [UInt8], level: Int32 = defaultLevel) -> [UInt8] {
