@@ -74,4 +74,18 @@ import Testing
             #expect(bytes == Array(canonical.utf8), "\(text)")
         }
     }
+
+    @Test func keysAreOrderedByTheirBytes() {
+        let keys = ["", "a", "ab", "b", "B", "é", "e\u{301}", "z", "zz", "\u{1F600}", "a\u{0}", "aa", "Z"]
+        for a in keys {
+            for b in keys {
+                #expect(JSONValue.precedes(a, b) == a.utf8.lexicographicallyPrecedes(b.utf8), "\(a) \(b)")
+            }
+        }
+        // "e\u{301}" is equal to "é" as a `String`, so it cannot be a second key.
+        let distinct = keys.filter { $0 != "e\u{301}" }
+        let members = Dictionary(uniqueKeysWithValues: distinct.map { ($0, JSONValue.string($0)) })
+        #expect(
+            JSONValue.ordered(members).map(\.key) == distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    }
 }

@@ -14,12 +14,11 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, key) in keys.enumerated() {
+            for (i, member) in Self.ordered(members).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.quote(key, into: &out)
+                Self.quote(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.writeCanonical(to: &out)
+                member.value.writeCanonical(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         case .null, .bool, .number, .string:

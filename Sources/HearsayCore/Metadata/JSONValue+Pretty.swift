@@ -30,13 +30,13 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let members) where !members.isEmpty:
             out.append(contentsOf: "{\n".utf8)
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (i, key) in keys.enumerated() {
+            let ordered = Self.ordered(members)
+            for (i, member) in ordered.enumerated() {
                 Self.pad(&out, indent + 1)
-                Self.quote(key, into: &out)
+                Self.quote(member.key, into: &out)
                 out.append(contentsOf: ": ".utf8)
-                members[key]!.writePretty(to: &out, indent: indent + 1)
-                out.append(contentsOf: (i == keys.count - 1 ? "\n" : ",\n").utf8)
+                member.value.writePretty(to: &out, indent: indent + 1)
+                out.append(contentsOf: (i == ordered.count - 1 ? "\n" : ",\n").utf8)
             }
             Self.pad(&out, indent)
             out.append(UInt8(ascii: "}"))

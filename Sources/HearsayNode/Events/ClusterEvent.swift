@@ -36,7 +36,7 @@ struct ClusterEvent: Sendable {
         members.append(("type", .type))
         members.append(("time", .time))
         if let value { members.append(("value", .text(value))) }
-        members.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        members.sort { JSONValue.precedes($0.0, $1.0) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + (value?.utf8.count ?? 0))
         bytes.append(UInt8(ascii: "{"))
