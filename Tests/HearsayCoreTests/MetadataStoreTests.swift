@@ -19,6 +19,8 @@ import Testing
         #expect(v.vectorClock == VectorClock([T.id(1): 1]) && v.version == 1)
         #expect(v.size == #"{"k":1}"#.utf8.count)
         #expect(v.checksumText.hasPrefix("fnv1a64:") && v.checksumText.count == 24)
+        let hex = String(v.checksum, radix: 16)
+        #expect(v.checksumText == "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex)
         #expect(v.lastUpdated == t0 + .milliseconds(1), "kept to the millisecond, as the wire carries it")
         #expect(v.hasValidChecksum)
         let next = try store.write(address: address, value: nil, status: .active, by: T.id(2), at: t0)

@@ -14,7 +14,9 @@ extension ContextMetadata {
         out.append(contentsOf: "{\n  \"address\": ".utf8)
         JSONValue.quote(address.rawValue, into: &out)
         out.append(contentsOf: ",\n  \"checksum\": ".utf8)
-        JSONValue.quote(checksumText, into: &out)
+        out.append(UInt8(ascii: "\""))
+        writeChecksum(to: &out)
+        out.append(UInt8(ascii: "\""))
         out.append(contentsOf: ",\n  \"last_updated\": \"".utf8)
         lastUpdated.writeRFC3339(to: &out)
         out.append(UInt8(ascii: "\""))
@@ -62,7 +64,7 @@ extension ContextMetadata {
         }
         let sorted =
             entries.count == 1
-            ? entries : entries.sorted { $0.node.rawValue.utf8.lexicographicallyPrecedes($1.node.rawValue.utf8) }
+            ? entries : entries.sorted { JSONValue.precedes($0.node.rawValue, $1.node.rawValue) }
         out.append(contentsOf: "{\n".utf8)
         for (i, entry) in sorted.enumerated() {
             JSONValue.pad(&out, 2)

@@ -39,8 +39,18 @@ public struct ContextMetadata: Hashable, Sendable {
 
     /// The checksum as the seed's string field: `fnv1a64:` and 16 hex digits.
     public var checksumText: String {
-        let hex = String(checksum, radix: 16)
-        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+        var out: [UInt8] = []
+        writeChecksum(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `checksumText`'s bytes appended to `out`: every PUT's answer carries it.
+    package func writeChecksum(to out: inout [UInt8]) {
+        out.append(contentsOf: "fnv1a64:".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: checksum >> UInt64(shift)) & 0xF
+            out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+        }
     }
 
     /// Whether `checksum` matches the content (the value's text included, so its size too).
