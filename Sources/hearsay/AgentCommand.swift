@@ -123,8 +123,8 @@ struct AgentCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             // A missing key or an unusable keyring is a setting like any other (2); what
             // the machine refuses (a port in use, a data directory) is 1.
-            switch error as? NodeStartError {
-            case .invalidSetting?, .missingKey?, .keyring?: throw ExitCode(2)
+            switch error {
+            case .invalidSetting, .missingKey, .keyring: throw ExitCode(2)
             default: throw ExitCode(1)
             }
         }

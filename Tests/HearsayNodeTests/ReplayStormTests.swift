@@ -28,7 +28,7 @@ import Testing
         // thread per core.
         let acknowledged = Mutex(0)
         let done = DispatchGroup()
-        for (index, agent) in [cluster.agents[0], cluster.agents[1]].enumerated() {
+        for agent in [cluster.agents[0], cluster.agents[1]] {
             for client in 0..<clients {
                 done.enter()
                 Thread.detachNewThread {

@@ -58,6 +58,17 @@ private func expectDecompressFailed(
         }
     }
 
+    @Test func datagramsAreDeflatedFastestAndLargeBodiesSmaller() {
+        var random = SystemRandomNumberGenerator()
+        let words = ["service", "zone", "web", "eu-west-1a", "client", "\"n\":", "{", "}"]
+        let text = (0..<20_000).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined()
+        let small = Array(text.utf8.prefix(1400))
+        let large = Array(text.utf8.prefix(100_000))
+        #expect(Compression.defaultLevel(for: small.count) == 1 && Compression.defaultLevel(for: large.count) == 6)
+        #expect(Compression.deflate(small) == Compression.deflate(small, level: 1))
+        #expect(Compression.deflate(large) == Compression.deflate(large, level: 6))
+    }
+
     @Test func honestlyDeclaredBombIsRefusedBeforeInflating() {
         let bomb = Compression.deflate([UInt8](repeating: 0, count: 64 * mebibyte))
         #expect(bomb.count < 100 * 1024)

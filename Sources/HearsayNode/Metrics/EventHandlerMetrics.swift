@@ -22,7 +22,7 @@ struct EventHandlerMetrics: Sendable {
     init(registry: PrometheusCollectorRegistry, handlers: Int) {
         let labels = (1...max(handlers, 1)).map(String.init)
         runs = labels.map {
-            registry.makeCounter(
+            registry.counter(
                 name: "hearsay_event_handler_runs_total", labels: [("handler", $0)],
                 help: "Runs of an event handler, by its number in the order given.")
         }
@@ -31,7 +31,7 @@ struct EventHandlerMetrics: Sendable {
                 uniqueKeysWithValues: Failure.allCases.map { failure in
                     (
                         failure,
-                        registry.makeCounter(
+                        registry.counter(
                             name: "hearsay_event_handler_failures_total",
                             labels: [("handler", label), ("reason", failure.rawValue)],
                             help: "Event handler runs that failed, by handler and reason.")
@@ -39,7 +39,7 @@ struct EventHandlerMetrics: Sendable {
                 })
         }
         dropped = labels.map {
-            registry.makeCounter(
+            registry.counter(
                 name: "hearsay_event_handler_dropped_total", labels: [("handler", $0)],
                 help: "Events an event handler never ran for: it fell too far behind, or the agent stopped.")
         }

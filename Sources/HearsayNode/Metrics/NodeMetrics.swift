@@ -50,61 +50,61 @@ public final class NodeMetrics: Sendable {
     public init(version: String, protocolVersion: String) {
         let r = registry
         process = ProcessMetrics(registry: r)
-        rounds = r.makeCounter(
+        rounds = r.counter(
             name: "hearsay_gossip_rounds_total", help: "Gossip rounds (anti-entropy) completed or timed out.")
-        roundDuration = r.makeDurationHistogram(
+        roundDuration = r.durationHistogram(
             name: "hearsay_gossip_round_duration_seconds",
             buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000].map { .milliseconds($0) },
             help: "Time from the start of a gossip round until its last exchange finished.")
-        failures = r.makeCounter(
+        failures = r.counter(
             name: "hearsay_failure_detections_total", help: "Members this node declared failed.")
-        suspicions = r.makeCounter(name: "hearsay_suspicions_total", help: "Members this node began to suspect.")
-        refutations = r.makeCounter(
+        suspicions = r.counter(name: "hearsay_suspicions_total", help: "Members this node began to suspect.")
+        refutations = r.counter(
             name: "hearsay_refutations_total", help: "Rumors about this node that it refuted.")
-        probeRTT = r.makeDurationHistogram(
+        probeRTT = r.durationHistogram(
             name: "hearsay_probe_rtt_seconds",
             buckets: [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500].map { .microseconds(Int64($0 * 1000)) },
             help: "Round-trip time of direct probes that were answered.")
-        localUpdates = r.makeCounter(
+        localUpdates = r.counter(
             name: "hearsay_metadata_updates_total", labels: [("origin", "local")],
             help: "Metadata versions that entered the store, by origin.")
-        remoteUpdates = r.makeCounter(
+        remoteUpdates = r.counter(
             name: "hearsay_metadata_updates_total", labels: [("origin", "remote")],
             help: "Metadata versions that entered the store, by origin.")
-        conflicts = r.makeCounter(
+        conflicts = r.counter(
             name: "hearsay_metadata_conflicts_total", help: "Entries found with concurrent versions.")
-        dissemination = r.makeDurationHistogram(
+        dissemination = r.durationHistogram(
             name: "hearsay_dissemination_latency_seconds",
             buckets: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000].map { .milliseconds($0) },
             help: "Time from a write on its origin node until it arrived here.")
-        networkErrors = r.makeCounter(
+        networkErrors = r.counter(
             name: "hearsay_network_errors_total", help: "Failed sends, unanswered exchanges and failed joins.")
-        protocolErrors = r.makeCounter(
+        protocolErrors = r.counter(
             name: "hearsay_protocol_errors_total", help: "Messages that broke a protocol rule.")
-        localHealth = r.makeGauge(
+        localHealth = r.gauge(
             name: "hearsay_local_health_score", help: "Lifeguard local health: 0 is healthy, higher is degraded.")
-        pending = r.makeGauge(name: "hearsay_pending_messages", help: "Broadcasts waiting in the message buffer.")
-        capacity = r.makeGauge(name: "hearsay_message_buffer_capacity", help: "Capacity of the message buffer.")
+        pending = r.gauge(name: "hearsay_pending_messages", help: "Broadcasts waiting in the message buffer.")
+        capacity = r.gauge(name: "hearsay_message_buffer_capacity", help: "Capacity of the message buffer.")
         sent = Self.family("type") {
-            r.makeCounter(name: "hearsay_messages_sent_total", labels: [$0], help: "Messages sent, by type.")
+            r.counter(name: "hearsay_messages_sent_total", labels: [$0], help: "Messages sent, by type.")
         }
         received = Self.family("type") {
-            r.makeCounter(
+            r.counter(
                 name: "hearsay_messages_received_total", labels: [$0], help: "Messages received and verified, by type.")
         }
         bytesSent = Self.family("transport") {
-            r.makeCounter(name: "hearsay_bytes_sent_total", labels: [$0], help: "Frame bytes sent, by transport.")
+            r.counter(name: "hearsay_bytes_sent_total", labels: [$0], help: "Frame bytes sent, by transport.")
         }
         bytesReceived = Self.family("transport") {
-            r.makeCounter(
+            r.counter(
                 name: "hearsay_bytes_received_total", labels: [$0], help: "Frame bytes received, by transport.")
         }
         members = Self.family("state") {
-            r.makeGauge(
+            r.gauge(
                 name: "hearsay_members", labels: [$0], help: "Members in this node's view, itself included, by state.")
         }
         entries = Self.family("status") {
-            r.makeGauge(
+            r.gauge(
                 name: "hearsay_metadata_entries", labels: [$0], help: "Metadata entries in the store, by status.")
         }
         // Every possible drop series exists from the start (at zero), so rates and alerts
@@ -120,32 +120,32 @@ public final class NodeMetrics: Sendable {
         }
         self.drops = drops
         connections = Self.family("port") {
-            r.makeGauge(name: "hearsay_connections", labels: [$0], help: "Open inbound connections, by port.")
+            r.gauge(name: "hearsay_connections", labels: [$0], help: "Open inbound connections, by port.")
         }
         bufferedBytes = Self.family("port") {
-            r.makeGauge(
+            r.gauge(
                 name: "hearsay_connection_buffered_bytes", labels: [$0],
                 help: "Bytes held for frames or request bodies being received, by port.")
         }
-        blockingQueries = r.makeGauge(
+        blockingQueries = r.gauge(
             name: "hearsay_blocking_queries", labels: [],
             help: "Blocking queries (GET with index) waiting for a change.")
-        eventStreams = r.makeGauge(
+        eventStreams = r.gauge(
             name: "hearsay_event_streams", labels: [], help: "Open event streams (GET /v1/events).")
-        eventStreamsCut = r.makeCounter(
+        eventStreamsCut = r.counter(
             name: "hearsay_event_streams_cut_total",
             help: "Event streams cut because their client read too slowly.")
         var refused: [ListenerPort: [ConnectionLimits.Refusal: Counter]] = [:]
         var cut: [ListenerPort: [ConnectionCut: Counter]] = [:]
         for port in ListenerPort.allCases {
             for reason in ConnectionLimits.Refusal.allCases {
-                refused[port, default: [:]][reason] = r.makeCounter(
+                refused[port, default: [:]][reason] = r.counter(
                     name: "hearsay_connections_refused_total",
                     labels: [("port", port.rawValue), ("reason", reason.rawValue)],
                     help: "Inbound connections closed at once by a connection limit, by port and reason.")
             }
             for reason in ConnectionCut.cuts(on: port) {
-                cut[port, default: [:]][reason] = r.makeCounter(
+                cut[port, default: [:]][reason] = r.counter(
                     name: "hearsay_connections_cut_total",
                     labels: [("port", port.rawValue), ("reason", reason.rawValue)],
                     help: "Connections the node closed before their peer was done, by port and reason.")
@@ -153,7 +153,7 @@ public final class NodeMetrics: Sendable {
         }
         self.refused = refused
         self.cut = cut
-        r.makeGauge(
+        r.gauge(
             name: "hearsay_build_info", labels: [("version", version), ("protocol_version", protocolVersion)],
             help: "Always 1; the labels say which build runs."
         ).set(to: 1.0)
@@ -195,7 +195,7 @@ public final class NodeMetrics: Sendable {
     private static func makeDropCounter(
         _ registry: PrometheusCollectorRegistry, type: GossipMessageType?, reason: DropReason
     ) -> Counter {
-        registry.makeCounter(
+        registry.counter(
             name: "hearsay_messages_dropped_total",
             labels: [("type", type?.rawValue ?? "unknown"), ("reason", reason.rawValue)],
             help: "Messages or frames dropped, by type (unknown when unreadable) and reason.")

@@ -21,13 +21,13 @@ final class ProcessMetrics: Sendable {
     private let countedCPU = Mutex<Double>(0)
 
     init(registry: PrometheusCollectorRegistry) {
-        cpu = registry.makeCounter(
+        cpu = registry.counter(
             name: "process_cpu_seconds_total", help: "User and system CPU time spent, in seconds.")
-        resident = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
-        virtual = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
-        openFDs = registry.makeGauge(name: "process_open_fds", help: "Open file descriptors.")
-        maxFDs = registry.makeGauge(name: "process_max_fds", help: "Limit on open file descriptors.")
-        startTime = registry.makeGauge(
+        resident = registry.gauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+        virtual = registry.gauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
+        openFDs = registry.gauge(name: "process_open_fds", help: "Open file descriptors.")
+        maxFDs = registry.gauge(name: "process_max_fds", help: "Limit on open file descriptors.")
+        startTime = registry.gauge(
             name: "process_start_time_seconds", help: "Start time of the process since the Unix epoch, in seconds.")
     }
 

@@ -16,7 +16,7 @@ final class DatagramHandler: ChannelInboundHandler {
         let bytes = Array(envelope.data.readableBytesView)
         let from = envelope.remoteAddress
         // The channel lives on the node's event loop, which is the node's executor.
-        node.assumeIsolated { $0.frameArrived(bytes, from: from, transport: .datagram) }
+        node.assumeIsolated { _ = $0.frameArrived(bytes, from: from, transport: .datagram) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

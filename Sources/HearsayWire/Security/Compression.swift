@@ -7,15 +7,21 @@ import CZlib
 /// stream that would write more: a tiny "zip bomb" can never make the node allocate or
 /// spend time proportional to what the stream would inflate to.
 public enum Compression {
-    /// The level Hearsay compresses at: zlib's fastest. A datagram of a dozen writes took
-    /// about 190k instructions to deflate at level 6, a tenth of the agent's work on a
-    /// durable PUT under load; at level 1 the writer sent as many bytes per PUT (52 to 53
-    /// against 50 to 57 in the same hour, `docs/benchmarks.md`), since small frames give
-    /// the slower levels' longer searches little to find.
-    public static let defaultLevel: Int32 = 1
+    /// The level Hearsay compresses `count` bytes at: zlib's fastest for a datagram's
+    /// worth, its default above. A datagram of six or seven writes took about 190k
+    /// instructions to deflate at level 6, a tenth of the agent's work on a durable PUT
+    /// under load; at level 1 the writer sent as many bytes per PUT (48 to 55 against 50
+    /// to 57 in the same hour, `docs/benchmarks.md`), since small bodies give the slower
+    /// levels' longer searches little to find. Large bodies (anti-entropy pages, a
+    /// member list) do: 64 MiB of zeros came to 286 KiB at level 1 and 64 KiB at 6.
+    public static func defaultLevel(for count: Int) -> Int32 {
+        count <= 16 * 1024 ? 1 : 6
+    }
 
-    /// `data` compressed in zlib format at `level` (0 stores, 1 is fastest, 9 smallest).
-    public static func deflate(_ data: [UInt8], level: Int32 = defaultLevel) -> [UInt8] {
+    /// `data` compressed in zlib format at `level` (0 stores, 1 is fastest, 9 smallest;
+    /// by default, `defaultLevel(for:)` its size).
+    public static func deflate(_ data: [UInt8], level: Int32? = nil) -> [UInt8] {
+        let level = level ?? defaultLevel(for: data.count)
         precondition((0...9).contains(level), "zlib level must be 0...9, got \(level)")
         precondition(data.count <= UInt32.max, "input too large for one zlib call")
         var stream = z_stream()
