@@ -24,8 +24,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Creates a node id from a name that is known to be valid (decoded and checked
-    /// elsewhere, or built by the simulator).
-    public init(unchecked rawValue: String) {
+    /// elsewhere, or built by the simulator). Not public: a library user's names go
+    /// through `init(_:)`'s validation.
+    package init(unchecked rawValue: String) {
         self.rawValue = rawValue
     }
 

@@ -29,7 +29,4 @@ extension Engine {
             sequence: heartbeatSequence, load: load, version: config.version,
             capabilities: config.capabilities, tags: tags)
     }
-
-    /// Live members other than this node.
-    var livePeerCount: Int { max(0, members.liveCount - 1) }
 }

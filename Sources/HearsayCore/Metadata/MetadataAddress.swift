@@ -25,8 +25,8 @@ public struct MetadataAddress: Hashable, Comparable, Sendable, CustomStringConve
     }
 
     /// Creates an address known to be valid (checked elsewhere, or built by a test or
-    /// the simulator).
-    public init(unchecked rawValue: String) {
+    /// the simulator). Not public: a library user's addresses go through validation.
+    package init(unchecked rawValue: String) {
         self.rawValue = rawValue
     }
 

@@ -169,11 +169,6 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The counters as a dictionary, for rendering.
-    public var counters: [NodeID: UInt64] {
-        Dictionary(uniqueKeysWithValues: entries.map { ($0.node, $0.counter) })
-    }
-
     public var description: String {
         "{" + entries.map { "\($0.node.rawValue):\($0.counter)" }.joined(separator: ",") + "}"
     }
