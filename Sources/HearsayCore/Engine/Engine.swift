@@ -105,9 +105,9 @@ public struct Engine: Sendable {
         self.now = now
         let wall = wallClock ?? now
         self.wallClockOffset = wall - now
-        // Message ids start at the wall clock in microseconds so they keep growing across
-        // restarts (the monotonic clock starts again at boot), which the receivers'
-        // replay windows rely on.
+        // Message ids start at the wall clock in microseconds so they stay unique across
+        // restarts (the monotonic clock starts again at boot). They name messages in logs
+        // and `hearsay decode`; replay protection numbers frames (`ReplayWindow`).
         self.nextSequence = UInt64(max(0, wall.nanoseconds / 1000))
         self.members = members
         self.tags = config.tags
@@ -345,7 +345,7 @@ public struct Engine: Sendable {
     mutating func protocolViolation(_ type: GossipMessageType, _ detail: String) {
         statisticsStorage.protocolErrors += 1
         metric(.protocolError)
-        drop(type, .invalidPayload)
+        drop(type, .invalidPayload, [LogField("detail", detail)])
     }
 
     mutating func networkError() {

@@ -1,7 +1,8 @@
 /// One protocol message: the seed's envelope around a typed payload.
 public struct GossipMessage: Hashable, Sendable {
-    /// Unique per sender: a counter that starts from the sender's clock at start-up in
-    /// microseconds, so it keeps growing across restarts (the replay window relies on it).
+    /// Unique per sender: a counter that starts from the sender's wall clock at start-up
+    /// in microseconds, so it stays unique across restarts. It names the message in logs
+    /// and `hearsay decode`; replay protection numbers frames, not messages.
     public var id: UInt64
     /// Who created the message.
     public var sender: NodeID
