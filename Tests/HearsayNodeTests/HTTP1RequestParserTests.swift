@@ -161,6 +161,18 @@ import Testing
                 .badRequest
             ),
             ("an empty coding", "PUT / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n", .badRequest),
+            (
+                "trailers ended by a bare LF",
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\nGET /admin HTTP/1.1\r\n\r\n", .badRequest
+            ),
+            (
+                "a trailer without a colon",
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n", .badRequest
+            ),
+            (
+                "a bare CR in a trailer",
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\rb\r\n\r\n", .badRequest
+            ),
         ]
         for (what, text, status) in cases {
             let error = refusal(text)

@@ -180,4 +180,26 @@ import Testing
         #expect(agent.isHealthy)
         withExtendedLifetime((closer, pipeliner)) {}
     }
+
+    @Test func aRequestBehindAnswersTheClientIsSlowToTakeIsNotCutAsUnfinished() async throws {
+        // The request deadline (2 s) is shorter than the idle timeout (20 s).
+        let (cluster, agent) = try await started(["--http-request-timeout", "2s", "--http-idle-timeout", "20s"])
+        defer { cluster.stop() }
+        let value = JSONValue.string(String(repeating: "v", count: 60_000))
+        for index in 0..<100 { #expect(try agent.put("big/\(index)", value).status == 200) }
+        let reader = try #require(RawConnection(port: agent.httpPort, receiveBuffer: 4096))
+        reader.send(Array("GET /v1/metadata HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        try await Task.sleep(for: .milliseconds(500))
+        // Arrives whole, in a read of its own, behind an answer the client has not
+        // taken: it waits on the client, and its deadline has not begun.
+        reader.send(Self.healthz)
+        try await Task.sleep(for: .seconds(4))
+        let cut = agent.metric("hearsay_connections_cut_total{port=\"http\",reason=\"deadline\"}")
+        #expect(cut == 0, "a request that arrived whole was cut as unfinished")
+        // Read at last: both answers come, in order, on the connection kept alive.
+        let (bytes, _) = reader.readUntilClosed(seconds: 3)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == 3, "\(text.prefix(200))")
+        #expect(text.hasSuffix("\"status\":\"ok\"}\n") || text.contains("\"status\": \"ok\""), "\(text.suffix(200))")
+    }
 }

@@ -190,7 +190,7 @@ public struct NodeSettings: Sendable {
                 defaultText: "30s", kind: .duration),
             .init(
                 name: "http-idle-timeout",
-                help: "time a connection may stay open without a request, or with an answer not read, 1s to 1h",
+                help: "time a connection may stay open without a request, or with an answer not taken whole, 1s to 1h",
                 defaultText: "60s", kind: .duration),
             .init(name: "log-level", help: "debug, info, notice, warning or error", defaultText: "info", kind: .text),
             .init(name: "log-format", help: "json (one object per line) or text", defaultText: "json", kind: .text),

@@ -124,16 +124,18 @@ struct HTTP1RequestParser {
                 guard line.isEmpty else { throw .bad("a chunk is longer than its size") }
                 state = .chunkSize
             case .trailers:
-                // Trailer fields are read and ignored: no route uses them. Their lines end
-                // as the head's may, and together they are held to the head's limit.
+                // Trailer fields are read and ignored: no route uses them. They end the
+                // message, so their lines must end in CRLF and be well-formed fields, as
+                // a chunk's lines must; together they are held to the head's limit.
                 guard
                     let line = try takeLine(
-                        &buffer, limit: Self.maxHeadBytes - scanned, crlf: false, "a trailer",
+                        &buffer, limit: Self.maxHeadBytes - scanned, crlf: true, "a trailer",
                         tooLong: HTTP1ParseError(
                             status: .requestHeaderFieldsTooLarge,
                             reason: "the request's trailers are longer than \(Self.maxHeadBytes) bytes"))
                 else { return nil }
-                scanned += line.count + 1
+                scanned += line.count + 2
+                if !line.isEmpty { try Self.checkTrailer(line) }
                 if line.isEmpty {
                     scanned = 0
                     state = .ended
@@ -350,6 +352,19 @@ struct HTTP1RequestParser {
             String(decoding: target, as: UTF8.self),
             HTTPVersion(major: 1, minor: minor)
         )
+    }
+
+    /// A trailer line is a header field like any other.
+    private static func checkTrailer(_ line: [UInt8]) throws(HTTP1ParseError) {
+        var failure: HTTP1ParseError?
+        line.withUnsafeBytes { bytes in
+            do {
+                _ = try headerField(bytes)
+            } catch {
+                failure = error as? HTTP1ParseError ?? .bad("a malformed trailer")
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// `name: value`, the value without the spaces around it.

@@ -68,7 +68,8 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
     /// Set when the client sent more while its query waited: the answer closes then.
     var sentWhileParked = false
     var idleCheck: Scheduled<Void>?
-    /// When the connection last read bytes or wrote an answer.
+    /// When the connection last read bytes, or went on after an awaited answer or a
+    /// socket that took no more.
     var lastActive = NIODeadline.now()
 
     init(node: Node, maxBodyBytes: Int, idleTimeout: TimeAmount) {
@@ -125,6 +126,10 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
         defer { serving = false }
         while !awaitingAnswer && !closing && !streaming && !parked {
             guard context.channel.isWritable else {
+                // Told to the guard as an awaited answer is: a request that arrives
+                // meanwhile waits on the client's reading, and its deadline starts
+                // once the answers before it have gone.
+                if !blockedOnWrites { context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil) }
                 blockedOnWrites = true
                 return
             }
@@ -214,6 +219,7 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if blockedOnWrites && context.channel.isWritable {
             blockedOnWrites = false
+            context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
             resume(context)
         }
         context.fireChannelWritabilityChanged()
