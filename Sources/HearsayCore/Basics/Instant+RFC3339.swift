@@ -38,7 +38,9 @@ extension Instant {
             // Wider (a year past 9999) or negative: all its digits, sign and all,
             // zero-padded in front to the width, as the text has always been spelled.
             let text = Array(String(v).utf8)
-            if text.count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - text.count)) }
+            if text.count < width {
+                out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - text.count))
+            }
             out.append(contentsOf: text)
         }
         digits(year, 4)

@@ -93,7 +93,7 @@ public struct MemberTags: Hashable, Sendable, CustomStringConvertible {
 
     /// The tags in the order of their keys' bytes.
     public var sorted: [(key: String, value: String)] {
-        pairs.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
+        pairs.sorted { JSONValue.precedes($0.key, $1.key) }.map { ($0.key, $0.value) }
     }
 
     /// `key=value,key=value` in key order, for logs.

@@ -48,8 +48,7 @@ public struct ContextMetadata: Hashable, Sendable {
     package func writeChecksum(to out: inout [UInt8]) {
         out.append(contentsOf: "fnv1a64:".utf8)
         for shift in stride(from: 60, through: 0, by: -4) {
-            let digit = UInt8(truncatingIfNeeded: checksum >> UInt64(shift)) & 0xF
-            out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            out.append(JSONValue.hexDigit(UInt8(truncatingIfNeeded: checksum >> UInt64(shift)) & 0xF))
         }
     }
 

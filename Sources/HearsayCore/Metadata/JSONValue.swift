@@ -47,36 +47,6 @@ public indirect enum JSONValue: Hashable, Sendable {
     static func integral(_ n: Double) -> Int64? {
         n == n.rounded() && abs(n) < 9_007_199_254_740_992 ? Int64(n) : nil
     }
-
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        // The fast path: most strings (names, addresses, values) need no escape and go in
-        // whole, where a scalar at a time made quoting most of an API answer's cost.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
 }
 
 extension JSONValue: CustomStringConvertible {

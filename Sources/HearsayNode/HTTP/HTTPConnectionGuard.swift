@@ -28,6 +28,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
 
     private let node: Node
     private let timeout: Duration
+    /// `timeout` as NIO counts time, converted once rather than for every request.
+    private let window: TimeAmount
     private var admitted = false
     private var refused = false
     /// The refused connection's one-second close, or the check of the request deadline.
@@ -40,6 +42,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
     init(node: Node, timeout: Duration) {
         self.node = node
         self.timeout = timeout
+        self.window = .nanoseconds(timeout.nanoseconds)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -112,7 +115,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
     /// timer scheduled and cancelled for every request.
     private func startRequest(_ context: ChannelHandlerContext) {
         requestStarted = .now()
-        if deadline == nil { armCheck(context, at: requestStarted! + .nanoseconds(timeout.nanoseconds)) }
+        if deadline == nil { armCheck(context, at: requestStarted! + window) }
     }
 
     private func armCheck(_ context: ChannelHandlerContext, at due: NIODeadline) {
@@ -126,15 +129,14 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
 
     private func checkDeadline(_ context: ChannelHandlerContext) {
         guard let started = requestStarted, context.channel.isActive else { return }
-        let due = started + .nanoseconds(timeout.nanoseconds)
+        let due = started + window
         guard NIODeadline.now() >= due else {
             armCheck(context, at: due)
             return
         }
-        let from = context.remoteAddress
-        let detail = "the request did not arrive whole within the HTTP request timeout of \(timeout.text)"
-        node.assumeIsolated { $0.connectionCut(on: .http, .deadline, from: from, detail) }
-        context.close(promise: nil)
+        Node.cutAtDeadline(
+            context.channel, on: .http, node: node,
+            "the request did not arrive whole within the HTTP request timeout of \(timeout.text)")
     }
 
     /// The whole answer to a refused connection.

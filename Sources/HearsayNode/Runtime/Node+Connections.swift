@@ -62,10 +62,17 @@ extension Node {
         for channel: any Channel, on port: ListenerPort, node: Node, after timeout: Duration, _ detail: String
     ) -> Scheduled<Void> {
         channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            let from = channel.remoteAddress
-            node.assumeIsolated { $0.connectionCut(on: port, .deadline, from: from, detail) }
-            channel.close(promise: nil)
+            cutAtDeadline(channel, on: port, node: node, detail)
         }
+    }
+
+    /// Counts `channel` as cut at its deadline, with why, and closes it.
+    nonisolated static func cutAtDeadline(
+        _ channel: any Channel, on port: ListenerPort, node: Node, _ detail: String
+    ) {
+        let from = channel.remoteAddress
+        node.assumeIsolated { $0.connectionCut(on: port, .deadline, from: from, detail) }
+        channel.close(promise: nil)
     }
 
     private func publishConnections(_ port: ListenerPort) {
