@@ -193,7 +193,7 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
 }
 
 func runLoad(port: Int, clients: Int, seconds: Double, healthOnly: Bool = false) throws -> (
-    perSecond: Double, p50: Double, p99: Double, failures: Int
+    perSecond: Double, p50: Double, p99: Double, failures: Int, count: Int
 ) {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     defer { try? group.syncShutdownGracefully() }
@@ -223,7 +223,7 @@ func runLoad(port: Int, clients: Int, seconds: Double, healthOnly: Bool = false)
     func percentile(_ p: Double) -> Double {
         latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
     }
-    return (Double(count) / elapsed, percentile(0.5), percentile(0.99), failures)
+    return (Double(count) / elapsed, percentile(0.5), percentile(0.99), failures, count)
 }
 
 /// One writer appending 64 bytes and calling fdatasync, for `seconds`: syncs per second.
@@ -292,7 +292,11 @@ for (label, environment) in [
         let suspicionsBefore = peer.metric("hearsay_suspicions_total")
         let rttSumBefore = writer.metric("hearsay_probe_rtt_seconds_sum")
         let rttCountBefore = writer.metric("hearsay_probe_rtt_seconds_count")
+        let localBefore = writer.metric(#"hearsay_metadata_updates_total{origin="local"}"#)
         let run = try runLoad(port: writer.httpPort, clients: clients, seconds: seconds)
+        // The agent's own count of the writes it took: the load's framing of answers is
+        // its own byte scan, so what it counted is checked against the agent's figure.
+        let taken = writer.metric(#"hearsay_metadata_updates_total{origin="local"}"#) - localBefore
         let suspicions = peer.metric("hearsay_suspicions_total") - suspicionsBefore
         let rttCount = writer.metric("hearsay_probe_rtt_seconds_count") - rttCountBefore
         let rtt = (writer.metric("hearsay_probe_rtt_seconds_sum") - rttSumBefore) / max(1, rttCount) * 1000
@@ -304,7 +308,9 @@ for (label, environment) in [
             "  \(clients) client\(clients == 1 ? "" : "s")\(label): \(format(run.perSecond, 0)) PUTs/s, "
                 + "p50 \(format(run.p50, 2)) ms, p99 \(format(run.p99, 2)) ms\(ratio); "
                 + "probes: \(format(rttCount, 0)) acked at \(format(rtt, 2)) ms mean, peer's suspicions \(format(suspicions, 0))"
-                + (run.failures > 0 ? "; \(run.failures) refused" : ""))
+                + (run.failures > 0 ? "; \(run.failures) refused" : "")
+                + (abs(taken - Double(run.count)) > Double(clients)
+                    ? "; the agent took \(format(taken, 0)) writes, the load counted \(run.count)" : ""))
     }
     writer.stop()
     peer.stop()
