@@ -71,46 +71,28 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
         if healthOnly {
             request.writeStaticString("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         } else {
+            // Small integers make strings held inline, with nothing allocated.
+            let clientText = String(client)
+            let sequenceText = String(sequence)
             // {"value":{"client":C,"n":N}}: 26 bytes of text around the two numbers.
-            let bodyLength = 26 + Self.digitCount(client) + Self.digitCount(sequence)
+            let bodyLength = 26 + clientText.utf8.count + sequenceText.utf8.count
             request.writeStaticString("PUT /v1/metadata/bench/")
-            Self.writeDigits(client, to: &request)
+            request.writeString(clientText)
             request.writeStaticString("/")
-            Self.writeDigits(sequence % 100, to: &request)
+            request.writeString(String(sequence % 100))
             request.writeStaticString(
                 " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ")
-            Self.writeDigits(bodyLength, to: &request)
+            request.writeString(String(bodyLength))
             request.writeStaticString("\r\n\r\n{\"value\":{\"client\":")
-            Self.writeDigits(client, to: &request)
+            request.writeString(clientText)
             request.writeStaticString(",\"n\":")
-            Self.writeDigits(sequence, to: &request)
+            request.writeString(sequenceText)
             request.writeStaticString("}}")
         }
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     private static let contentLength = Array("content-length:".utf8)
-
-    static func digitCount(_ value: Int) -> Int {
-        var count = 1
-        var rest = value / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        return count
-    }
-
-    static func writeDigits(_ value: Int, to buffer: inout ByteBuffer) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            buffer.writeInteger(UInt8(48 + rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
@@ -166,12 +148,7 @@ final class PutLoad: ChannelInboundHandler, @unchecked Sendable {
                 while line < headEnd && text[line] != 10 { line += 1 }
                 line += 1
                 guard line + name.count < headEnd else { break }
-                var matches = true
-                for offset in 0..<name.count where text[line + offset] | 0x20 != name[offset] | 0x20 {
-                    matches = false
-                    break
-                }
-                if matches {
+                if text[line..<line + name.count].elementsEqual(name, by: { $0 | 0x20 == $1 | 0x20 }) {
                     var at = line + name.count
                     while text[at] == 32 { at += 1 }
                     while let value = digit(at) {
