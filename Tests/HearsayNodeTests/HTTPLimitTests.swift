@@ -116,6 +116,32 @@ import Testing
         #expect(!idle.isClosedByPeer)
     }
 
+    /// A blocking query drops its connection's deadline check while it waits (thousands
+    /// may wait at once): the request after its answer, on the same connection, has a
+    /// deadline again.
+    @Test func aRequestAfterABlockingQueryStillHasItsDeadline() async throws {
+        let (cluster, agent) = try await started(["--http-request-timeout", "2s"])
+        defer { cluster.stop() }
+        let missing = try agent.client.request("GET", "/v1/metadata/quiet/key")
+        let seen = try #require(missing.header("X-Hearsay-Index"))
+        let connection = try #require(RawConnection(port: agent.httpPort))
+        // It waits past the request timeout: the wait is not the request's arrival.
+        connection.send(Array("GET /v1/metadata/quiet/key?index=\(seen)&wait=3s HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(await eventually { agent.metric("hearsay_blocking_queries") == 1 })
+        let answer = connection.readUntilClosed(seconds: 5)
+        #expect(!answer.closed, "the connection of a waiting query was cut")
+        #expect(String(decoding: answer.bytes, as: UTF8.self).contains("404"), "the query was not answered")
+        connection.send(Array("GET /healthz HTTP/1.1\r\n".utf8))
+        let start = ContinuousClock.now
+        while !connection.isClosedByPeer, ContinuousClock.now - start < .seconds(15) {
+            connection.send(Array("X".utf8))
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(connection.isClosedByPeer, "a header sent a byte at a time after a blocking query kept its connection")
+        #expect(
+            await eventually { agent.metric("hearsay_connections_cut_total{port=\"http\",reason=\"deadline\"}") == 1 })
+    }
+
     @Test func bodiesInProgressShareTheBudget() async throws {
         let (cluster, agent) = try await started([
             "--max-http-connections-per-address", "1024", "--max-http-buffer-bytes", "16777216",

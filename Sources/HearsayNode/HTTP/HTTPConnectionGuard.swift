@@ -8,8 +8,10 @@ struct HTTPRequestArrived {}
 /// Told to the guard while the answer to a request is awaited from the node (a blocking
 /// query, a durable write, a join), and once it is written: a pipelined request that
 /// arrives meanwhile waits in the HTTP pipeline, and its deadline starts only then.
+/// `parked` is an answer awaited for minutes (a blocking query, an event stream): the
+/// guard drops its deadline check rather than keep a scheduled task per waiting client.
 enum HTTPAnswer {
-    case pending, written
+    case pending, parked, written
 }
 
 /// The first handler of every HTTP connection: admits it under the connection limits,
@@ -96,6 +98,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler {
             switch answer {
             case .pending:
                 answerPending = true
+            case .parked:
+                answerPending = true
+                if requestStarted == nil {
+                    deadline?.cancel()
+                    deadline = nil
+                }
             case .written:
                 answerPending = false
                 if readWhilePending, requestStarted == nil, context.channel.isActive {

@@ -8,7 +8,7 @@ extension HTTPRequestHandler {
     /// Meanwhile the connection is not idle: a durable write or a join waits on the
     /// node, not on the client.
     func answer(
-        with future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTP1RequestHead
+        with future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, framing: AnswerFraming
     ) {
         awaitingAnswer = true
         context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
@@ -17,7 +17,7 @@ extension HTTPRequestHandler {
             let (handler, context) = bound.value
             handler.awaitingAnswer = false
             handler.cancelWaiting = nil
-            handler.deliver(result, to: context, head: head)
+            handler.deliver(result, to: context, framing: framing)
         }
     }
 
@@ -25,7 +25,7 @@ extension HTTPRequestHandler {
     /// failed (the node stopped under it) is a 500 that closes the connection: the client
     /// is told, rather than left waiting on a connection that reads no more.
     func deliver(
-        _ result: Result<HTTPResponse, any Error>, to context: ChannelHandlerContext, head: HTTP1RequestHead
+        _ result: Result<HTTPResponse, any Error>, to context: ChannelHandlerContext, framing: AnswerFraming
     ) {
         guard context.channel.isActive else { return }
         // Before the write: writing the answer releases a pipelined request, which may
@@ -33,11 +33,11 @@ extension HTTPRequestHandler {
         context.triggerUserOutboundEvent(HTTPAnswer.written, promise: nil)
         switch result {
         case .success(let response):
-            write(response, to: context, head: head)
+            write(response, to: context, framing: framing)
         case .failure:
-            var head = head
-            head.keepAlive = false
-            write(.error(.internalServerError, "the answer could not be made"), to: context, head: head)
+            var framing = framing
+            framing.keepAlive = false
+            write(.error(.internalServerError, "the answer could not be made"), to: context, framing: framing)
         }
         resume(context)
     }
@@ -59,10 +59,10 @@ extension HTTPRequestHandler {
     /// timer and no buffer. Bytes the client sends meanwhile close the connection after
     /// the answer (`sentWhileParked`).
     func park(
-        until future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, head: HTTP1RequestHead
+        until future: EventLoopFuture<HTTPResponse>, context: ChannelHandlerContext, framing: AnswerFraming
     ) {
         awaitingAnswer = true
-        context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
+        context.triggerUserOutboundEvent(HTTPAnswer.parked, promise: nil)
         parked = true
         if input != nil {
             sentWhileParked = true
@@ -76,9 +76,9 @@ extension HTTPRequestHandler {
             handler.awaitingAnswer = false
             handler.cancelWaiting = nil
             handler.parked = false
-            var head = head
-            head.keepAlive = head.keepAlive && !handler.sentWhileParked
-            handler.deliver(result, to: context, head: head)
+            var framing = framing
+            framing.keepAlive = framing.keepAlive && !handler.sentWhileParked
+            handler.deliver(result, to: context, framing: framing)
         }
     }
 
@@ -86,14 +86,14 @@ extension HTTPRequestHandler {
     /// answer stays pending for as long as the stream lasts: the connection is not idle
     /// while the client waits for events. The stream is the connection's last answer
     /// (`Connection: close`): a request pipelined behind it is never read.
-    func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, head: HTTP1RequestHead) {
+    func openStream(_ stream: EventStreamReply, context: ChannelHandlerContext, framing: AnswerFraming) {
         streaming = true
         input = nil
         idleCheck?.cancel()
         idleCheck = nil
-        let isHead = head.method == .HEAD
+        let isHead = !framing.withBody
         let bytes = HTTPResponse.streamHead(
-            contentType: stream.format.contentType, index: stream.index, version: head.version, isHead: isHead,
+            contentType: stream.format.contentType, index: stream.index, version: framing.version, isHead: isHead,
             allocator: context.channel.allocator)
         guard !isHead else {
             context.writeAndFlush(NIOAny(bytes), promise: nil)
@@ -101,12 +101,12 @@ extension HTTPRequestHandler {
             return
         }
         awaitingAnswer = true
-        context.triggerUserOutboundEvent(HTTPAnswer.pending, promise: nil)
+        context.triggerUserOutboundEvent(HTTPAnswer.parked, promise: nil)
         context.writeAndFlush(NIOAny(bytes), promise: nil)
         // A client already gone (the write found it reset) gets no stream.
         guard context.channel.isActive, !clientGone else { return }
         let metrics = node.metrics
-        let sink = EventSink(context: context, format: stream.format, chunked: head.version.minor >= 1) {
+        let sink = EventSink(context: context, format: stream.format, chunked: framing.version.minor >= 1) {
             metrics.eventStreamCut()
         }
         let forget = stream.open(NIOLoopBound(sink, eventLoop: context.eventLoop))

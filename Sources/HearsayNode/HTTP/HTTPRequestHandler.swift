@@ -199,20 +199,21 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
         body = []
         releaseHeld()
         let reply = node.assumeIsolated { $0.handle(request) }
+        let framing = AnswerFraming(requestHead)
         switch reply {
         case .now(let response):
-            write(response, to: context, head: requestHead)
+            write(response, to: context, framing: framing)
         case .later(let work):
             let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
             promise.completeWithTask { await work() }
-            answer(with: promise.futureResult, context: context, head: requestHead)
+            answer(with: promise.futureResult, context: context, framing: framing)
         case .promised(let future):
-            answer(with: future, context: context, head: requestHead)
+            answer(with: future, context: context, framing: framing)
         case .parked(let future, let cancel):
             cancelWaiting = cancel
-            park(until: future, context: context, head: requestHead)
+            park(until: future, context: context, framing: framing)
         case .stream(let stream):
-            openStream(stream, context: context, head: requestHead)
+            openStream(stream, context: context, framing: framing)
         }
     }
 
@@ -237,12 +238,12 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    func write(_ response: HTTPResponse, to context: ChannelHandlerContext, head: HTTP1RequestHead) {
+    func write(_ response: HTTPResponse, to context: ChannelHandlerContext, framing: AnswerFraming) {
         let bytes = response.encoded(
-            version: head.version, keepAlive: head.keepAlive, withBody: head.method != .HEAD,
+            version: framing.version, keepAlive: framing.keepAlive, withBody: framing.withBody,
             allocator: context.channel.allocator)
         let done = context.writeAndFlush(NIOAny(bytes))
-        if !head.keepAlive {
+        if !framing.keepAlive {
             startClosing(context)
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
@@ -264,5 +265,21 @@ final class HTTPRequestHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// What writing an answer needs of its request. An awaited answer keeps this rather than
+/// the request's head, whose target and header fields are heap storage that each of
+/// thousands of waiting blocking queries would hold for nothing.
+struct AnswerFraming {
+    var version: HTTPVersion
+    var keepAlive: Bool
+    /// False for HEAD: the answer's head alone.
+    var withBody: Bool
+
+    init(_ head: HTTP1RequestHead) {
+        version = head.version
+        keepAlive = head.keepAlive
+        withBody = head.method != .HEAD
     }
 }
