@@ -28,6 +28,21 @@ archive=$("$(dirname "$(command -v "$swift")")/clang" -print-file-name=libstdc++
 static_libs=$root/.build/static-libs
 mkdir -p "$static_libs"
 ln -sf "$archive" "$static_libs/libstdc++.a"
+# libcrypto and zlib linked in as well, through pkg-config files of their own that point
+# the link at the archives (SwiftPM reads a system library's flags from pkg-config, and
+# puts its -L before any given here). Linked as shared libraries, libcrypto alone cost
+# every start of the agent 4,000 symbol bindings and 17,000 relocations of a 5 MB
+# library, for the few functions it calls (docs/benchmarks.md, "Start-up").
+mkdir -p "$static_libs/pkgconfig"
+for lib in libcrypto:crypto zlib:z; do
+  name=${lib%%:*} short=${lib##*:}
+  library=$("$(dirname "$(command -v "$swift")")/clang" -print-file-name="lib$short.a")
+  [ -f "$library" ] || { echo "release/build.sh: no lib$short.a (install libssl-dev and zlib1g-dev)" >&2; exit 1; }
+  ln -sf "$library" "$static_libs/lib$short.a"
+  printf 'Name: %s\nDescription: lib%s.a, linked in\nVersion: 0\nLibs: -L%s -l%s\nCflags:\n' \
+    "$name" "$short" "$static_libs" "$short" > "$static_libs/pkgconfig/$name.pc"
+done
+export PKG_CONFIG_PATH=$static_libs/pkgconfig
 exec "$swift" build -c release --package-path "$root" \
   --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
   -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xswiftc -Xfrontend -Xswiftc -function-sections \

@@ -6,7 +6,8 @@ import NIOCore
 extension Node {
     /// The tags to start with: those kept in the data directory's `tags.json` with the
     /// `--tag` ones over them, as serf's command line wins over its snapshot. The file is
-    /// rewritten when that changes it.
+    /// rewritten when that changes it; a node without tags needs none (no file is no tags),
+    /// which spares a fresh start two syncs.
     static func startTags(_ settings: NodeSettings, _ directory: DataDirectory?) throws(NodeStartError) -> MemberTags {
         guard let directory else { return settings.tags }
         let file = directory.tagsFile
@@ -25,7 +26,7 @@ extension Node {
                     setting: "tag", value: error.value,
                     allowed: "\(error.allowed), with \(file.path) and --tag together"))
         }
-        if merged != stored {
+        if merged != (stored ?? .none) {
             do {
                 try file.write(merged)
             } catch {

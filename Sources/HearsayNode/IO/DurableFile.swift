@@ -38,8 +38,12 @@ enum DurableFile {
     }
 
     /// Replaces `path` with `bytes` so that after a crash it holds either the old or the
-    /// new contents, never a mix: write a temporary file, sync it, rename it over.
-    static func replace(_ path: String, with bytes: [UInt8], directory: String) throws(FileError) {
+    /// new contents, never a mix: write a temporary file, sync it, rename it over. The
+    /// rename is durable once `directory` is synced: here, unless `syncingDirectory` is
+    /// false because the caller syncs it after more changes to it (one sync for all).
+    static func replace(
+        _ path: String, with bytes: [UInt8], directory: String, syncingDirectory: Bool = true
+    ) throws(FileError) {
         let temporary = path + ".tmp"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
         do {
@@ -53,7 +57,7 @@ enum DurableFile {
         }
         close(fd)
         guard rename(temporary, path) == 0 else { throw .current(path) }
-        try syncDirectory(directory)
+        if syncingDirectory { try syncDirectory(directory) }
     }
 
     /// Whether something exists at `path`.

@@ -111,8 +111,10 @@ public final class DataDirectory {
         }
     }
 
-    /// Opens the metadata log.
-    public func openLog() throws(PersistenceError) -> (MetadataLog, MetadataLog.Recovery) {
-        try MetadataLog.open(path: logPath, directory: path)
+    /// Opens the metadata log; see `MetadataLog.open` for `deferringDirectorySync`.
+    public func openLog(deferringDirectorySync: Bool = false) throws(PersistenceError) -> (
+        MetadataLog, MetadataLog.Recovery
+    ) {
+        try MetadataLog.open(path: logPath, directory: path, deferringDirectorySync: deferringDirectorySync)
     }
 }

@@ -69,11 +69,18 @@ public final class MetadataLog {
     /// acknowledged write follows a header): a crash while some file systems created it
     /// can leave one, and so can damage from outside; it starts as a new log, and the
     /// host says so (`Recovery.wasEmpty`).
-    public static func open(path: String, directory: String) throws(PersistenceError) -> (MetadataLog, Recovery) {
+    ///
+    /// With `deferringDirectorySync`, a log created here has its name durable only once
+    /// the caller syncs `directory`, which it must do before it acknowledges a write (the
+    /// node writes its identity next, and that sync covers both).
+    public static func open(
+        path: String, directory: String, deferringDirectorySync: Bool = false
+    ) throws(PersistenceError) -> (MetadataLog, Recovery) {
         do {
             let wasEmpty = DurableFile.exists(path) && DurableFile.isEmpty(path)
             if !DurableFile.exists(path) || wasEmpty {
-                try DurableFile.replace(path, with: header, directory: directory)
+                try DurableFile.replace(
+                    path, with: header, directory: directory, syncingDirectory: !deferringDirectorySync)
             }
             let (bytes, versions, goodEnd) = try readRecords(path)
             let fd = try DurableFile.open(path, O_WRONLY | O_APPEND)

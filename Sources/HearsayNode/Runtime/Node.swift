@@ -132,7 +132,9 @@ public actor Node {
         logger[metadataKey: "node"] = "\(name)"
         do {
             if let directory {
-                let (log, recovery) = try directory.openLog()
+                // The identity's write below syncs the directory: one sync for a new
+                // log's name and the identity's.
+                let (log, recovery) = try directory.openLog(deferringDirectorySync: true)
                 for version in recovery.versions { _ = store.apply(version) }
                 metadataLog = log
                 if recovery.wasEmpty {
