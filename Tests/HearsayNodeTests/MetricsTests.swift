@@ -45,6 +45,49 @@ import Testing
         #expect(value(text, #"hearsay_messages_dropped_total{type="context_update",reason="replay"}"#) == nil)
     }
 
+    @Test func theRegistryWritesTheTextFormatInTheOrderOfRegistration() {
+        let registry = MetricRegistry()
+        let plain = registry.counter(name: "a_total", help: "Counts \\ things\nover lines.")
+        let labelled = registry.counter(
+            name: "b_total", labels: [("kind", #"say "hi"\n"#), ("at", "x")], help: "By kind.")
+        let gauge = registry.gauge(name: "c_bytes", help: "A gauge.")
+        let histogram = registry.durationHistogram(
+            name: "d_seconds", buckets: [.milliseconds(10), .milliseconds(1), .seconds(1)], help: "Times.")
+        plain.increment()
+        plain.increment(by: Int64(2))
+        labelled.increment(by: 0.25)
+        // The same name and labels again are the same series.
+        registry.counter(name: "b_total", labels: [("kind", #"say "hi"\n"#), ("at", "x")], help: "By kind.")
+            .increment(by: 0.5)
+        gauge.set(to: 1.5)
+        histogram.record(.microseconds(500))
+        histogram.record(.milliseconds(5))
+        histogram.record(.milliseconds(5))
+        histogram.record(.seconds(5))
+        let text = String(decoding: registry.render(), as: UTF8.self)
+        #expect(
+            text == """
+                # HELP a_total Counts \\\\ things\\nover lines.
+                # TYPE a_total counter
+                a_total 3
+                # HELP b_total By kind.
+                # TYPE b_total counter
+                b_total{kind="say \\"hi\\"\\\\n",at="x"} 0.75
+                # HELP c_bytes A gauge.
+                # TYPE c_bytes gauge
+                c_bytes 1.5
+                # HELP d_seconds Times.
+                # TYPE d_seconds histogram
+                d_seconds_bucket{le="0.001"} 1
+                d_seconds_bucket{le="0.01"} 3
+                d_seconds_bucket{le="1.0"} 3
+                d_seconds_bucket{le="+Inf"} 4
+                d_seconds_sum 5.0105
+                d_seconds_count 4
+
+                """)
+    }
+
     @Test func processMetricsComeFromProc() throws {
         let metrics = NodeMetrics(version: "1", protocolVersion: "1")
         let engine = try Engine(

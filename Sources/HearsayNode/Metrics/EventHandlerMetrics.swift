@@ -1,5 +1,3 @@
-import Prometheus
-
 /// The counters of the agent's event handlers (`--event-handler`), labelled by the
 /// handler's number: 1 for the first given, and so on (the log names its command).
 struct EventHandlerMetrics: Sendable {
@@ -19,7 +17,7 @@ struct EventHandlerMetrics: Sendable {
     private let failures: [[Failure: Counter]]
     private let dropped: [Counter]
 
-    init(registry: PrometheusCollectorRegistry, handlers: Int) {
+    init(registry: MetricRegistry, handlers: Int) {
         let labels = (1...max(handlers, 1)).map(String.init)
         runs = labels.map {
             registry.counter(

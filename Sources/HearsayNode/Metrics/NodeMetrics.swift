@@ -1,5 +1,4 @@
 import HearsayCore
-import Prometheus
 
 /// The metric catalogue of `docs/metrics.md` for one node, in a Prometheus registry of its
 /// own (several nodes in one process, as in `hearsay demo`, never share counters).
@@ -8,7 +7,7 @@ import Prometheus
 /// engine when `/metrics` is scraped. Every label value comes from a closed set.
 public final class NodeMetrics: Sendable {
     /// The registry `/metrics` renders.
-    public let registry = PrometheusCollectorRegistry()
+    let registry = MetricRegistry()
 
     private let rounds: Counter
     private let roundDuration: DurationHistogram
@@ -193,7 +192,7 @@ public final class NodeMetrics: Sendable {
     }
 
     private static func makeDropCounter(
-        _ registry: PrometheusCollectorRegistry, type: GossipMessageType?, reason: DropReason
+        _ registry: MetricRegistry, type: GossipMessageType?, reason: DropReason
     ) -> Counter {
         registry.counter(
             name: "hearsay_messages_dropped_total",
@@ -266,6 +265,6 @@ public final class NodeMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric.
     public func render() -> [UInt8] {
-        registry.emitToBuffer()
+        registry.render()
     }
 }

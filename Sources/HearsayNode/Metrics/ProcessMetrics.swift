@@ -1,5 +1,4 @@
 import HearsayCore
-import Prometheus
 import Synchronization
 
 #if canImport(Glibc)
@@ -20,7 +19,7 @@ final class ProcessMetrics: Sendable {
     /// CPU seconds already added to the counter, which can only grow by increments.
     private let countedCPU = Mutex<Double>(0)
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: MetricRegistry) {
         cpu = registry.counter(
             name: "process_cpu_seconds_total", help: "User and system CPU time spent, in seconds.")
         resident = registry.gauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
