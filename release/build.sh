@@ -12,6 +12,12 @@
 #   (release/unnamed-helpers.ld) at the front: code pages are mapped 64 KiB around each
 #   first touch, and scattered code keeps most of the binary resident
 #   (docs/benchmarks.md, "Idle footprint").
+# - Generic types' metadata reached through accessor functions rather than by mangled
+#   name (-disable-concrete-type-metadata-mangled-name-accessors). A mangled name is
+#   demangled at its first use, and each protocol requirement of its generic arguments
+#   (a dictionary's key being Hashable) looked up by a scan of every conformance record
+#   in the binary, about 5,000: half the instructions an agent spent to start. An
+#   accessor is handed the witness tables it needs.
 #
 # SwiftPM does not track the order file or the linker script as inputs, and it does not
 # recompile dependencies when only -Xswiftc flags change: after changing the flags here,
@@ -45,6 +51,7 @@ done
 export PKG_CONFIG_PATH=$static_libs/pkgconfig
 exec "$swift" build -c release --package-path "$root" \
   --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
+  -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
   -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --icf=all -Xswiftc -Xfrontend -Xswiftc -function-sections \
   -Xlinker "--symbol-ordering-file=$root/release/hearsay.order" -Xlinker --no-warn-symbol-ordering \
   -Xlinker -T -Xlinker "$root/release/unnamed-helpers.ld" \
