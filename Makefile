@@ -118,6 +118,7 @@ bench: release
 	$(CLANG) -shared -fPIC -O2 -o .build/slow-sync.so Benchmarks/scripts/slow-sync.c -ldl
 	for b in $(BENCHMARKS); do SWIFT=$(SWIFT) release/build.sh --product $$b $(BUILD_FLAGS) || exit 1; done
 	for b in $(BENCHMARKS); do .build/release/$$b || exit 1; done
+	$(MAKE) bench-serf
 
 # Hearsay against serf (Debian's package, installed when missing), side by side on
 # loopback at N = 16 and 64 (Benchmarks/scripts/serf-compare.py says what it measures).
