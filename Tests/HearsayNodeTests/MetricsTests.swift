@@ -65,6 +65,8 @@ import Testing
         histogram.record(.milliseconds(5))
         histogram.record(.seconds(5))
         let text = String(decoding: registry.render(), as: UTF8.self)
+        #expect(MetricRegistry.text(.infinity) == "+Inf" && MetricRegistry.text(-.infinity) == "-Inf")
+        #expect(MetricRegistry.text(.nan) == "NaN" && MetricRegistry.text(1e-5) == "1e-05")
         #expect(
             text == """
                 # HELP a_total Counts \\\\ things\\nover lines.

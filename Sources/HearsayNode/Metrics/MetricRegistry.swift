@@ -119,7 +119,7 @@ final class MetricRegistry: Sendable {
                         counter.write(to: &text)
                     case .gauge(let gauge):
                         text.append(contentsOf: series.prefix)
-                        text.append(contentsOf: gauge.value.description.utf8)
+                        text.append(contentsOf: Self.text(gauge.value).utf8)
                     case .histogram(let histogram):
                         Self.write(histogram, named: family.name, prefix: series.prefix, into: &text)
                         continue
@@ -146,7 +146,7 @@ final class MetricRegistry: Sendable {
                 ? (Double(histogram.bounds[index].nanoseconds) / 1e9).description : "+Inf"
             text.append(contentsOf: "le=\"\(bound)\"} \(total)\n".utf8)
         }
-        for (suffix, value) in [("_sum", sum.description), ("_count", String(count))] {
+        for (suffix, value) in [("_sum", Self.text(sum)), ("_count", String(count))] {
             text.append(contentsOf: name.utf8)
             text.append(contentsOf: suffix.utf8)
             if !labels.isEmpty {
@@ -156,6 +156,14 @@ final class MetricRegistry: Sendable {
             }
             text.append(contentsOf: " \(value)\n".utf8)
         }
+    }
+
+    /// A value as the format spells it: Swift writes infinities and NaN as `inf` and
+    /// `nan`, where Prometheus reads `+Inf`, `-Inf` and `NaN`.
+    static func text(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        return value.description
     }
 
     private static func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {

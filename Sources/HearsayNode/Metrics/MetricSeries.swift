@@ -32,7 +32,7 @@ final class Counter: Sendable {
         if extra == 0 {
             text.append(contentsOf: String(count).utf8)
         } else {
-            text.append(contentsOf: (Double(count) + extra).description.utf8)
+            text.append(contentsOf: MetricRegistry.text(Double(count) + extra).utf8)
         }
     }
 }
