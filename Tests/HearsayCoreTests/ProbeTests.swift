@@ -176,9 +176,12 @@ import Testing
         let sequence = tick.sentMessages.first!.message.payload.healthSequence!
         let timeout = engine.timerFired(
             engine.timer(.probeTimeout(sequence: sequence)), now: T.t0 + .milliseconds(1500))
-        for (to, _) in timeout.sentMessages {
+        // Each helper asked answers with a nack of its own, from its own name and address.
+        let helpers = timeout.sentMessages.compactMap { sent in (1...5).first { T.addr($0) == sent.to } }
+        #expect(helpers.count >= 2, "the timeout asked \(helpers.count) helpers")
+        for helper in helpers {
             _ = engine.receive(
-                [T.message(from: 1, .healthCheck(.nack(sequence: sequence)))], from: to,
+                [T.message(from: helper, .healthCheck(.nack(sequence: sequence)))], from: T.addr(helper),
                 transport: .datagram,
                 now: T.t0 + .milliseconds(1900))
         }
