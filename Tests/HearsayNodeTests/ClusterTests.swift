@@ -35,6 +35,7 @@ import Testing
         let (a, b) = (cluster.agents[0], cluster.agents[1])
         // Neither A nor B can hear anyone while both write the same address.
         let heal = Firewall.blockInbound(ports: [a.gossipPort, b.gossipPort])
+        defer { heal() }
         let first = try a.put("config/limit", .number(10))
         let second = try b.put("config/limit", .number(20))
         try await Task.sleep(for: .milliseconds(500))

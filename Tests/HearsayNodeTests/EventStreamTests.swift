@@ -153,19 +153,11 @@ import Testing
         let watcher = Watcher(c, "/v1/events?types=metadata")
         #expect(await eventually { streams(c) == 1 })
         let heal = Firewall.blockInbound(ports: [a.gossipPort, b.gossipPort])
-        let healed = Mutex(false)
-        let healOnce = {
-            if !healed.withLock({
-                let was = $0; $0 = true; return was
-            }) {
-                heal()
-            }
-        }
-        defer { healOnce() }
+        defer { heal() }
         #expect(try a.put("config/limit", .number(10)).status == 200)
         #expect(try b.put("config/limit", .number(20)).status == 200)
         try await Task.sleep(for: .milliseconds(500))
-        healOnce()
+        heal()
         let conflicted = await eventually {
             watcher.saw("metadata_conflicted") {
                 $0["address"] == .string("config/limit") && $0["siblings"] == .number(2)

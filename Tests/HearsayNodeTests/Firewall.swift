@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Partitions on loopback with iptables DROP rules (the kernel here has no netem).
 enum Firewall {
@@ -13,14 +14,22 @@ enum Firewall {
     }
 
     /// Drops every UDP datagram and TCP segment arriving at `ports` on loopback until
-    /// the returned closure is called.
+    /// the returned closure is called. It removes the rules once however often it is
+    /// called, so a test defers it right away (a failing test must not leave DROP rules
+    /// on the host) and may also call it where the partition ends.
     static func blockInbound(ports: [Int]) -> @Sendable () -> Void {
         guard let binary else { return {} }
         let rules = ports.flatMap { port in
             ["udp", "tcp"].map { ["INPUT", "-i", "lo", "-p", $0, "--dport", "\(port)", "-j", "DROP"] }
         }
         for rule in rules { _ = run(binary, ["-w", "-I"] + rule) }
+        let healed = Mutex(false)
         return {
+            guard
+                !healed.withLock({ was in
+                    defer { was = true }; return was
+                })
+            else { return }
             for rule in rules { _ = run(binary, ["-w", "-D"] + rule) }
         }
     }
