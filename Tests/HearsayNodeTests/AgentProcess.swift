@@ -101,6 +101,14 @@ final class AgentProcess: @unchecked Sendable {
         "--join-retry-interval", "500ms",
     ]
 
+    /// `quick` less the settings `extra` gives (a setting given twice is refused).
+    static func quick(without extra: [String]) -> [String] {
+        let given = Set(extra.filter { $0.hasPrefix("--") })
+        return stride(from: 0, to: quick.count, by: 2).flatMap {
+            given.contains(quick[$0]) ? [] : [quick[$0], quick[$0 + 1]]
+        }
+    }
+
     /// Starts the agent; `launcher` is a command that runs it (`env VAR=value`), after
     /// privileges are dropped, so that what it sets or preloads applies to the agent alone.
     /// `persistent: false` keeps the store in memory alone (no `--data-dir`).
@@ -113,8 +121,7 @@ final class AgentProcess: @unchecked Sendable {
                 "agent", "--name", name, "--bind", "127.0.0.1:\(gossipPort)", "--http", "127.0.0.1:\(httpPort)",
                 "--key", key,
             ] + (persistent ? ["--data-dir", dataDir] : []) + join.flatMap { ["--join", "127.0.0.1:\($0)"] }
-            + joinAddresses.flatMap { ["--join", $0] } + Self.quick
-            + extra
+            + joinAddresses.flatMap { ["--join", $0] } + Self.quick(without: extra) + extra
         try Unprivileged.handOver(dataDir)
         let command =
             launcher.isEmpty
