@@ -8,28 +8,28 @@ import HearsayWire
     import Glibc
 #endif
 
-public enum ProcessArguments {
+package enum ProcessArguments {
     /// The checkout: the benchmark runs from it (`make bench`).
-    public static var directory: String {
+    package static var directory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
-public func format(_ x: Double, _ digits: Int = 1) -> String {
+package func format(_ x: Double, _ digits: Int = 1) -> String {
     var text = "\(Double(Int((x * pow(10, Double(digits))).rounded())) / pow(10, Double(digits)))"
     if digits == 0, text.hasSuffix(".0") { text.removeLast(2) }
     return text
 }
 
-public func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-public func freePort() -> Int {
+package func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -46,26 +46,26 @@ public func freePort() -> Int {
 }
 
 /// A release agent in a process of its own, as users run it.
-public final class AgentProcess {
-    public let name: String
-    public let gossipPort = freePort()
-    public let httpPort = freePort()
-    public let dataDir: String
-    public private(set) var pid: pid_t = 0
+package final class AgentProcess {
+    package let name: String
+    package let gossipPort = freePort()
+    package let httpPort = freePort()
+    package let dataDir: String
+    package private(set) var pid: pid_t = 0
     private let agentBinary: String
 
     /// An agent of `binary` (the release build) with its data in `dataDir`.
-    public init(name: String, dataDir: String, binary: String) {
+    package init(name: String, dataDir: String, binary: String) {
         self.name = name
         self.dataDir = dataDir
         self.agentBinary = binary
     }
 
-    public var client: APIClient { APIClient(address: HostPort(host: "127.0.0.1", port: httpPort)) }
+    package var client: APIClient { APIClient(address: HostPort(host: "127.0.0.1", port: httpPort)) }
 
     /// Starts it, joined to `join`, with `arguments` added to its command line and
     /// `environment` to its environment; returns once it answers `/healthz`.
-    public func start(
+    package func start(
         key: String, join: AgentProcess? = nil, environment: [String] = [], arguments extra: [String] = []
     ) throws {
         var arguments = [
@@ -101,7 +101,7 @@ public final class AgentProcess {
         throw BenchmarkError("agent \(name) did not become healthy")
     }
 
-    public func stop() {
+    package func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -110,7 +110,7 @@ public final class AgentProcess {
     }
 
     /// The sum of the `/metrics` lines whose series starts with `series`.
-    public func metric(_ series: String) -> Double {
+    package func metric(_ series: String) -> Double {
         guard let text = try? client.request("GET", "/metrics").text else { return .nan }
         return text.split(separator: "\n").filter { $0.hasPrefix(series) }.compactMap { line in
             line.split(separator: " ").last.flatMap { Double($0) }
@@ -118,12 +118,12 @@ public final class AgentProcess {
     }
 }
 
-public struct BenchmarkError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct BenchmarkError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
-public func removeTree(_ path: String) {
+package func removeTree(_ path: String) {
     var pid: pid_t = 0
     let words: [String] = ["/bin/rm", "-rf", path]
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
@@ -133,7 +133,7 @@ public func removeTree(_ path: String) {
     waitpid(pid, &status, 0)
 }
 
-public func key() -> String {
+package func key() -> String {
     var bytes = [UInt8](repeating: 0, count: 32)
     for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
     return Base64.encode(bytes)

@@ -1,10 +1,10 @@
 import HearsayWire
 
 /// What this build is, for `hearsay --version` and `hearsay_build_info`.
-public enum BuildInfo {
+package enum BuildInfo {
     /// The release version of Hearsay.
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
 
     /// The wire protocol version, as a label value.
-    public static var protocolVersion: String { String(WireLimits.protocolVersion) }
+    package static var protocolVersion: String { String(WireLimits.protocolVersion) }
 }

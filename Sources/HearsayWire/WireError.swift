@@ -4,7 +4,7 @@
 /// `hearsay_messages_dropped_total{reason=...}` counter, so the set of cases is the set of
 /// metric labels: adding a case adds a label. The associated text is a short detail for
 /// rate-limited logs; it never goes into a metric label, where it would explode cardinality.
-public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The frame ended before a field it announced.
     case truncated(String = "")
     /// The frame, or a length it declares, exceeds a configured limit.
@@ -28,7 +28,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case decodeError(String = "")
 
     /// The snake_case label used for the drop counter and in logs.
-    public var reason: String {
+    package var reason: String {
         switch self {
         case .truncated: "truncated"
         case .tooLarge: "too_large"
@@ -44,7 +44,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The free-form detail, empty when none was given.
-    public var detail: String {
+    package var detail: String {
         switch self {
         case .truncated(let text), .tooLarge(let text), .badVersion(let text), .unknownKey(let text),
             .badSignature(let text), .decryptFailed(let text), .decompressFailed(let text), .replay(let text),
@@ -53,7 +53,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         detail.isEmpty ? reason : "\(reason): \(detail)"
     }
 }

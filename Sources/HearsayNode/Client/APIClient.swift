@@ -8,45 +8,45 @@ import HearsayCore
 
 /// A small blocking HTTP/1.1 client for the node's API, used by the CLI's client
 /// commands and by the tests: one connection per request, `Connection: close`.
-public struct APIClient: Sendable {
+package struct APIClient: Sendable {
     /// The agent's HTTP address.
-    public var address: HostPort
+    package var address: HostPort
     /// The bearer token for mutating calls.
-    public var token: String?
+    package var token: String?
     /// Give up on a connect, send or receive after this long.
-    public var timeout: Duration = .seconds(10)
+    package var timeout: Duration = .seconds(10)
 
     /// A client for the agent at `address`.
-    public init(address: HostPort, token: String? = nil) {
+    package init(address: HostPort, token: String? = nil) {
         self.address = address
         self.token = token
     }
 
     /// An answer: status code and body.
-    public struct Response: Sendable {
-        public var status: Int
-        public var body: [UInt8]
+    package struct Response: Sendable {
+        package var status: Int
+        package var body: [UInt8]
         /// The header fields, as received.
-        public var headers: [(name: String, value: String)] = []
+        package var headers: [(name: String, value: String)] = []
         /// The first header named `name` (in any case).
-        public func header(_ name: String) -> String? {
+        package func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name.lowercased() }?.value
         }
         /// The body as text.
-        public var text: String { String(decoding: body, as: UTF8.self) }
+        package var text: String { String(decoding: body, as: UTF8.self) }
         /// The body parsed as JSON, nil when it is not JSON.
-        public var json: JSONValue? { try? JSONValue.parse(bytes: body) }
+        package var json: JSONValue? { try? JSONValue.parse(bytes: body) }
     }
 
     /// Why a request got no answer.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible, Sendable {
+        package let description: String
         /// The HTTP status of an answer that was not a success, when there was one.
-        public var status: Int? = nil
+        package var status: Int? = nil
     }
 
     /// Sends `method path` with an optional body and reads the whole answer.
-    public func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws(Failure) -> Response {
+    package func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws(Failure) -> Response {
         let fd = try connect()
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\nUser-Agent: hearsay\r\n"
@@ -77,7 +77,7 @@ public struct APIClient: Sendable {
     /// (`GET /v1/events`), until the agent ends the stream or `line` returns false. An
     /// agent sends a heartbeat every 30 s: `idle` without a byte is a failure, as is a
     /// non-2xx answer (with its status).
-    public func stream(_ path: String, idle: Duration = .seconds(90), line: (String) -> Bool) throws(Failure) {
+    package func stream(_ path: String, idle: Duration = .seconds(90), line: (String) -> Bool) throws(Failure) {
         let fd = try connect()
         defer { close(fd) }
         var wait = timeval(tv_sec: Int(idle.components.seconds), tv_usec: 0)

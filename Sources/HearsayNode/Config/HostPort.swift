@@ -2,20 +2,20 @@ import HearsayCore
 
 /// A host and a port as written in settings: `10.0.0.5:7946`, `[fd00::5]:7946`,
 /// `hearsay.default.svc:7946`, or a host alone when a default port applies.
-public struct HostPort: Hashable, Sendable, CustomStringConvertible {
+package struct HostPort: Hashable, Sendable, CustomStringConvertible {
     /// An IPv4 or IPv6 address, or a host name.
-    public var host: String
+    package var host: String
     /// The port, 0 to 65535 (0 binds any free port).
-    public var port: Int
+    package var port: Int
 
     /// Creates a host and port.
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
     /// Parses `text`; `defaultPort` applies when the text names no port.
-    public init(parsing text: String, defaultPort: Int?, setting: String) throws(ValidationError) {
+    package init(parsing text: String, defaultPort: Int?, setting: String) throws(ValidationError) {
         func bad(_ why: String) -> ValidationError {
             ValidationError(setting: setting, value: text, allowed: "host:port, [ipv6]:port or a host name (\(why))")
         }
@@ -55,10 +55,10 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the host is an IPv6 address.
-    public var isIPv6: Bool { host.contains(":") }
+    package var isIPv6: Bool { host.contains(":") }
 
-    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// As the core's opaque peer address.
-    public var peerAddress: PeerAddress { PeerAddress(description) }
+    package var peerAddress: PeerAddress { PeerAddress(description) }
 }

@@ -2,93 +2,93 @@ import HearsayCore
 import HearsayWire
 
 /// Everything `hearsay agent` can be told, after layering and validation.
-public struct NodeSettings: Sendable {
+package struct NodeSettings: Sendable {
     /// The node's name; nil takes the name stored in the data directory, else the host name.
-    public var name: NodeID?
+    package var name: NodeID?
     /// Where gossip listens, UDP and TCP on the same port.
-    public var bind = HostPort(host: "0.0.0.0", port: 7946)
+    package var bind = HostPort(host: "0.0.0.0", port: 7946)
     /// The address peers reach this node at; nil derives it from `bind`.
-    public var advertise: HostPort?
+    package var advertise: HostPort?
     /// Where the HTTP API listens.
-    public var http = HostPort(host: "0.0.0.0", port: 7947)
+    package var http = HostPort(host: "0.0.0.0", port: 7947)
     /// Addresses to join through; host names are resolved again at every attempt.
-    public var join: [HostPort] = []
+    package var join: [HostPort] = []
     /// The longest wait between join attempts while no seed has answered; the waits start
     /// at 200 ms and double up to it.
-    public var joinRetryInterval: Duration = .seconds(5)
+    package var joinRetryInterval: Duration = .seconds(5)
     /// Where the metadata store and identity persist; nil keeps them in memory only.
-    public var dataDir: String?
+    package var dataDir: String?
     /// A cluster key in base64 (the keyring's only key).
-    public var key: [UInt8]?
+    package var key: [UInt8]?
     /// A keyring file (JSON array of base64 keys, primary first).
-    public var keyringFile: String?
+    package var keyringFile: String?
     /// Encrypt every frame with AES-256-GCM.
-    public var encrypt = false
+    package var encrypt = false
     /// Compress frames larger than 256 bytes.
-    public var compress = true
+    package var compress = true
     /// The largest length-prefixed TCP frame accepted.
-    public var maxStreamFrameBytes = WireLimits.defaultMaxStreamFrameBytes
+    package var maxStreamFrameBytes = WireLimits.defaultMaxStreamFrameBytes
     /// Inbound gossip TCP connections open at once.
-    public var maxGossipConnections = 1024
+    package var maxGossipConnections = 1024
     /// Inbound gossip TCP connections open at once from one IP address.
-    public var maxGossipConnectionsPerAddress = 64
+    package var maxGossipConnectionsPerAddress = 64
     /// Bytes all gossip TCP connections may hold at once for frames being received.
-    public var maxStreamBufferBytes = 4 * WireLimits.defaultMaxStreamFrameBytes
+    package var maxStreamBufferBytes = 4 * WireLimits.defaultMaxStreamFrameBytes
     /// How long a gossip TCP frame may take to arrive whole, and the first to begin.
-    public var streamTimeout: Duration = .seconds(30)
+    package var streamTimeout: Duration = .seconds(30)
     /// The seed's gossip round interval (anti-entropy), 1s to 1h.
-    public var gossipInterval: Duration = .seconds(30)
+    package var gossipInterval: Duration = .seconds(30)
     /// SWIM probe interval.
-    public var probeInterval: Duration = .seconds(1)
+    package var probeInterval: Duration = .seconds(1)
     /// SWIM direct probe timeout.
-    public var probeTimeout: Duration = .milliseconds(500)
+    package var probeTimeout: Duration = .milliseconds(500)
     /// Peers each broadcast is pushed to per gossip tick.
-    public var gossipNodes = 3
+    package var gossipNodes = 3
     /// Peers per gossip round, at most 5 by default as in the seed.
-    public var maxGossipPeers = 5
+    package var maxGossipPeers = 5
     /// The message buffer's capacity.
-    public var messageBufferSize = 1000
+    package var messageBufferSize = 1000
     /// A bearer token required by mutating API endpoints.
-    public var apiToken: String?
+    package var apiToken: String?
     /// The largest HTTP request body accepted.
-    public var maxBodyBytes = 1024 * 1024
+    package var maxBodyBytes = 1024 * 1024
     /// HTTP connections open at once.
-    public var maxHTTPConnections = 1024
+    package var maxHTTPConnections = 1024
     /// HTTP connections open at once from one IP address.
-    public var maxHTTPConnectionsPerAddress = 256
+    package var maxHTTPConnectionsPerAddress = 256
     /// Bytes all HTTP connections may hold at once for request bodies being received.
-    public var maxHTTPBufferBytes = 64 * 1024 * 1024
+    package var maxHTTPBufferBytes = 64 * 1024 * 1024
     /// How long a request may take from its first byte until its body is whole.
-    public var httpRequestTimeout: Duration = .seconds(30)
+    package var httpRequestTimeout: Duration = .seconds(30)
     /// How long a connection may stay open with no request, or with an answer its client
     /// does not take.
-    public var httpIdleTimeout: Duration = .seconds(60)
+    package var httpIdleTimeout: Duration = .seconds(60)
     /// The lowest log level written.
-    public var logLevel: LogLevel = .info
+    package var logLevel: LogLevel = .info
     /// `json` lines, or `text` for people.
-    public var logFormat: LogFormat = .json
+    package var logFormat: LogFormat = .json
     /// Commands run for events (`NodeSettings+Events.swift`).
-    public var eventHandlers: [EventHandlerSpec] = []
+    package var eventHandlers: [EventHandlerSpec] = []
     /// How long one run of an event handler may take before it is killed.
-    public var eventHandlerTimeout: Duration = .seconds(30)
+    package var eventHandlerTimeout: Duration = .seconds(30)
     /// The tags given with `--tag` (`NodeSettings+Tags.swift`).
-    public var tags: MemberTags = .none
+    package var tags: MemberTags = .none
 
     /// Creates the defaults.
-    public init() {}
+    package init() {}
 
     /// One setting: its name (flag, variable and file key), what it takes, its default.
-    public struct Definition: Sendable {
-        public let name: String
-        public let help: String
-        public let defaultText: String
+    package struct Definition: Sendable {
+        package let name: String
+        package let help: String
+        package let defaultText: String
         /// What the setting takes; a config file must give it as that JSON type.
-        public let kind: Kind
+        package let kind: Kind
         /// Whether the setting takes a list.
-        public var isList: Bool { kind == .list }
+        package var isList: Bool { kind == .list }
 
         /// What a setting takes.
-        public enum Kind: Sendable {
+        package enum Kind: Sendable {
             /// A string (in a config file: a JSON string).
             case text
             /// A whole number (a JSON number, or a string of one).
@@ -103,7 +103,7 @@ public struct NodeSettings: Sendable {
     }
 
     /// Every setting, for `--help`, the docs and the config file's known keys.
-    public static let definitions: [Definition] =
+    package static let definitions: [Definition] =
         [
             .init(
                 name: "name", help: "node name, unique in the cluster", defaultText: "stored name, else host name",
@@ -198,7 +198,7 @@ public struct NodeSettings: Sendable {
 
     /// Resolves every setting from `sources` and validates each, naming the setting, the
     /// value, where it came from and what is allowed.
-    public static func resolve(_ sources: SettingSources) throws(ValidationError) -> NodeSettings {
+    package static func resolve(_ sources: SettingSources) throws(ValidationError) -> NodeSettings {
         var settings = NodeSettings()
         let reader = SettingReader(sources: sources)
         if let name = try reader.single("name") {
@@ -351,7 +351,7 @@ public struct NodeSettings: Sendable {
     /// The gossip address peers are told: `advertise`, else the bind address when it is a
     /// specific IP, else the first non-loopback IPv4 of this host (a pod's IP in
     /// Kubernetes), else loopback.
-    public var advertisedAddress: HostPort {
+    package var advertisedAddress: HostPort {
         if let advertise { return advertise }
         if IPAddressText.isLiteral(bind.host), !IPAddressText.isUnspecified(bind.host) { return bind }
         return HostPort(host: Interfaces.firstNonLoopbackIPv4() ?? "127.0.0.1", port: bind.port)
@@ -359,7 +359,7 @@ public struct NodeSettings: Sendable {
 }
 
 /// The log line format.
-public enum LogFormat: String, Sendable {
+package enum LogFormat: String, Sendable {
     case json, text
 }
 

@@ -5,14 +5,14 @@
 #endif
 
 /// Reading the process environment without Foundation.
-public enum ProcessEnvironment {
+package enum ProcessEnvironment {
     /// The value of `name`, if set.
-    public static func value(_ name: String) -> String? {
+    package static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 
     /// The `HEARSAY_*` variable of every setting in `NodeSettings.definitions` that is set.
-    public static func settings() -> [String: String] {
+    package static func settings() -> [String: String] {
         var found: [String: String] = [:]
         for definition in NodeSettings.definitions {
             let name = SettingSources.environmentName(definition.name)
@@ -25,7 +25,7 @@ public enum ProcessEnvironment {
 extension ProcessEnvironment {
     /// `HEARSAY_*` variables of this process that name no setting: a misspelt setting
     /// would otherwise be ignored without a word. Read from /proc (empty elsewhere).
-    public static func unknownSettingVariables() -> [String] {
+    package static func unknownSettingVariables() -> [String] {
         guard let bytes = try? FileIO.read("/proc/self/environ", limit: 1024 * 1024) else { return [] }
         let known =
             Set(NodeSettings.definitions.map { SettingSources.environmentName($0.name) })
@@ -40,7 +40,7 @@ extension ProcessEnvironment {
 
 extension NodeSettings {
     /// The help text of setting `name` with its default, for `--help`.
-    public static func help(_ name: String) -> String {
+    package static func help(_ name: String) -> String {
         guard let definition = definitions.first(where: { $0.name == name }) else { return name }
         return "\(definition.help) (default: \(definition.defaultText); env \(SettingSources.environmentName(name)))"
     }

@@ -10,10 +10,10 @@
 /// settings `NodeSettings.definitions` lists (and `--config`), and gives up on anything
 /// else (`--help`, an unknown flag, a value that looks like a flag, a setting given twice
 /// that is not a list), which the full parser then reads and reports as before.
-public enum SettingFlags {
+package enum SettingFlags {
     /// The flags by setting name, with `config` apart; nil when `arguments` holds anything
     /// but settings.
-    public static func parse(
+    package static func parse(
         _ arguments: [String], definitions: [NodeSettings.Definition] = NodeSettings.definitions
     ) -> (config: String?, flags: [String: [String]])? {
         var config: String?

@@ -6,18 +6,18 @@ import HearsayCore
 /// Every source speaks the same names, so one table documents them all: the flag
 /// `--gossip-interval`, the variable `HEARSAY_GOSSIP_INTERVAL` and the file key
 /// `"gossip-interval"` are one setting.
-public struct SettingSources: Sendable {
+package struct SettingSources: Sendable {
     /// Values given as flags, by setting name; list settings may repeat.
-    public var flags: [String: [String]]
+    package var flags: [String: [String]]
     /// The process environment (only `HEARSAY_*` names are read).
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// The config file's settings, by name.
-    public var file: [String: JSONValue]
+    package var file: [String: JSONValue]
     /// The config file's path, for messages.
-    public var filePath: String?
+    package var filePath: String?
 
     /// Creates sources; the file is read separately with `loadFile`.
-    public init(flags: [String: [String]] = [:], environment: [String: String] = [:]) {
+    package init(flags: [String: [String]] = [:], environment: [String: String] = [:]) {
         self.flags = flags
         self.environment = environment
         self.file = [:]
@@ -27,7 +27,7 @@ public struct SettingSources: Sendable {
     static let listsByLine: Set<String> = ["event-handler", "tag"]
 
     /// The environment variable for a setting: `gossip-interval` is `HEARSAY_GOSSIP_INTERVAL`.
-    public static func environmentName(_ setting: String) -> String {
+    package static func environmentName(_ setting: String) -> String {
         "HEARSAY_" + String(setting.uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
@@ -35,7 +35,7 @@ public struct SettingSources: Sendable {
     /// whose values have each setting's JSON type (`NodeSettings.Definition.Kind`).
     /// Unknown keys and values of another type are refused, so a misspelt setting is not
     /// silently ignored, nor `{"gossip-interval": 5}` read in a unit it does not name.
-    public mutating func loadFile(_ path: String, definitions: [NodeSettings.Definition]) throws(ValidationError) {
+    package mutating func loadFile(_ path: String, definitions: [NodeSettings.Definition]) throws(ValidationError) {
         let bytes: [UInt8]
         do {
             bytes = try FileIO.read(path, limit: 1024 * 1024)
@@ -81,7 +81,7 @@ public struct SettingSources: Sendable {
 
     /// The raw values of `setting` from the first source that has it, with a label of
     /// that source for error messages; nil when no source sets it.
-    public func values(_ setting: String) throws(ValidationError) -> (values: [String], origin: String)? {
+    package func values(_ setting: String) throws(ValidationError) -> (values: [String], origin: String)? {
         if let given = flags[setting], !given.isEmpty {
             return (given, "--\(setting)")
         }

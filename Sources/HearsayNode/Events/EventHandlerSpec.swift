@@ -8,16 +8,16 @@ import HearsayCore
 /// start with `P`: `member_failed,member_left=./page.sh`,
 /// `metadata,prefix:config/=./reload.sh`. Text before the first `=` that is not such a
 /// list belongs to the command, so `LEVEL=2 ./notify.sh` is a command with no filter.
-public struct EventHandlerSpec: Sendable, Equatable, CustomStringConvertible {
+package struct EventHandlerSpec: Sendable, Equatable, CustomStringConvertible {
     /// The events it runs for.
     let filter: EventFilter
     /// Run by `/bin/sh -c`.
-    public let command: String
+    package let command: String
     /// The filter as it was written; empty for none.
-    public let filterText: String
+    package let filterText: String
 
     /// Reads `text`, naming `origin` (the flag, variable or file key) in errors.
-    public init(parsing text: String, origin: String = "event-handler") throws(ValidationError) {
+    package init(parsing text: String, origin: String = "event-handler") throws(ValidationError) {
         if let equals = text.firstIndex(of: "="), let filter = Self.filter(String(text[..<equals])) {
             self.filter = filter
             self.filterText = String(text[..<equals])
@@ -55,5 +55,5 @@ public struct EventHandlerSpec: Sendable, Equatable, CustomStringConvertible {
         return filter
     }
 
-    public var description: String { filterText.isEmpty ? command : "\(filterText)=\(command)" }
+    package var description: String { filterText.isEmpty ? command : "\(filterText)=\(command)" }
 }

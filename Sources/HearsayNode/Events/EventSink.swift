@@ -56,7 +56,7 @@ final class StreamBudget {
 }
 
 /// What `GET /v1/events` answers: a stream, opened once its head is written.
-public struct EventStreamReply: Sendable {
+package struct EventStreamReply: Sendable {
     let format: EventFormat
     /// The last event's index when the stream opens (`X-Hearsay-Index`).
     let index: UInt64

@@ -3,22 +3,22 @@ import NIOCore
 import NIOHTTP1
 
 /// A complete HTTP request as the router sees it.
-public struct HTTPRequest: Sendable {
-    public var method: HTTPMethod
+package struct HTTPRequest: Sendable {
+    package var method: HTTPMethod
     /// The path, percent-encoded as received, without the query.
-    public var path: String
+    package var path: String
     /// Query parameters, percent-decoded; the last one of a name given more than once.
-    public var query: [String: String]
+    package var query: [String: String]
     /// Every query parameter in order, for the few that may be repeated (`queryValues`).
     var queryPairs: [(name: String, value: String)] = []
     /// The first query parameter that is not valid percent-encoding, as received; the
     /// router refuses such a request rather than read the parameter as empty.
-    public var malformedQuery: String?
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+    package var malformedQuery: String?
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
 
     /// Splits `uri` into path and query.
-    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
+    package init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) {
         self.method = method
         self.headers = headers
         self.body = body
@@ -55,20 +55,20 @@ public struct HTTPRequest: Sendable {
 }
 
 /// A response: status, content type and body.
-public struct HTTPResponse: Sendable {
-    public var status: HTTPResponseStatus
-    public var contentType: String
-    public var body: [UInt8]
-    public var headers: [(String, String)] = []
+package struct HTTPResponse: Sendable {
+    package var status: HTTPResponseStatus
+    package var contentType: String
+    package var body: [UInt8]
+    package var headers: [(String, String)] = []
 
-    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+    package init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
         self.status = status
         self.contentType = contentType
         self.body = body
     }
 
     /// A JSON document, pretty-printed with a final newline so `curl` output reads well.
-    public static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+    package static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: value.prettyBytes(suffix: "\n"))
     }
 
@@ -80,13 +80,13 @@ public struct HTTPResponse: Sendable {
     }
 
     /// `{"error": message}` with `status`.
-    public static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+    package static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
         json(.object(["error": .string(message)]), status: status)
     }
 }
 
 /// What a route answers: at once, or after asynchronous work (a join, a leave).
-public enum HTTPReply: Sendable {
+package enum HTTPReply: Sendable {
     case now(HTTPResponse)
     case later(@Sendable () async -> HTTPResponse)
     /// Completed on the server's event loop (a write waiting for its batch to be durable),
@@ -100,10 +100,10 @@ public enum HTTPReply: Sendable {
 }
 
 /// Percent-decoding of URL paths and queries.
-public enum PercentEncoding {
+package enum PercentEncoding {
     /// Decodes `%XX` escapes (and `+` as a space in queries); nil for a malformed escape
     /// or a result that is not UTF-8.
-    public static func decode(_ text: String, plusIsSpace: Bool = false) -> String? {
+    package static func decode(_ text: String, plusIsSpace: Bool = false) -> String? {
         // Most paths and queries hold no escape: the text is its own decoding.
         if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) {
             return text
@@ -125,7 +125,7 @@ public enum PercentEncoding {
     }
 
     /// Encodes every byte outside the unreserved set, for building request paths.
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

@@ -3,7 +3,7 @@ import HearsayCore
 /// JSON renderings of the engine's state for the API, with the seed's field names.
 extension GossipState {
     /// The seed's `GossipState` fields.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             "running": .bool(running), "current_round": .number(Double(currentRound)),
             "round_start_time": roundStartTime.map { .string($0.rfc3339) } ?? .null,
@@ -21,7 +21,7 @@ extension GossipState {
 
 extension GossipStatistics {
     /// The seed's `GossipStatistics` fields, with the true average round time.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             "gossip_rounds": .number(Double(gossipRounds)), "completed_rounds": .number(Double(completedRounds)),
             "messages_sent": .number(Double(messagesSent)), "messages_received": .number(Double(messagesReceived)),

@@ -2,8 +2,8 @@ import HearsayCore
 import HearsayWire
 
 /// A request body the API refused, with the reason for the 400 answer.
-public struct BadRequest: Error, CustomStringConvertible, Sendable {
-    public let description: String
+package struct BadRequest: Error, CustomStringConvertible, Sendable {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
 

@@ -1,14 +1,14 @@
 import NIOHTTP1
 
 /// Values captured from a path: `{name}` takes one segment, `{name...}` the rest.
-public typealias RouteParameters = [String: String]
+package typealias RouteParameters = [String: String]
 
 /// A small router: routes are a method and a path pattern, matched in the order they
 /// were added. A path that matches with another method answers 405 with `Allow`; no
 /// match answers 404. Handlers run isolated to `Context` (the node).
-public struct Router<Context: Actor>: Sendable {
+package struct Router<Context: Actor>: Sendable {
     /// A route's handler.
-    public typealias Handler = @Sendable (HTTPRequest, RouteParameters, isolated Context) -> HTTPReply
+    package typealias Handler = @Sendable (HTTPRequest, RouteParameters, isolated Context) -> HTTPReply
 
     private enum Segment: Sendable, Equatable {
         /// A literal segment's bytes: compared as bytes, not as `String`s.
@@ -26,10 +26,10 @@ public struct Router<Context: Actor>: Sendable {
     private var routes: [Route] = []
 
     /// An empty router.
-    public init() {}
+    package init() {}
 
     /// Adds a route for `method` and `pattern`, such as `/v1/metadata/{address...}`.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+    package mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             if part.hasPrefix("{") && part.hasSuffix("...}") { return .rest(String(part.dropFirst().dropLast(4))) }
             if part.hasPrefix("{") && part.hasSuffix("}") { return .parameter(String(part.dropFirst().dropLast())) }
@@ -39,7 +39,7 @@ public struct Router<Context: Actor>: Sendable {
     }
 
     /// Finds the route for `request` and runs it.
-    public func route(_ request: HTTPRequest, context: isolated Context) -> HTTPReply {
+    package func route(_ request: HTTPRequest, context: isolated Context) -> HTTPReply {
         if let malformed = request.malformedQuery {
             return .now(.error(.badRequest, "malformed percent-encoding in the query: \(malformed)"))
         }

@@ -5,13 +5,13 @@
 #endif
 
 /// Why a file could not be read or written.
-public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file.
-    public let path: String
+    package let path: String
     /// What went wrong, from the C library's `strerror`.
-    public let reason: String
+    package let reason: String
 
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 
     static func current(_ path: String) -> FileError {
         let code = errno
@@ -26,9 +26,9 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Whole-file reads and writes without Foundation, which the node does not link.
-public enum FileIO {
+package enum FileIO {
     /// The bytes of the file at `path`, or of standard input for `-`, refusing more than `limit`.
-    public static func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(FileError) -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 64 * 1024 * 1024) throws(FileError) -> [UInt8] {
         // fdopen on descriptor 0 rather than the C `stdin` global, which Swift 6 treats as
         // shared mutable state.
         guard let file = path == "-" ? fdopen(0, "rb") : fopen(path, "rb") else { throw .current(path) }
@@ -48,7 +48,7 @@ public enum FileIO {
     }
 
     /// Writes `bytes` to `path`, replacing it, with the given permission bits for a new file.
-    public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(FileError) {
+    package static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644) throws(FileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode_t(mode))
         guard fd >= 0 else { throw .current(path) }
         defer { close(fd) }

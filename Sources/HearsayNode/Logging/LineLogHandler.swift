@@ -10,18 +10,18 @@ import Logging
 /// A swift-log handler that writes one line per event to standard output: a JSON object
 /// (`ts`, `level`, `logger`, `msg`, `node`, then the event's fields in key order) for
 /// log pipelines, or aligned text for people.
-public struct LineLogHandler: LogHandler {
+package struct LineLogHandler: LogHandler {
     /// The logger's label (`logger` in JSON).
-    public let label: String
+    package let label: String
     /// JSON or text.
-    public let format: LogFormat
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+    package let format: LogFormat
+    package var logLevel: Logger.Level
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     private let output: @Sendable (String) -> Void
 
     /// A handler writing to `output` (standard output by default).
-    public init(
+    package init(
         label: String, format: LogFormat, level: Logger.Level,
         output: @escaping @Sendable (String) -> Void = LineLogHandler.standardOutput
     ) {
@@ -31,12 +31,12 @@ public struct LineLogHandler: LogHandler {
         self.output = output
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let own = event.metadata { fields.merge(own) { _, new in new } }
@@ -83,7 +83,7 @@ public struct LineLogHandler: LogHandler {
 
     /// Writes a line to file descriptor 1 in one `write`, so lines from several threads
     /// never interleave.
-    public static let standardOutput: @Sendable (String) -> Void = { line in
+    package static let standardOutput: @Sendable (String) -> Void = { line in
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
     }
@@ -91,7 +91,7 @@ public struct LineLogHandler: LogHandler {
 
 extension Logger.Level {
     /// The swift-log level for an engine log level.
-    public init(_ level: LogLevel) {
+    package init(_ level: LogLevel) {
         switch level {
         case .debug: self = .debug
         case .info: self = .info

@@ -5,7 +5,7 @@ import HearsayCore
 ///
 /// Counters and histograms move as the engine reports events; gauges are read from the
 /// engine when `/metrics` is scraped. Every label value comes from a closed set.
-public final class NodeMetrics: Sendable {
+package final class NodeMetrics: Sendable {
     /// The registry `/metrics` renders.
     let registry = MetricRegistry()
 
@@ -46,7 +46,7 @@ public final class NodeMetrics: Sendable {
     private let process: ProcessMetrics
 
     /// Registers every metric, with `version` and `protocolVersion` on `hearsay_build_info`.
-    public init(version: String, protocolVersion: String) {
+    package init(version: String, protocolVersion: String) {
         let r = registry
         process = ProcessMetrics(registry: r)
         rounds = r.counter(
@@ -166,7 +166,7 @@ public final class NodeMetrics: Sendable {
     }
 
     /// Records an engine event.
-    public func record(_ event: MetricEvent) {
+    package func record(_ event: MetricEvent) {
         switch event {
         case .gossipRound(let duration):
             rounds.increment()
@@ -201,18 +201,18 @@ public final class NodeMetrics: Sendable {
     }
 
     /// Counts a frame sent: its messages by type and its bytes.
-    public func sent(_ messages: [GossipMessage], bytes: Int, via transport: Transport) {
+    package func sent(_ messages: [GossipMessage], bytes: Int, via transport: Transport) {
         for message in messages { sent[message.type]?.increment() }
         bytesSent[transport]?.increment(by: Int64(bytes))
     }
 
     /// Counts a frame received: its bytes, and its messages once verified.
-    public func received(bytes: Int, via transport: Transport) {
+    package func received(bytes: Int, via transport: Transport) {
         bytesReceived[transport]?.increment(by: Int64(bytes))
     }
 
     /// Counts verified messages by type.
-    public func received(_ messages: [GossipMessage]) {
+    package func received(_ messages: [GossipMessage]) {
         for message in messages { received[message.type]?.increment() }
     }
 
@@ -248,7 +248,7 @@ public final class NodeMetrics: Sendable {
     }
 
     /// Sets the gauges from the engine's state; called before each render.
-    public func refresh(from engine: Engine) {
+    package func refresh(from engine: Engine) {
         for status in MemberStatus.allCases {
             members[status]?.set(to: Double(engine.members.count(status)))
         }
@@ -264,7 +264,7 @@ public final class NodeMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric.
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         registry.render()
     }
 }

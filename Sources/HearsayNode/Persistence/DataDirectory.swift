@@ -8,14 +8,14 @@ import HearsayCore
 
 /// Who this node is, kept across restarts: its name, and the highest incarnation it has
 /// used, so that its next life starts above every rumor about its previous one.
-public struct NodeIdentity: Equatable, Sendable {
+package struct NodeIdentity: Equatable, Sendable {
     /// The node's name.
-    public var name: NodeID
+    package var name: NodeID
     /// The highest incarnation this node has announced.
-    public var incarnation: UInt64
+    package var incarnation: UInt64
 
     /// Creates an identity.
-    public init(name: NodeID, incarnation: UInt64) {
+    package init(name: NodeID, incarnation: UInt64) {
         self.name = name
         self.incarnation = incarnation
     }
@@ -23,13 +23,13 @@ public struct NodeIdentity: Equatable, Sendable {
 
 /// The node's `--data-dir`: `identity.json`, `metadata.log`, and a lock that keeps a
 /// second agent from using the same directory.
-public final class DataDirectory {
+package final class DataDirectory {
     /// The directory.
-    public let path: String
+    package let path: String
     private let lockFD: Int32
 
     /// Opens (creating when missing) and locks the directory.
-    public init(path: String) throws(PersistenceError) {
+    package init(path: String) throws(PersistenceError) {
         self.path = path
         do {
             try DurableFile.makeDirectories(path)
@@ -49,7 +49,7 @@ public final class DataDirectory {
 
     var identityPath: String { path + "/identity.json" }
     /// The metadata log's path.
-    public var logPath: String { path + "/metadata.log" }
+    package var logPath: String { path + "/metadata.log" }
 
     /// The JSON document of a small file the directory keeps (at most 64 KiB), or nil
     /// when there is none; `bad` makes the error for a file that is there but unusable.
@@ -69,7 +69,7 @@ public final class DataDirectory {
     }
 
     /// The stored identity, or nil for a new directory.
-    public func readIdentity() throws(PersistenceError) -> NodeIdentity? {
+    package func readIdentity() throws(PersistenceError) -> NodeIdentity? {
         func bad(_ why: String) -> PersistenceError {
             PersistenceError(path: identityPath, reason: "unreadable node identity (\(why)); refusing to start")
         }
@@ -86,7 +86,7 @@ public final class DataDirectory {
     }
 
     /// Stores the identity durably (atomic replace).
-    public func writeIdentity(_ identity: NodeIdentity) throws(PersistenceError) {
+    package func writeIdentity(_ identity: NodeIdentity) throws(PersistenceError) {
         try identityFile.write(identity)
     }
 
@@ -112,7 +112,7 @@ public final class DataDirectory {
     }
 
     /// Opens the metadata log; see `MetadataLog.open` for `deferringDirectorySync`.
-    public func openLog(deferringDirectorySync: Bool = false) throws(PersistenceError) -> (
+    package func openLog(deferringDirectorySync: Bool = false) throws(PersistenceError) -> (
         MetadataLog, MetadataLog.Recovery
     ) {
         try MetadataLog.open(path: logPath, directory: path, deferringDirectorySync: deferringDirectorySync)

@@ -25,13 +25,13 @@ import HearsayWire
 /// lost acknowledged records, and opening says so (`Recovery.lostBytes`).
 ///
 /// Confined to one thread at a time (not `Sendable`): the node's `LogWriter` owns it.
-public final class MetadataLog {
+package final class MetadataLog {
     /// The file.
-    public let path: String
+    package let path: String
     /// The log's size on disk, written records included.
-    public private(set) var byteSize: Int
+    package private(set) var byteSize: Int
     /// Records in the file.
-    public private(set) var recordCount: Int
+    package private(set) var recordCount: Int
     private let directory: String
     private var fd: Int32
     private var pending: [UInt8] = []
@@ -49,16 +49,16 @@ public final class MetadataLog {
     static let maxRecordBytes = 64 * 1024 * 1024
 
     /// What opening found.
-    public struct Recovery: Sendable {
+    package struct Recovery: Sendable {
         /// Every version in the log, oldest first.
-        public var versions: [ContextMetadata]
+        package var versions: [ContextMetadata]
         /// Bytes of a torn last record that were cut off, 0 normally.
-        public var truncatedBytes: Int
+        package var truncatedBytes: Int
         /// Whether the file was there but empty, and started anew.
-        public var wasEmpty = false
+        package var wasEmpty = false
         /// How much shorter than its mark the log was: acknowledged records lost from
         /// outside (a cut, a restored partial copy); 0 normally.
-        public var lostBytes = 0
+        package var lostBytes = 0
     }
 
     /// Where the mark of the log at `path` is kept.
@@ -73,7 +73,7 @@ public final class MetadataLog {
     /// With `deferringDirectorySync`, a log created here has its name durable only once
     /// the caller syncs `directory`, which it must do before it acknowledges a write (the
     /// node writes its identity next, and that sync covers both).
-    public static func open(
+    package static func open(
         path: String, directory: String, deferringDirectorySync: Bool = false
     ) throws(PersistenceError) -> (MetadataLog, Recovery) {
         do {
@@ -129,7 +129,7 @@ public final class MetadataLog {
     }
 
     /// Records the log's durable length in its mark, when it changed since the last mark.
-    public func updateMark() throws(PersistenceError) {
+    package func updateMark() throws(PersistenceError) {
         guard byteSize != markedBytes else { return }
         try writeMark(byteSize)
     }
@@ -237,14 +237,14 @@ public final class MetadataLog {
     }
 
     /// Queues a version for the next `sync`.
-    public func append(_ version: ContextMetadata) {
+    package func append(_ version: ContextMetadata) {
         pending += Self.record(version)
         recordCount += 1
     }
 
     /// Writes the queued versions and forces them to the disk. On failure they stay
     /// queued for the next sync.
-    public func sync() throws(PersistenceError) {
+    package func sync() throws(PersistenceError) {
         guard !pending.isEmpty else { return }
         try write(pending)
         pending.removeAll(keepingCapacity: true)
@@ -253,7 +253,7 @@ public final class MetadataLog {
     /// Writes the queued versions and then `versions`, in one write, and forces them to
     /// the disk; on failure `versions` are not queued (the caller refuses the writes
     /// they stand for), and the others stay queued.
-    public func writeDurably(_ versions: [ContextMetadata]) throws(PersistenceError) {
+    package func writeDurably(_ versions: [ContextMetadata]) throws(PersistenceError) {
         var bytes = pending
         for version in versions { bytes += Self.record(version) }
         guard !bytes.isEmpty else { return }
@@ -307,7 +307,7 @@ public final class MetadataLog {
 
     /// Whether the log has grown well past what it holds: over `minimumBytes` and more
     /// than twice the size of the `liveVersions` records.
-    public func needsCompaction(liveVersions: Int, liveBytes: Int, minimumBytes: Int = 4 * 1024 * 1024) -> Bool {
+    package func needsCompaction(liveVersions: Int, liveBytes: Int, minimumBytes: Int = 4 * 1024 * 1024) -> Bool {
         Self.needsCompaction(
             logBytes: byteSize, liveVersions: liveVersions, liveBytes: liveBytes, minimumBytes: minimumBytes)
     }
@@ -325,7 +325,7 @@ public final class MetadataLog {
     /// so that a crash before the replacement leaves a log longer than its mark, never
     /// shorter. Returns the size before and after.
     @discardableResult
-    public func compact(limits: MetadataLimits) throws(PersistenceError) -> (before: Int, after: Int) {
+    package func compact(limits: MetadataLimits) throws(PersistenceError) -> (before: Int, after: Int) {
         try sync()
         let before = byteSize
         var store = MetadataStore(limits: limits)

@@ -14,18 +14,18 @@ import NIOPosix
 /// the HTTP server and the timers, which all run on that loop, call into it
 /// synchronously (`assumeIsolated`) with no hop, and the engine (a value) is only ever
 /// touched from one thread.
-public actor Node {
+package actor Node {
     /// The event loop everything of this node runs on.
-    public nonisolated let eventLoop: any EventLoop
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+    package nonisolated let eventLoop: any EventLoop
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
     /// The validated settings.
-    public nonisolated let settings: NodeSettings
+    package nonisolated let settings: NodeSettings
     /// This node's name.
-    public nonisolated let name: NodeID
+    package nonisolated let name: NodeID
     /// The address peers reach it at.
-    public nonisolated let advertised: HostPort
+    package nonisolated let advertised: HostPort
     /// Its metrics.
-    public nonisolated let metrics: NodeMetrics
+    package nonisolated let metrics: NodeMetrics
     nonisolated let logger: Logger
 
     var engine: Engine
@@ -38,7 +38,7 @@ public actor Node {
     var udp: (any Channel)?
     var listeners: [any Channel] = []
     /// The address the HTTP API listens on, once started.
-    public private(set) var httpAddress: SocketAddress?
+    package private(set) var httpAddress: SocketAddress?
     var socketAddresses: [PeerAddress: SocketAddress] = [:]
     /// Accepted gossip TCP connections by their source address, while open.
     var inboundStreams: [PeerAddress: [any Channel]] = [:]
@@ -85,7 +85,7 @@ public actor Node {
 
     /// Prepares a node: loads the keyring, opens and replays the data directory, and
     /// creates the engine. Nothing is bound until `start`.
-    public init(settings: NodeSettings, eventLoop: any EventLoop, logger baseLogger: Logger) throws(NodeStartError) {
+    package init(settings: NodeSettings, eventLoop: any EventLoop, logger baseLogger: Logger) throws(NodeStartError) {
         self.eventLoop = eventLoop
         self.settings = settings
         let now = SystemClock.monotonic()
@@ -277,7 +277,7 @@ public actor Node {
 
     /// Binds the gossip sockets and the HTTP API, starts the engine and, when seeds are
     /// configured, keeps joining through them until one answers.
-    public func start() async throws(NodeStartError) {
+    package func start() async throws(NodeStartError) {
         precondition(phase == .created, "a node starts once")
         let bind = settings.bind
         do {
@@ -417,7 +417,7 @@ public actor Node {
 
     /// Resolves `targets` and sends a join to every address they stand for, except this
     /// node's own. Returns the seeds contacted.
-    public func join(_ targets: [HostPort]) async -> Result<[HostPort], ResolutionError> {
+    package func join(_ targets: [HostPort]) async -> Result<[HostPort], ResolutionError> {
         var seeds: [HostPort] = []
         var lastError: ResolutionError?
         var resolvedAny = false
@@ -460,7 +460,7 @@ public actor Node {
 
     /// Leaves the cluster gracefully (peers mark this node `left`), then stops. Returns
     /// once the leave has spread or timed out.
-    public func leave() async {
+    package func leave() async {
         switch phase {
         case .running:
             phase = .leaving
@@ -482,12 +482,12 @@ public actor Node {
     }
 
     /// Stops at once, without telling peers (they will detect the failure).
-    public func stop() {
+    package func stop() {
         finish()
     }
 
     /// Returns when the node has stopped (after a leave or a stop).
-    public func waitUntilFinished() async {
+    package func waitUntilFinished() async {
         guard phase != .finished else { return }
         await withCheckedContinuation { finishWaiters.append($0) }
     }
@@ -527,10 +527,10 @@ public actor Node {
     /// then the node cannot tell whether it is first. Once ready it stays so while it
     /// runs: a later join to an address that does not answer (a retry that finds a
     /// starting peer, an operator's typo) does not take a working member out of service.
-    public var isReady: Bool { phase == .running && hasJoined }
+    package var isReady: Bool { phase == .running && hasJoined }
 
     /// Whether the node runs (`/healthz`).
-    public var isRunning: Bool { phase == .running || phase == .leaving }
+    package var isRunning: Bool { phase == .running || phase == .leaving }
 
     // MARK: Engine events
 

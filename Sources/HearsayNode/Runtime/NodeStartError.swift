@@ -2,7 +2,7 @@ import HearsayCore
 import HearsayWire
 
 /// Why a node could not start; each names what to fix.
-public enum NodeStartError: Error, CustomStringConvertible, Sendable {
+package enum NodeStartError: Error, CustomStringConvertible, Sendable {
     /// A setting is invalid.
     case invalidSetting(ValidationError)
     /// No cluster key was given.
@@ -16,7 +16,7 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
     /// A socket could not be bound.
     case bind(what: String, address: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidSetting(let error): "\(error)"
         case .missingKey:

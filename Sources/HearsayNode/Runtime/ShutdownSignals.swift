@@ -14,16 +14,16 @@ import Dispatch
 /// Dispatch's signal sources deliver the signal on a queue instead of in a signal
 /// handler, so nothing is restricted in what follows. (swift-service-lifecycle did
 /// this before, at the price of 1.5 MB of code in the binary for two signals.)
-public final class ShutdownSignals {
+package final class ShutdownSignals {
     private let sources: [any DispatchSourceSignal]
     /// One element for each SIGTERM or SIGINT; the newest is kept while nobody reads.
-    public let requests: AsyncStream<Void>
+    package let requests: AsyncStream<Void>
 
     /// Starts watching. Do it before starting what the signals stop: libdispatch takes
     /// a signal over asynchronously, and one that came earlier would end the process
     /// (or, sent to a container's PID 1, be dropped). Keep the value for as long as the
     /// signals should be caught.
-    public init() {
+    package init() {
         let (requests, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.requests = requests
         let queue = DispatchQueue(label: "hearsay.signals")

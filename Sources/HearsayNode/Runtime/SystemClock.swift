@@ -13,12 +13,12 @@ import HearsayCore
 /// forever, nor a step forward cut suspicion short. The wall clock stamps only what
 /// people and other nodes read: versions, message timestamps, frame times for the
 /// replay window, log lines.
-public enum SystemClock {
+package enum SystemClock {
     /// Protocol time: `CLOCK_MONOTONIC`, which never steps; its origin is arbitrary.
-    public static func monotonic() -> Instant { read(CLOCK_MONOTONIC) }
+    package static func monotonic() -> Instant { read(CLOCK_MONOTONIC) }
 
     /// The wall clock: `CLOCK_REALTIME`, in nanoseconds since the Unix epoch.
-    public static func wall() -> Instant { read(CLOCK_REALTIME) }
+    package static func wall() -> Instant { read(CLOCK_REALTIME) }
 
     private static func read(_ clock: clockid_t) -> Instant {
         var spec = timespec()

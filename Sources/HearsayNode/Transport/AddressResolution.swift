@@ -5,21 +5,21 @@
 #endif
 
 /// Recognizing IP address literals without a DNS lookup.
-public enum IPAddressText {
+package enum IPAddressText {
     /// Whether `host` is an IPv4 or IPv6 literal.
-    public static func isLiteral(_ host: String) -> Bool {
+    package static func isLiteral(_ host: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// Whether `host` is an IPv6 address (its text has colons; names and IPv4 do not).
-    public static func isIPv6(_ host: String) -> Bool {
+    package static func isIPv6(_ host: String) -> Bool {
         host.contains(":")
     }
 
     /// Whether `host` is the any-address (`0.0.0.0` or `::`).
-    public static func isUnspecified(_ host: String) -> Bool {
+    package static func isUnspecified(_ host: String) -> Bool {
         host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0"
     }
 }
@@ -53,10 +53,10 @@ enum Interfaces {
 
 /// Name resolution for join addresses: a host name may stand for several nodes (a
 /// Kubernetes headless service), so every address it resolves to is a seed.
-public enum AddressResolver {
+package enum AddressResolver {
     /// The IP addresses `target` stands for, each with its port; an IP literal is
     /// returned as it is. Blocks while the system resolver works: call it off the event loop.
-    public static func resolve(_ target: HostPort) -> Result<[HostPort], ResolutionError> {
+    package static func resolve(_ target: HostPort) -> Result<[HostPort], ResolutionError> {
         if IPAddressText.isLiteral(target.host) { return .success([target]) }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
@@ -96,8 +96,8 @@ public enum AddressResolver {
 }
 
 /// A host name that did not resolve.
-public struct ResolutionError: Error, Sendable, CustomStringConvertible {
-    public let host: String
-    public let reason: String
-    public var description: String { "cannot resolve \(host): \(reason)" }
+package struct ResolutionError: Error, Sendable, CustomStringConvertible {
+    package let host: String
+    package let reason: String
+    package var description: String { "cannot resolve \(host): \(reason)" }
 }

@@ -9,10 +9,10 @@ import HearsayCore
 /// Reads the primitive encodings of `docs/wire.md`, checking every length against the
 /// bytes that remain, so no input can make it read out of bounds or allocate more than
 /// the input could hold.
-public struct ByteReader {
+package struct ByteReader {
     private let bytes: [UInt8]
     /// The position of the next byte.
-    public private(set) var offset: Int
+    package private(set) var offset: Int
     private let end: Int
     // The frame's sender and the last other node name read: a frame names its sender in
     // the header, then often again as a version's writer and in vector clocks, and a
@@ -25,7 +25,7 @@ public struct ByteReader {
     var clocks = ClockTable()
 
     /// Reads `bytes[range]` (the whole array by default); `range` must lie within `bytes`.
-    public init(_ bytes: [UInt8], range: Range<Int>? = nil) {
+    package init(_ bytes: [UInt8], range: Range<Int>? = nil) {
         let range = range ?? 0..<bytes.count
         // Every read below relies on this to skip the array's own bounds check.
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "reader range outside its bytes")
@@ -35,9 +35,9 @@ public struct ByteReader {
     }
 
     /// Bytes left.
-    public var remaining: Int { end - offset }
+    package var remaining: Int { end - offset }
     /// Whether every byte was read.
-    public var isAtEnd: Bool { offset == end }
+    package var isAtEnd: Bool { offset == end }
 
     private func short(_ what: String) -> WireError { .truncated("\(what) at byte \(offset)") }
 
@@ -48,7 +48,7 @@ public struct ByteReader {
 
     /// One byte.
     @inline(__always)
-    public mutating func byte(_ what: String = "byte") throws(WireError) -> UInt8 {
+    package mutating func byte(_ what: String = "byte") throws(WireError) -> UInt8 {
         guard offset < end else { throw short(what) }
         defer { offset += 1 }
         return self[offset]
@@ -76,7 +76,7 @@ public struct ByteReader {
 
     /// An unsigned LEB128 varint of at most 10 bytes.
     @inline(__always)
-    public mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
+    package mutating func varint(_ what: String = "varint") throws(WireError) -> UInt64 {
         // Most varints on the wire (lengths, counts, small counters) are one byte, and
         // most others (the lengths of payloads and values over 127 bytes) two.
         if offset < end {
@@ -158,7 +158,7 @@ public struct ByteReader {
 
     /// A varint that must fit an `Int`.
     @inline(__always)
-    public mutating func int(_ what: String) throws(WireError) -> Int {
+    package mutating func int(_ what: String) throws(WireError) -> Int {
         let v = try varint(what)
         guard v <= UInt64(Int.max) else { throw .decodeError("\(what) out of range") }
         return Int(v)
@@ -167,20 +167,20 @@ public struct ByteReader {
     /// A count of elements each at least `minimumSize` bytes long; a count the remaining
     /// bytes could not hold is refused before anything is allocated for it.
     @inline(__always)
-    public mutating func count(_ what: String, minimumSize: Int = 1) throws(WireError) -> Int {
+    package mutating func count(_ what: String, minimumSize: Int = 1) throws(WireError) -> Int {
         let n = try int(what)
         guard n <= remaining / max(1, minimumSize) else { throw short("\(what) of \(n)") }
         return n
     }
 
     /// A zigzag varint.
-    public mutating func zigzag(_ what: String = "integer") throws(WireError) -> Int64 {
+    package mutating func zigzag(_ what: String = "integer") throws(WireError) -> Int64 {
         let v = try varint(what)
         return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
     }
 
     /// Eight bytes, little-endian.
-    public mutating func fixed64(_ what: String = "fixed64") throws(WireError) -> UInt64 {
+    package mutating func fixed64(_ what: String = "fixed64") throws(WireError) -> UInt64 {
         guard remaining >= 8 else { throw short(what) }
         return try take(8, what) { run throws(WireError) in
             UInt64(littleEndian: UnsafeRawBufferPointer(run).loadUnaligned(as: UInt64.self))
@@ -188,25 +188,25 @@ public struct ByteReader {
     }
 
     /// A `Double`.
-    public mutating func double(_ what: String = "double") throws(WireError) -> Double {
+    package mutating func double(_ what: String = "double") throws(WireError) -> Double {
         Double(bitPattern: try fixed64(what))
     }
 
     /// `n` raw bytes.
-    public mutating func raw(_ n: Int, _ what: String = "bytes") throws(WireError) -> ArraySlice<UInt8> {
+    package mutating func raw(_ n: Int, _ what: String = "bytes") throws(WireError) -> ArraySlice<UInt8> {
         guard n >= 0, n <= remaining else { throw short(what) }
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
 
     /// A length-prefixed byte array.
-    public mutating func data(_ what: String = "bytes") throws(WireError) -> [UInt8] {
+    package mutating func data(_ what: String = "bytes") throws(WireError) -> [UInt8] {
         let n = try count(what)
         return Array(try raw(n, what))
     }
 
     /// A string of valid UTF-8 of at most `maxBytes`.
-    public mutating func string(_ what: String, maxBytes: Int = .max) throws(WireError) -> String {
+    package mutating func string(_ what: String, maxBytes: Int = .max) throws(WireError) -> String {
         let n = try count(what)
         guard n <= maxBytes else { throw .tooLarge("\(what) of \(n) bytes, limit \(maxBytes)") }
         let text = try take(n, what) { run throws(WireError) in Self.text(run) }
@@ -387,7 +387,7 @@ public struct ByteReader {
 
     /// An array of strings.
     @inline(__always)
-    public mutating func strings(_ what: String, maxBytes: Int = .max) throws(WireError) -> [String] {
+    package mutating func strings(_ what: String, maxBytes: Int = .max) throws(WireError) -> [String] {
         // Most lists of strings (a version's roles and replication nodes) are empty: their
         // count byte is read here instead of through a call into the generic reader.
         if nextByte == 0 {
@@ -399,7 +399,7 @@ public struct ByteReader {
 
     /// An array: a count, checked against the bytes left for elements of at least
     /// `minimumSize` bytes, then each element as `element` reads it.
-    public mutating func array<T>(
+    package mutating func array<T>(
         _ what: String, minimumSize: Int = 1, _ element: (inout ByteReader) throws(WireError) -> T
     ) throws(WireError) -> [T] {
         let n = try count(what, minimumSize: minimumSize)
@@ -413,7 +413,7 @@ public struct ByteReader {
     }
 
     /// An optional: its tag, then the value as `element` reads it when present.
-    public mutating func optional<T>(
+    package mutating func optional<T>(
         _ what: String, _ element: (inout ByteReader) throws(WireError) -> T
     ) throws(WireError) -> T? {
         try present(what) ? try element(&self) : nil
@@ -421,7 +421,7 @@ public struct ByteReader {
 
     /// An optional's tag: true when a value follows.
     @inline(__always)
-    public mutating func present(_ what: String) throws(WireError) -> Bool {
+    package mutating func present(_ what: String) throws(WireError) -> Bool {
         switch try byte(what) {
         case 0: return false
         case 1: return true

@@ -3,7 +3,7 @@ import HearsayCore
 extension MessageCodec {
     /// One metadata version in the wire encoding, for the node's data log: the same bytes
     /// a `context_update` carries, so the log needs no second format.
-    public static func encodeStoredVersion(_ stored: ContextMetadata) -> [UInt8] {
+    package static func encodeStoredVersion(_ stored: ContextMetadata) -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + (stored.valueText?.utf8.count ?? 0))
         version(stored, into: &writer)
         return writer.bytes
@@ -11,7 +11,7 @@ extension MessageCodec {
 
     /// Reads a version written by `encodeStoredVersion` from `bytes[range]`; every byte of
     /// the range must belong to it.
-    public static func decodeStoredVersion(_ bytes: [UInt8], range: Range<Int>) throws(WireError)
+    package static func decodeStoredVersion(_ bytes: [UInt8], range: Range<Int>) throws(WireError)
         -> ContextMetadata
     {
         var reader = ByteReader(bytes, range: range)

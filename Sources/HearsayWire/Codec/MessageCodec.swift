@@ -6,25 +6,25 @@ import HearsayCore
 /// every field (lengths against the bytes left, ids and addresses against their rules,
 /// enum bytes against known codes, each payload against its declared length) and throws
 /// a `WireError` naming the field, never traps.
-public enum MessageCodec {
+package enum MessageCodec {
     /// Longest address or host name accepted in a member record.
     static let maxPeerAddressBytes = 300
 
     // MARK: Compound bodies
 
     /// Encodes `messages` as a compound body: a count, then each message.
-    public static func encodeBody(_ messages: [GossipMessage], into writer: inout ByteWriter) {
+    package static func encodeBody(_ messages: [GossipMessage], into writer: inout ByteWriter) {
         writer.array(messages) { encode($1, into: &$0) }
     }
 
     /// Bytes of a compound body of `messages`.
-    public static func bodySize(_ messages: [GossipMessage]) -> Int {
+    package static func bodySize(_ messages: [GossipMessage]) -> Int {
         messages.reduce(WireSize.varint(messages.count)) { $0 + $1.wireSize }
     }
 
     /// Decodes a compound body whose messages all come from `sender`; every byte must
     /// be used.
-    public static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
+    package static func decodeBody(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> [GossipMessage] {
         var messages: [GossipMessage] = []
         reader.remember(sender: sender)
         try decodeBody(&reader, rememberedSender: sender, into: &messages)
@@ -46,7 +46,7 @@ public enum MessageCodec {
     // MARK: One message
 
     /// Encodes one message (its sender travels in the frame header).
-    public static func encode(_ message: GossipMessage, into writer: inout ByteWriter) {
+    package static func encode(_ message: GossipMessage, into writer: inout ByteWriter) {
         writer.varint(message.id)
         writer.byte(message.type.wireCode)
         writer.zigzag(message.timestamp.milliseconds)
@@ -61,7 +61,7 @@ public enum MessageCodec {
     }
 
     /// Decodes one message sent by `sender`.
-    public static func decode(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> GossipMessage {
+    package static func decode(_ reader: inout ByteReader, sender: NodeID) throws(WireError) -> GossipMessage {
         let id = try reader.varint("message id")
         let code = try reader.byte("message type")
         guard let type = GossipMessageType(wireCode: code) else { throw .unknownType("message type \(code)") }

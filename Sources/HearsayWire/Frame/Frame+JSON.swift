@@ -3,7 +3,7 @@ import HearsayCore
 extension Frame {
     /// The frame for people: its header and each message with the seed's field names.
     /// `signature` says whether the HMAC was checked.
-    public func json(signatureChecked: Bool) -> JSONValue {
+    package func json(signatureChecked: Bool) -> JSONValue {
         .object([
             "version": .number(Double(WireLimits.protocolVersion)), "sender_id": .string(sender.rawValue),
             "sequence": .number(Double(sequence)),

@@ -11,22 +11,22 @@ import HearsayCore
 ///
 /// Holds a prepared HMAC context per key and the replay window, so it is confined to
 /// one isolation domain (not `Sendable`).
-public final class FrameCodec {
+package final class FrameCodec {
     /// Options for sealing and limits for opening.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Encrypt every frame (the `encrypted` flag).
-        public var encrypt = false
+        package var encrypt = false
         /// Compress bodies of at least `compressionThreshold` bytes (the `compressed` flag).
-        public var compress = true
+        package var compress = true
         /// Smaller bodies are sent as they are: deflate would not pay for its header.
-        public var compressionThreshold = 256
+        package var compressionThreshold = 256
         /// The largest body a compressed frame may inflate to.
-        public var maxDecompressedBytes = 16 * 1024 * 1024
+        package var maxDecompressedBytes = 16 * 1024 * 1024
         /// The largest frame accepted.
-        public var maxFrameBytes = WireLimits.defaultMaxStreamFrameBytes
+        package var maxFrameBytes = WireLimits.defaultMaxStreamFrameBytes
 
         /// The defaults: compression on, encryption off.
-        public init() {}
+        package init() {}
     }
 
     // The mutable properties below are `@exclusivity(unchecked)`: Swift otherwise checks at
@@ -38,11 +38,11 @@ public final class FrameCodec {
     // reads or modifies a property. The compiler's static checks still apply.
 
     /// This node's name, written into every frame.
-    public let sender: NodeID
+    package let sender: NodeID
     /// Sealing options and opening limits.
-    @exclusivity(unchecked) public var options: Options
+    @exclusivity(unchecked) package var options: Options
     /// Frames from a sender seen before, too old or from the future are refused.
-    @exclusivity(unchecked) public private(set) var replay: ReplayWindow
+    @exclusivity(unchecked) package private(set) var replay: ReplayWindow
     @exclusivity(unchecked) private var keys: [FrameKeys]
     @exclusivity(unchecked) private var nextSequence: UInt64
     @exclusivity(unchecked) private var nextStreamSequence: UInt64
@@ -62,7 +62,7 @@ public final class FrameCodec {
     /// keys. `nowMillis` seeds the frame counter (milliseconds x 4096), so that a node
     /// restarted under the same name keeps numbering above its previous life and its new
     /// frames are not taken for replays.
-    public init(
+    package init(
         sender: NodeID, keyring: Keyring, options: Options = Options(), nowMillis: Int64,
         replay: ReplayWindow = ReplayWindow()
     ) {
@@ -76,19 +76,19 @@ public final class FrameCodec {
 
     /// Takes the keys of a changed keyring (rotation): the primary signs from now on,
     /// and every key verifies.
-    public func update(keyring: Keyring) {
+    package func update(keyring: Keyring) {
         keys = keyring.keys.map(FrameKeys.init)
     }
 
     /// Forgets every sender's replay state (benchmarks re-open the same frames).
-    public func resetReplayWindow() {
+    package func resetReplayWindow() {
         replay = ReplayWindow(
             maxAgeMillis: replay.maxAgeMillis, maxFutureSkewMillis: replay.maxFutureSkewMillis,
             maxSenders: replay.maxSenders)
     }
 
     /// The key ids accepted, the signing one first.
-    public var keyIDs: [KeyID] { keys.map(\.id) }
+    package var keyIDs: [KeyID] { keys.map(\.id) }
 
     // MARK: Sealing
 
@@ -99,7 +99,7 @@ public final class FrameCodec {
     /// frame waits for its connection and for every byte before it, while datagrams
     /// sealed after it race ahead; numbered in one sequence, a busy sender's stream frames
     /// fell below the window and were dropped as replays.
-    public func seal(_ messages: [GossipMessage], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
+    package func seal(_ messages: [GossipMessage], nowMillis: Int64, via transport: Transport = .datagram) -> [UInt8] {
         seal(messages, nowMillis: nowMillis, via: transport, key: 0)
     }
 
@@ -126,7 +126,7 @@ public final class FrameCodec {
     /// `signingWith` picks another of the keyring's keys than the primary, for a peer that
     /// may not have the primary yet (a keyring request to a member that missed a
     /// rotation); nil, or a key not in the keyring, signs with the primary.
-    public func sealStream(_ messages: [GossipMessage], nowMillis: Int64, signingWith keyID: KeyID? = nil) -> [UInt8] {
+    package func sealStream(_ messages: [GossipMessage], nowMillis: Int64, signingWith keyID: KeyID? = nil) -> [UInt8] {
         let key = keyID.flatMap { id in keys.firstIndex { $0.id == id } } ?? 0
         // Judged by the body before compression, which only shrinks it: the empty frame is
         // sealed first, so that its sequence comes before the frame's.
@@ -224,7 +224,7 @@ public final class FrameCodec {
     /// datagram inflates to more. Under the stream cap instead, one signed datagram of
     /// 1 KiB could make the receiver inflate 16 MiB, about 28 ms of its event loop, long
     /// enough to miss a probe's deadline.
-    public func open(_ bytes: [UInt8], nowMillis: Int64, via transport: Transport = .stream) throws(WireError) -> Frame
+    package func open(_ bytes: [UInt8], nowMillis: Int64, via transport: Transport = .stream) throws(WireError) -> Frame
     {
         if transport == .datagram {
             guard bytes.count <= WireLimits.maxDatagramBytes else {
@@ -241,7 +241,7 @@ public final class FrameCodec {
     /// Decodes a frame for people (`hearsay decode`): the replay window is left out, and
     /// without `verify` a frame whose key is unknown or whose signature does not match
     /// is still shown (an encrypted one needs its key). Never use it on network input.
-    public func inspect(_ bytes: [UInt8], verify: Bool) throws(WireError) -> Frame {
+    package func inspect(_ bytes: [UInt8], verify: Bool) throws(WireError) -> Frame {
         try open(bytes, nowMillis: 0, verify: verify, checkReplay: false, inflateCap: options.maxDecompressedBytes)
     }
 

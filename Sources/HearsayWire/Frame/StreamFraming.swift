@@ -2,12 +2,12 @@
 ///
 /// The receiver judges each length before it buffers the frame (`check`), so a hostile
 /// peer cannot make it hold more than the limits allow.
-public enum StreamFraming {
+package enum StreamFraming {
     /// The bytes of the length prefix.
-    public static let prefixBytes = 4
+    package static let prefixBytes = 4
 
     /// `frame` with its length prefix.
-    public static func prefixed(_ frame: [UInt8]) -> [UInt8] {
+    package static func prefixed(_ frame: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(prefixBytes + frame.count)
         append(frame, to: &bytes)
@@ -28,7 +28,7 @@ public enum StreamFraming {
     /// where a frame has (`authenticated`) or has not yet passed every check. The error
     /// is the frame's drop reason; the connection should then be closed, since the rest
     /// of its bytes can no longer be framed.
-    public static func check(length: Int, maxFrameBytes: Int, authenticated: Bool) -> WireError? {
+    package static func check(length: Int, maxFrameBytes: Int, authenticated: Bool) -> WireError? {
         if length > maxFrameBytes {
             return .tooLarge("stream frame of \(length) bytes, limit \(maxFrameBytes)")
         }

@@ -6,17 +6,17 @@ import COpenSSL
 /// under one key: GCM with a repeated nonce leaks the XOR of plaintexts and lets an attacker
 /// forge tags. `seal(_:key:aad:)` therefore draws a fresh random 12-byte nonce per frame;
 /// at 2^32 frames per key the collision chance stays below NIST's 2^-32 bound.
-public enum AES256GCM {
+package enum AES256GCM {
     /// The key length in bytes.
-    public static let keyByteCount = 32
+    package static let keyByteCount = 32
     /// The nonce (IV) length in bytes; 12 is the length GCM handles without extra hashing.
-    public static let nonceByteCount = 12
+    package static let nonceByteCount = 12
     /// The tag length in bytes; the full tag, never truncated.
-    public static let tagByteCount = 16
+    package static let tagByteCount = 16
 
     /// Encrypts `plaintext` under a fresh random nonce, authenticating `aad` too.
     /// Returns the nonce (which the frame must carry) and the ciphertext with its tag.
-    public static func seal(
+    package static func seal(
         _ plaintext: [UInt8], key: [UInt8], aad: [UInt8] = []
     ) -> (nonce: [UInt8], sealed: [UInt8]) {
         let nonce = SecureRandom.bytes(count: nonceByteCount)
@@ -27,7 +27,7 @@ public enum AES256GCM {
     /// authenticating `aad` too. Returns the ciphertext followed by the 16-byte tag.
     ///
     /// Keys and nonces are produced locally, so a wrong length is a programming error and traps.
-    public static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8] = []) -> [UInt8] {
+    package static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8] = []) -> [UInt8] {
         precondition(key.count == keyByteCount, "AES-256-GCM key must be 32 bytes, got \(key.count)")
         precondition(nonce.count == nonceByteCount, "AES-256-GCM nonce must be 12 bytes, got \(nonce.count)")
         precondition(plaintext.count <= Int(Int32.max) - tagByteCount && aad.count <= Int32.max, "input too large")
@@ -68,7 +68,7 @@ public enum AES256GCM {
     /// Decrypts `sealed` (ciphertext followed by tag) and checks the tag over the ciphertext
     /// and `aad`. Throws `WireError.decryptFailed` when anything does not match; no plaintext
     /// is returned unless the whole message authenticated.
-    public static func open(
+    package static func open(
         _ sealed: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8] = []
     ) throws(WireError) -> [UInt8] {
         guard key.count == keyByteCount else { throw .decryptFailed("key is \(key.count) bytes, expected 32") }

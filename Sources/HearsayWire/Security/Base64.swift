@@ -1,8 +1,8 @@
 /// Base64 with the standard alphabet and padding (RFC 4648 section 4), for keyring files
 /// and printing keys.
-public enum Base64 {
+package enum Base64 {
     /// Why text is not canonical padded base64.
-    public enum DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
         /// The length is not a multiple of four.
         case badLength(Int)
         /// A byte outside the alphabet, or padding before the end, at this offset.
@@ -10,7 +10,7 @@ public enum Base64 {
         /// The unused low bits of the last group are not zero, so no encoder wrote this text.
         case nonZeroPaddingBits
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .badLength(let length): "length \(length) is not a multiple of 4"
             case .badCharacter(let offset): "invalid character at offset \(offset)"
@@ -22,7 +22,7 @@ public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// `bytes` as padded base64 text.
-    public static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var text: [UInt8] = []
         text.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -43,7 +43,7 @@ public enum Base64 {
 
     /// The bytes encoded by `text`, which must be canonical padded base64 without whitespace:
     /// keys are secrets, so an ambiguous or damaged key is refused rather than guessed at.
-    public static func decode(_ text: String) throws(DecodingError) -> [UInt8] {
+    package static func decode(_ text: String) throws(DecodingError) -> [UInt8] {
         let input = Array(text.utf8)
         guard input.count % 4 == 0 else { throw .badLength(input.count) }
         var bytes: [UInt8] = []

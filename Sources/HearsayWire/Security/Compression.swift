@@ -6,7 +6,7 @@ import CZlib
 /// checks against the cap before doing any work, allocates exactly that much, and refuses a
 /// stream that would write more: a tiny "zip bomb" can never make the node allocate or
 /// spend time proportional to what the stream would inflate to.
-public enum Compression {
+package enum Compression {
     /// The level Hearsay compresses `count` bytes at: zlib's fastest for a datagram's
     /// worth, its default above. A datagram of six or seven writes took about 190k
     /// instructions to deflate at level 6, a tenth of the agent's work on a durable PUT
@@ -14,13 +14,13 @@ public enum Compression {
     /// to 57 in the same hour, `docs/benchmarks.md`), since small bodies give the slower
     /// levels' longer searches little to find. Large bodies (anti-entropy pages, a
     /// member list) do: 64 MiB of zeros came to 286 KiB at level 1 and 64 KiB at 6.
-    public static func defaultLevel(for count: Int) -> Int32 {
+    package static func defaultLevel(for count: Int) -> Int32 {
         count <= 16 * 1024 ? 1 : 6
     }
 
     /// `data` compressed in zlib format at `level` (0 stores, 1 is fastest, 9 smallest;
     /// by default, `defaultLevel(for:)` its size).
-    public static func deflate(_ data: [UInt8], level: Int32? = nil) -> [UInt8] {
+    package static func deflate(_ data: [UInt8], level: Int32? = nil) -> [UInt8] {
         let level = level ?? defaultLevel(for: data.count)
         precondition((0...9).contains(level), "zlib level must be 0...9, got \(level)")
         precondition(data.count <= UInt32.max, "input too large for one zlib call")
@@ -71,7 +71,7 @@ public enum Compression {
     /// `WireError.decompressFailed` when the stream is corrupt or truncated, inflates to more
     /// or fewer bytes than declared, or is followed by trailing bytes. Allocates at most
     /// `declaredSize + 1` bytes for output plus zlib's fixed ~40 KiB of state.
-    public static func inflate(_ data: [UInt8], declaredSize: Int, cap: Int) throws(WireError) -> [UInt8] {
+    package static func inflate(_ data: [UInt8], declaredSize: Int, cap: Int) throws(WireError) -> [UInt8] {
         guard declaredSize >= 0 else { throw .decompressFailed("negative declared size \(declaredSize)") }
         guard declaredSize <= cap else {
             throw .tooLarge("declared inflated size \(declaredSize) exceeds the cap of \(cap)")

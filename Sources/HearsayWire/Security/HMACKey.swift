@@ -9,16 +9,16 @@ import COpenSSL
 ///
 /// The prepared states are never changed after `init`: every message starts from a copy,
 /// so one key may be used from any number of threads at once.
-public final class HMACKey: Sendable {
+package final class HMACKey: Sendable {
     /// The key id of the key this was prepared from.
-    public let id: KeyID
+    package let id: KeyID
 
     /// SHA-256 state after absorbing the key XOR ipad, and after the key XOR opad.
     private let inner: SHA256_CTX
     private let outer: SHA256_CTX
 
     /// Prepares `key` (any length; keys longer than a SHA-256 block are hashed first).
-    public init(_ key: [UInt8]) {
+    package init(_ key: [UInt8]) {
         id = KeyID(of: key)
         var block = [UInt8](repeating: 0, count: Self.blockSize)
         if key.count > Self.blockSize {
@@ -42,7 +42,7 @@ public final class HMACKey: Sendable {
 
     /// Writes the tag of `first` followed by `second` into `output` (32 bytes), as if the
     /// two were one message, so a frame's header and body need not be concatenated.
-    public func authenticate(
+    package func authenticate(
         _ first: UnsafeRawBufferPointer,
         _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
@@ -60,7 +60,7 @@ public final class HMACKey: Sendable {
     }
 
     /// The 32-byte tag of `first` followed by `second`.
-    public func authenticate(
+    package func authenticate(
         _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: HMACSHA256.byteCount) { output, initialized in
@@ -70,13 +70,13 @@ public final class HMACKey: Sendable {
     }
 
     /// The 32-byte tag of `message`.
-    public func authenticate(_ message: [UInt8]) -> [UInt8] {
+    package func authenticate(_ message: [UInt8]) -> [UInt8] {
         message.withUnsafeBytes { authenticate($0) }
     }
 
     /// Whether `tag` is the tag of `first` followed by `second`, compared in constant time.
     /// Allocates nothing: the expected tag is computed on the stack.
-    public func isValid(
+    package func isValid(
         tag: UnsafeRawBufferPointer, for first: UnsafeRawBufferPointer,
         _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) -> Bool {
@@ -88,7 +88,7 @@ public final class HMACKey: Sendable {
     }
 
     /// Whether `tag` is the tag of `message`, compared in constant time.
-    public func isValid(tag: [UInt8], for message: [UInt8]) -> Bool {
+    package func isValid(tag: [UInt8], for message: [UInt8]) -> Bool {
         tag.withUnsafeBytes { tagBytes in message.withUnsafeBytes { isValid(tag: tagBytes, for: $0) } }
     }
 }

@@ -6,11 +6,11 @@
 /// What it cannot do is keep a new key from someone who holds the signing key: in-band
 /// rotation retires a key on schedule. A key known to be leaked is replaced out of band
 /// (each agent's keyring file), as with serf, whose key queries travel the same way.
-public enum KeyTransfer {
+package enum KeyTransfer {
     /// `key` sealed under `signingKey` for request `id` doing `operation`: the nonce,
     /// then the ciphertext and its tag. The request's id and operation are bound to it,
     /// so a sealed key cannot be lifted into another request.
-    public static func seal(_ key: [UInt8], under signingKey: [UInt8], id: UInt64, operation: UInt8) -> [UInt8] {
+    package static func seal(_ key: [UInt8], under signingKey: [UInt8], id: UInt64, operation: UInt8) -> [UInt8] {
         let nonce = SecureRandom.bytes(count: AES256GCM.nonceByteCount)
         return nonce
             + AES256GCM.seal(
@@ -18,7 +18,7 @@ public enum KeyTransfer {
     }
 
     /// The key `seal` sealed, or the reason it cannot be had.
-    public static func open(_ sealed: [UInt8], under signingKey: [UInt8], id: UInt64, operation: UInt8)
+    package static func open(_ sealed: [UInt8], under signingKey: [UInt8], id: UInt64, operation: UInt8)
         throws(WireError) -> [UInt8]
     {
         guard sealed.count > AES256GCM.nonceByteCount else { throw .decryptFailed("a sealed key too short") }

@@ -6,16 +6,16 @@
 /// one), then `remove` the old key everywhere.
 ///
 /// The description shows key ids only, never key material, so a keyring can be logged.
-public struct Keyring: Equatable, Sendable, CustomStringConvertible {
+package struct Keyring: Equatable, Sendable, CustomStringConvertible {
     /// The length of every key in bytes (AES-256 and HMAC-SHA256 both use 32).
-    public static let keyByteCount = 32
+    package static let keyByteCount = 32
 
     /// The installed keys, primary first.
-    public private(set) var keys: [[UInt8]]
+    package private(set) var keys: [[UInt8]]
     private var ids: [KeyID]
 
     /// A keyring with `primary` as its primary key and `others` also accepted.
-    public init(primary: [UInt8], others: [[UInt8]] = []) throws(KeyringError) {
+    package init(primary: [UInt8], others: [[UInt8]] = []) throws(KeyringError) {
         try Self.checkLength(primary, index: nil)
         keys = [primary]
         ids = [KeyID(of: primary)]
@@ -25,22 +25,22 @@ public struct Keyring: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The key that signs and encrypts outgoing frames.
-    public var primaryKey: [UInt8] { keys[0] }
+    package var primaryKey: [UInt8] { keys[0] }
 
     /// The id that outgoing frames carry.
-    public var primaryKeyID: KeyID { ids[0] }
+    package var primaryKeyID: KeyID { ids[0] }
 
     /// The ids of the installed keys, primary first.
-    public var keyIDs: [KeyID] { ids }
+    package var keyIDs: [KeyID] { ids }
 
     /// The installed key with `id`, or nil: the frame's key is unknown.
-    public func key(for id: KeyID) -> [UInt8]? {
+    package func key(for id: KeyID) -> [UInt8]? {
         // A linear scan: keyrings hold a handful of keys, fewer than a hash table would pay off for.
         ids.firstIndex(of: id).map { keys[$0] }
     }
 
     /// Adds `key` as an accepted key; installing an installed key does nothing.
-    public mutating func install(_ key: [UInt8]) throws(KeyringError) {
+    package mutating func install(_ key: [UInt8]) throws(KeyringError) {
         try Self.checkLength(key, index: nil)
         let id = KeyID(of: key)
         if let index = ids.firstIndex(of: id) {
@@ -52,14 +52,14 @@ public struct Keyring: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Makes the installed `key` the primary key; the previous primary stays accepted.
-    public mutating func use(_ key: [UInt8]) throws(KeyringError) {
+    package mutating func use(_ key: [UInt8]) throws(KeyringError) {
         let index = try installedIndex(of: key)
         keys.swapAt(0, index)
         ids.swapAt(0, index)
     }
 
     /// Stops accepting `key`, which must be installed and not primary.
-    public mutating func remove(_ key: [UInt8]) throws(KeyringError) {
+    package mutating func remove(_ key: [UInt8]) throws(KeyringError) {
         let index = try installedIndex(of: key)
         guard index != 0 else { throw .cannotRemovePrimary(ids[0]) }
         keys.remove(at: index)
@@ -67,16 +67,16 @@ public struct Keyring: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// A fresh random 32-byte key.
-    public static func generateKey() -> [UInt8] {
+    package static func generateKey() -> [UInt8] {
         SecureRandom.bytes(count: keyByteCount)
     }
 
     /// A fresh random key as base64 text, the form keyring files and configuration use.
-    public static func generateKeyText() -> String {
+    package static func generateKeyText() -> String {
         Base64.encode(generateKey())
     }
 
-    public var description: String {
+    package var description: String {
         "Keyring(primary: \(primaryKeyID), accepted: [\(ids.dropFirst().map(\.description).joined(separator: ", "))])"
     }
 

@@ -1,5 +1,5 @@
 /// Why a keyring operation or keyring file was refused.
-public enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A keyring needs a primary key to sign with.
     case empty
     /// A key is not 32 bytes long; `index` is its position in the file, when it came from one.
@@ -19,7 +19,7 @@ public enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
     /// which would leave a key meant to be removed or added unaccounted for.
     case duplicateKey(index: Int, first: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .empty:
             "keyring is empty: it needs at least a primary key"

@@ -4,7 +4,7 @@ import HearsayCore
 /// `["K1...=", "K2...="]`.
 extension Keyring {
     /// Reads a keyring file's text. Errors name the problem and, for a bad key, its position.
-    public init(fileText: String) throws(KeyringError) {
+    package init(fileText: String) throws(KeyringError) {
         let texts = try StringArrayParser.parse(fileText)
         guard !texts.isEmpty else { throw .empty }
         var keys: [[UInt8]] = []
@@ -23,7 +23,7 @@ extension Keyring {
     }
 
     /// The keyring as file text, one key per line, primary first; `init(fileText:)` reads it back.
-    public var fileText: String {
+    package var fileText: String {
         "[\n" + keys.map { "  \"\(Base64.encode($0))\"" }.joined(separator: ",\n") + "\n]\n"
     }
 }

@@ -1,5 +1,5 @@
 /// The outcome of checking a frame against the replay window.
-public enum ReplayVerdict: Equatable, Sendable {
+package enum ReplayVerdict: Equatable, Sendable {
     /// First sight of this sequence number, within the clock bounds: process the frame.
     case accepted
     /// This sequence number was already accepted from this sender.
@@ -15,7 +15,7 @@ public enum ReplayVerdict: Equatable, Sendable {
     case implausible
 
     /// The error to drop the frame with, or nil when it was accepted.
-    public var error: WireError? {
+    package var error: WireError? {
         switch self {
         case .accepted: nil
         case .duplicate: .replay("duplicate sequence")
@@ -43,12 +43,12 @@ public enum ReplayVerdict: Equatable, Sendable {
 ///
 /// Only frames whose signature verified should be checked, so that forged frames can
 /// neither advance a sender's window nor evict real senders.
-public struct ReplayWindow: Sendable {
+package struct ReplayWindow: Sendable {
     /// How many sequence numbers below the highest seen are still tracked.
-    public static let windowSize: UInt64 = 1024
+    package static let windowSize: UInt64 = 1024
     /// Set in the sequence numbers of stream frames (the datagram sequence, which starts
     /// from the clock in milliseconds x 4096, stays far below it).
-    public static let streamBit: UInt64 = 1 << 63
+    package static let streamBit: UInt64 = 1 << 63
     /// How far past its frame's time, in milliseconds, a sequence may run. A sender
     /// numbers from its start time in milliseconds x 4096, one a frame, so its sequence
     /// stays below its clock x 4096 unless it seals more than 4,096 frames a millisecond
@@ -56,15 +56,15 @@ public struct ReplayWindow: Sendable {
     /// refuse its timestamps). Without the bound, one frame signed with the key and
     /// numbered near 2^64 would move its sender's window past anything the sender, even
     /// restarted, could reach, and cut it off for good.
-    public static let sequenceLeadMillis: Int64 = 10 * 60 * 1000
+    package static let sequenceLeadMillis: Int64 = 10 * 60 * 1000
 
     /// The oldest timestamp accepted, in milliseconds before now.
-    public let maxAgeMillis: Int64
+    package let maxAgeMillis: Int64
     /// How far a timestamp may be ahead of the local clock, in milliseconds.
-    public let maxFutureSkewMillis: Int64
+    package let maxFutureSkewMillis: Int64
     /// The most sequences tracked at once (two per sender that uses both transports);
     /// beyond it the least recently seen is forgotten.
-    public let maxSenders: Int
+    package let maxSenders: Int
 
     // Each tracked sender has a slot: its window's fields in `windows`, its bitmap in
     // `bitmaps` at `slot * wordCount`. One flat buffer of bitmaps instead of an array per
@@ -82,7 +82,7 @@ public struct ReplayWindow: Sendable {
     /// A window with the given bounds: by default frames up to 5 minutes old and 1 minute
     /// ahead are accepted, and 8192 sequences (the datagrams and streams of 4096 senders)
     /// are tracked.
-    public init(maxAgeMillis: Int64 = 5 * 60 * 1000, maxFutureSkewMillis: Int64 = 60 * 1000, maxSenders: Int = 8192) {
+    package init(maxAgeMillis: Int64 = 5 * 60 * 1000, maxFutureSkewMillis: Int64 = 60 * 1000, maxSenders: Int = 8192) {
         precondition(maxAgeMillis >= 0 && maxFutureSkewMillis >= 0, "replay bounds must not be negative")
         precondition(maxSenders >= 1, "the replay window must track at least one sender")
         self.maxAgeMillis = maxAgeMillis
@@ -91,11 +91,11 @@ public struct ReplayWindow: Sendable {
     }
 
     /// The number of sequences (a sender's datagrams, or its streams) currently tracked.
-    public var trackedSenderCount: Int { slots.count }
+    package var trackedSenderCount: Int { slots.count }
 
     /// Checks a frame from `sender` and, when it is accepted, records its sequence number so
     /// the same frame is refused next time. Rejected frames change nothing.
-    public mutating func check(
+    package mutating func check(
         sender: String, sequence: UInt64, timestampMillis: Int64, nowMillis: Int64
     ) -> ReplayVerdict {
         // Saturating bounds: timestamps come off the wire and may be extreme.

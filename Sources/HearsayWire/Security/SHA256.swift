@@ -1,12 +1,12 @@
 import COpenSSL
 
 /// SHA-256 through libcrypto, for key ids; frames are authenticated with `HMACKey`.
-public enum SHA256 {
+package enum SHA256 {
     /// The digest length in bytes.
-    public static let byteCount = 32
+    package static let byteCount = 32
 
     /// The SHA-256 digest of `data`.
-    public static func hash(_ data: [UInt8]) -> [UInt8] {
+    package static func hash(_ data: [UInt8]) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: byteCount) { output, initialized in
             // The context functions, not the one-shot `SHA256()`: in OpenSSL 3 that one goes
             // through EVP and loads the provider tables. They cannot fail on a valid context.

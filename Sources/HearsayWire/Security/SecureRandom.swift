@@ -7,9 +7,9 @@ import COpenSSL
 /// Cryptographically secure random bytes from the kernel (`getrandom(2)`), the source
 /// libcrypto's own generator seeds from; asking the kernel directly keeps libcrypto's
 /// generator, and the provider tables it needs, out of an agent that does not encrypt.
-public enum SecureRandom {
+package enum SecureRandom {
     /// `count` fresh random bytes.
-    public static func bytes(count: Int) -> [UInt8] {
+    package static func bytes(count: Int) -> [UInt8] {
         precondition(count >= 0, "negative byte count")
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             fill(UnsafeMutableRawBufferPointer(buffer))
@@ -18,7 +18,7 @@ public enum SecureRandom {
     }
 
     /// Overwrites `buffer` with fresh random bytes, so a caller can fill a nonce in place.
-    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+    package static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         var filled = 0
         while filled < buffer.count {
