@@ -1,3 +1,5 @@
+import HearsayWire
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
