@@ -17,13 +17,24 @@ import Testing
     }
 
     @Test func theCorpusIsThere() {
-        #expect(Self.inputs("corpus").count >= 11, "the seed corpus is missing")
+        #expect(Self.inputs("corpus").count >= FrameFuzzing.seeds().count, "the seed corpus is missing")
     }
 
+    /// Replayed in this process, a crash fails the suite. Beyond that, the corpus must
+    /// still reach the decoder: after a change to the wire format or the fuzzer's key,
+    /// inputs that no longer pass the signature would leave the fuzzer nothing to mutate.
     @Test func everyCorpusInputAndEveryCrashReplaysCleanly() throws {
-        for url in Self.inputs("corpus") + Self.inputs("crashes") {
-            let bytes = [UInt8](try Data(contentsOf: url))
-            FrameFuzzing.run(bytes)
+        let corpus = Self.inputs("corpus")
+        var decoded = 0
+        for url in corpus {
+            if FrameFuzzing.run([UInt8](try Data(contentsOf: url))) { decoded += 1 }
+        }
+        #expect(
+            decoded == corpus.count,
+            "\(decoded) of \(corpus.count) corpus inputs decode: write the seeds again (`FrameFuzzer --write-seeds Fuzz/corpus`)"
+        )
+        for url in Self.inputs("crashes") {
+            FrameFuzzing.run([UInt8](try Data(contentsOf: url)))
         }
     }
 
