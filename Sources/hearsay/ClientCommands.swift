@@ -175,7 +175,7 @@ struct JoinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join", abstract: "Ask an agent to join a cluster through the given addresses.")
     @OptionGroup var options: ClientOptions
-    @Argument(help: "seed addresses (host[:port]; names may resolve to several)") var addresses: [String]
+    @Argument(help: "join seed addresses (host[:port]; names may resolve to several)") var addresses: [String]
 
     func run() throws {
         let body = JSONValue.object(["addresses": .array(addresses.map(JSONValue.string))])

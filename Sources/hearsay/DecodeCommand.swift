@@ -3,7 +3,7 @@ import HearsayCore
 import HearsayNode
 import HearsayWire
 
-/// `hearsay decode`: shows a captured frame as JSON with the seed's field names.
+/// `hearsay decode`: shows a captured frame as JSON with the Go original's field names.
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",

@@ -31,7 +31,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Probe interval (SWIM), e.g. 1s or 500ms.")
     var probeInterval: String = "1s"
 
-    @Option(help: "The seed's gossip round interval for anti-entropy, 1s to 1h.")
+    @Option(help: "The Go original's gossip round interval for anti-entropy, 1s to 1h.")
     var gossipInterval: String = "30s"
 
     @Option(help: "How many nodes to kill after the write has spread.")
@@ -43,7 +43,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "The most virtual time each phase may take.")
     var phaseLimit: String = "10m"
 
-    @Option(help: "Seed of the whole run.")
+    @Option(help: "Random seed of the whole run.")
     var seed: UInt64 = 1
 
     @Flag(help: "Start with full membership instead of joining (for thousands of nodes).")

@@ -1,6 +1,6 @@
 extension Instant {
     /// The instant as RFC 3339 text in UTC with milliseconds, e.g.
-    /// `2026-11-25T22:04:05.123Z` (the `ts` of JSON logs, the seed's timestamps).
+    /// `2026-11-25T22:04:05.123Z` (the `ts` of JSON logs, the Go original's timestamps).
     public var rfc3339: String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(24)

@@ -1,4 +1,4 @@
-/// Broadcasts waiting to be gossiped: the seed's message buffer.
+/// Broadcasts waiting to be gossiped: the Go original's message buffer.
 ///
 /// Each broadcast is sent a limited number of times (about multiplier x log10(N + 1)),
 /// the least-sent first, and a newer rumor about the same subject replaces an older

@@ -74,7 +74,7 @@ public enum TimerKey: Hashable, Sendable {
     case suspicion(NodeID)
     /// Gossip queued broadcasts.
     case gossip
-    /// Start an anti-entropy round (the seed's gossip round).
+    /// Start an anti-entropy round (the Go original's gossip round).
     case gossipRound
     /// Round `round` ran out of time.
     case roundTimeout(round: UInt64)

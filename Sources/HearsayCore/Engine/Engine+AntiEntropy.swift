@@ -1,4 +1,4 @@
-/// The seed's gossip rounds, made real: each round runs digest-based anti-entropy with
+/// The Go original's gossip rounds, made real: each round runs digest-based anti-entropy with
 /// up to `maxGossipPeers` random members, exchanges member lists with one of them,
 /// and tries to reconnect to one failed member so that healed partitions merge.
 extension Engine {

@@ -1,4 +1,4 @@
-/// Joining through seed addresses, member list exchange (the seed's peer_discovery),
+/// Joining through seed addresses, member list exchange (the Go original's peer_discovery),
 /// graceful leave, and purging tombstones.
 extension Engine {
     /// Asks each seed address for its member list. The host retries with fresh DNS
@@ -67,7 +67,7 @@ extension Engine {
                 joined = true
                 log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
                 // The newcomer announces itself along the ring, now that it knows the
-                // ring: the seed's gossip ticks would take a tick a hop.
+                // ring: the Go original's gossip ticks would take a tick a hop.
                 if config.eagerPush {
                     enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL)
                     pushMembershipNews()

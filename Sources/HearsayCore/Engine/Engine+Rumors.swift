@@ -195,7 +195,7 @@ extension Engine {
         return admission
     }
 
-    /// Gossips a fresh heartbeat payload (the seed's periodic heartbeat). Like the
+    /// Gossips a fresh heartbeat payload (the Go original's periodic heartbeat). Like the
     /// seed's, it goes to a few random peers and is not relayed (ttl 1): relaying every
     /// node's heartbeat through the whole cluster would cost N x retransmit limit
     /// messages each, most of the traffic of a large cluster. Everyone else learns the

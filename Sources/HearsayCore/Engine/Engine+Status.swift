@@ -1,5 +1,5 @@
 extension Engine {
-    /// The seed's `GossipState`, now, its times on the wall clock.
+    /// The Go original's `GossipState`, now, its times on the wall clock.
     public var state: GossipState {
         GossipState(
             running: isRunning, currentRound: currentRound, roundStartTime: round.map { wallClock(at: $0.start) },
@@ -9,7 +9,7 @@ extension Engine {
             incarnation: incarnation, localHealthScore: localHealth.score, joined: joined)
     }
 
-    /// The seed's `GossipStatistics`, read at protocol time `now`, its times on the wall
+    /// The Go original's `GossipStatistics`, read at protocol time `now`, its times on the wall
     /// clock.
     public func statistics(now: Instant) -> GossipStatistics {
         var stats = statisticsStorage

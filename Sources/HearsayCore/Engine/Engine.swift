@@ -83,7 +83,7 @@ public struct Engine: Sendable {
     ///   - store: a persisted store to start from.
     ///   - members: a member list to start from (the simulator hands thousands of
     ///     engines one shared table); this node is added as alive.
-    ///   - seed: the seed of all the engine's randomness.
+    ///   - seed: the random seed of all the engine's randomness.
     ///   - now: the current protocol time (monotonic).
     ///   - wallClock: what the wall clock reads now; `nil` when both clocks are one (the
     ///     simulator).
@@ -121,7 +121,7 @@ public struct Engine: Sendable {
 
     // MARK: Lifecycle
 
-    /// Starts probing, gossiping and the seed's gossip rounds. Starting twice is an error.
+    /// Starts probing, gossiping and the Go original's gossip rounds. Starting twice is an error.
     public mutating func start(now: Instant) throws(EngineError) -> [Effect] {
         self.now = now
         guard lifecycle == .stopped || lifecycle == .left else { throw .alreadyRunning }
@@ -358,7 +358,7 @@ public struct Engine: Sendable {
         return nextSequence
     }
 
-    /// Wraps a payload in the seed's envelope with this node as sender.
+    /// Wraps a payload in the Go original's envelope with this node as sender.
     mutating func message(_ payload: Payload, ttl: UInt8 = 1, clock: VectorClock = VectorClock())
         -> GossipMessage
     {

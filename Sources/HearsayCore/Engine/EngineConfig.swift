@@ -1,5 +1,5 @@
 /// Everything that tunes one node's protocol, with memberlist's LAN defaults so that
-/// side-by-side comparisons with serf are fair, and the seed's gossip round settings.
+/// side-by-side comparisons with serf are fair, and the Go original's gossip round settings.
 public struct EngineConfig: Sendable, Equatable {
     /// This node's stable name.
     public var nodeID: NodeID
@@ -7,7 +7,7 @@ public struct EngineConfig: Sendable, Equatable {
     public var address: PeerAddress
     /// The software version announced in heartbeats.
     public var version: String = "0.1.0"
-    /// The capabilities announced in heartbeats (the seed's defaults).
+    /// The capabilities announced in heartbeats (the Go original's defaults).
     public var capabilities: [String] = ["context_distribution", "replication"]
     /// The tags this node starts with; `Engine.setTags` changes them.
     public var tags: MemberTags = .none
@@ -63,11 +63,11 @@ public struct EngineConfig: Sendable, Equatable {
     /// failed and refute.
     public var gossipToTheDead: Duration = .seconds(30)
 
-    // MARK: Gossip rounds (anti-entropy), as in the seed
+    // MARK: Gossip rounds (anti-entropy), as in the Go original
 
-    /// The seed's gossip interval: one anti-entropy round per interval.
+    /// The Go original's gossip interval: one anti-entropy round per interval.
     public var gossipInterval: Duration = .seconds(30)
-    /// The seed's `maxGossipPeers`: up to this many random peers per round.
+    /// The Go original's `maxGossipPeers`: up to this many random peers per round.
     public var maxGossipPeers: Int = 5
     /// How long a round waits for its exchanges before it counts them as failed; an
     /// exchange that streams pages gets this long for each page.
@@ -79,9 +79,9 @@ public struct EngineConfig: Sendable, Equatable {
 
     // MARK: Liveness announcements and housekeeping
 
-    /// How often a node gossips its heartbeat payload (the seed's 30 s).
+    /// How often a node gossips its heartbeat payload (the Go original's 30 s).
     public var heartbeatInterval: Duration = .seconds(30)
-    /// How long failed and left members and deleted entries are kept (the seed's 24 h).
+    /// How long failed and left members and deleted entries are kept (the Go original's 24 h).
     public var tombstoneGrace: Duration = .seconds(24 * 3600)
     /// How often tombstones past their grace period are purged.
     public var reapInterval: Duration = .seconds(60)
@@ -99,7 +99,7 @@ public struct EngineConfig: Sendable, Equatable {
         self.address = address
     }
 
-    /// The valid range of the seed's gossip interval.
+    /// The valid range of the Go original's gossip interval.
     public static let gossipIntervalRange: ClosedRange<Duration> = .seconds(1)...(.seconds(3600))
 
     /// Checks every value; the error names the setting, the value and the allowed range.

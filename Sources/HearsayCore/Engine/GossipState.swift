@@ -1,4 +1,4 @@
-/// The seed's `GossipState`: where the protocol stands now.
+/// The Go original's `GossipState`: where the protocol stands now.
 public struct GossipState: Sendable, Equatable {
     /// Whether the engine is started (running or leaving).
     public var running: Bool
@@ -29,7 +29,7 @@ public struct GossipState: Sendable, Equatable {
     public var joined: Bool
 }
 
-/// The seed's `GossipStatistics`: counts since start, with a true average round time.
+/// The Go original's `GossipStatistics`: counts since start, with a true average round time.
 public struct GossipStatistics: Sendable, Equatable {
     /// Rounds started.
     public var gossipRounds: UInt64 = 0
@@ -69,7 +69,7 @@ public struct GossipStatistics: Sendable, Equatable {
     /// Creates zeroed statistics.
     public init() {}
 
-    /// The mean duration of completed rounds (the seed halved the last two instead).
+    /// The mean duration of completed rounds (the Go original halved the last two instead).
     public var averageRoundTime: Duration {
         completedRounds == 0 ? .zero : totalRoundTime / Int(completedRounds)
     }

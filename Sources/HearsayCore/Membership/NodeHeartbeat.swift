@@ -1,4 +1,4 @@
-/// The seed's heartbeat payload: what a node says about itself besides being alive.
+/// The Go original's heartbeat payload: what a node says about itself besides being alive.
 ///
 /// It is gossiped with the node's alive rumors and kept per member; liveness itself
 /// comes from probes, not from heartbeats.
@@ -6,7 +6,7 @@ public struct NodeHeartbeat: Hashable, Sendable {
     /// Increases with every heartbeat a node sends, so a newer payload replaces an older
     /// one at the same incarnation.
     public var sequence: UInt64
-    /// The node's load as reported by its host (the seed's `load`).
+    /// The node's load as reported by its host (the Go original's `load`).
     public var load: Double
     /// The software version the node runs.
     public var version: String

@@ -1,6 +1,6 @@
-/// JSON renderings with the seed's field names, for `hearsay decode`, the API and logs.
+/// JSON renderings with the Go original's field names, for `hearsay decode`, the API and logs.
 extension GossipMessage {
-    /// The envelope as the seed's `GossipMessage` JSON: message_id, message_type,
+    /// The envelope as the Go original's `GossipMessage` JSON: message_id, message_type,
     /// sender_id, timestamp, ttl, vector_clock, payload, metadata.
     public var json: JSONValue {
         .object([
@@ -13,7 +13,7 @@ extension GossipMessage {
 }
 
 extension MessageMetadata {
-    /// The seed's `GossipMessageMetadata` fields.
+    /// The Go original's `GossipMessageMetadata` fields.
     public var json: JSONValue {
         .object([
             "priority": .string(priority.rawValue), "reliability": .bool(reliability), "encrypted": .bool(encrypted),
@@ -31,7 +31,7 @@ extension VectorClock {
 }
 
 extension ContextMetadata {
-    /// The seed's `ContextMetadata` fields plus `value`.
+    /// The Go original's `ContextMetadata` fields plus `value`.
     public var json: JSONValue {
         .object([
             "address": .string(address.rawValue), "version": .number(Double(version)),
@@ -44,7 +44,7 @@ extension ContextMetadata {
 }
 
 extension MemberRumor {
-    /// A member record; `heartbeat` holds the seed's heartbeat payload.
+    /// A member record; `heartbeat` holds the Go original's heartbeat payload.
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
             "member": .string(subject.rawValue), "address": .string(address.rawValue),

@@ -1,4 +1,4 @@
-/// One protocol message: the seed's envelope around a typed payload.
+/// One protocol message: the Go original's envelope around a typed payload.
 public struct GossipMessage: Hashable, Sendable {
     /// Unique per sender: a counter that starts from the sender's wall clock at start-up
     /// in microseconds, so it stays unique across restarts. It names the message in logs
@@ -32,10 +32,10 @@ public struct GossipMessage: Hashable, Sendable {
         self.metadata = metadata
     }
 
-    /// The seed's message type, given by the payload.
+    /// The Go original's message type, given by the payload.
     public var type: GossipMessageType { payload.type }
 
-    /// The seed's `message_id`: sender and counter.
+    /// The Go original's `message_id`: sender and counter.
     public var messageID: String { "\(sender.rawValue)-\(id)" }
 
     /// Encoded length inside a frame (the sender is written once per frame): id, type,

@@ -1,4 +1,4 @@
-/// The seed's six message types, and the keyring's.
+/// The Go original's six message types, and the keyring's.
 public enum GossipMessageType: String, CaseIterable, Sendable, Codable {
     /// A membership rumor: a member is alive (with its heartbeat payload), suspect,
     /// failed or left.

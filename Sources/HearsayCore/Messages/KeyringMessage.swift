@@ -1,6 +1,6 @@
 /// An operator's change to the cluster's keyring, asked of every member by the node the
-/// operator called (`hearsay keys`), and each member's answer. Not one of the seed's
-/// types: the seed had no keys to manage.
+/// operator called (`hearsay keys`), and each member's answer. Not one of the Go original's
+/// types: the Go original had no keys to manage.
 ///
 /// The engine has no part in it (keys belong to the wire layer): the node answers these
 /// itself. The key travels sealed (`sealedKey`), so that a cluster that signs frames

@@ -1,4 +1,4 @@
-/// How urgent a message is; the seed's `Priority`.
+/// How urgent a message is; the Go original's `Priority`.
 public enum Priority: String, CaseIterable, Sendable, Codable {
     case low, normal, high, critical
 
@@ -19,7 +19,7 @@ public enum Priority: String, CaseIterable, Sendable, Codable {
     }
 }
 
-/// The seed's message metadata flags.
+/// The Go original's message metadata flags.
 ///
 /// The core sets `priority` and `reliability`; the wire layer sets `encrypted`,
 /// `compressed`, `originalSize` and `compressionType` when it encodes the frame.

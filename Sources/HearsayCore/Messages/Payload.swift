@@ -108,7 +108,7 @@ public enum HealthCheck: Hashable, Sendable {
 
 /// A member list exchange (the `peer_discovery` payload).
 ///
-/// A join sends `request` with the joiner's list and gets the seed's list back as
+/// A join sends `request` with the joiner's list and gets the join seed's list back as
 /// `response`. A gossip round's push-pull starts with a `digest` instead: the peer
 /// answers `inSync` when its list hashes the same, and otherwise sends its own list as
 /// a `request`, which the initiator answers with its list as for a join. Equal lists,

@@ -1,4 +1,4 @@
-/// One version of a metadata entry: the seed's `ContextMetadata` plus an optional JSON value.
+/// One version of a metadata entry: the Go original's `ContextMetadata` plus an optional JSON value.
 ///
 /// A version is immutable once written: `checksum` covers every field, so a version
 /// that was altered on the way (or by a bug) is refused by `MetadataStore.apply`.
@@ -10,15 +10,15 @@ public struct ContextMetadata: Hashable, Sendable {
     public var lastUpdated: Instant
     /// The node that wrote it.
     public var updatedBy: NodeID
-    /// The seed's roles that may use the context.
+    /// The Go original's roles that may use the context.
     public var roles: [String]
-    /// The seed's replication nodes.
+    /// The Go original's replication nodes.
     public var replicationNodes: [String]
     /// The writes this version has seen.
     public var vectorClock: VectorClock
     /// `active`, `deprecated` or `deleted`.
     public var status: MetadataStatus
-    /// The entry's value; nil for a tombstone or an entry that carries only the seed's
+    /// The entry's value; nil for a tombstone or an entry that carries only the Go original's
     /// fields. Parsed from `valueText` on each read; setting it stores its canonical text.
     public var value: JSONValue? {
         get { valueText.flatMap { try? JSONValue.parse($0) } }
@@ -28,16 +28,16 @@ public struct ContextMetadata: Hashable, Sendable {
     /// it. Versions are kept as text so that relaying one never re-serializes it, and a
     /// received copy of a version already held (most of gossip) is never parsed.
     public private(set) var valueText: String?
-    /// Bytes of the value's text (the seed's `size`).
+    /// Bytes of the value's text (the Go original's `size`).
     public var size: Int { valueText?.utf8.count ?? 0 }
     /// FNV-1a-based 64-bit hash of every other field, fixed when written.
     public var checksum: UInt64
 
-    /// The seed's single version number: the total of the vector clock, which grows
+    /// The Go original's single version number: the total of the vector clock, which grows
     /// with every write.
     public var version: UInt64 { vectorClock.sum }
 
-    /// The checksum as the seed's string field: `fnv1a64:` and 16 hex digits.
+    /// The checksum as the Go original's string field: `fnv1a64:` and 16 hex digits.
     public var checksumText: String {
         var out: [UInt8] = []
         writeChecksum(to: &out)

@@ -1,4 +1,4 @@
-/// The seed's statuses of a metadata entry.
+/// The Go original's statuses of a metadata entry.
 ///
 /// `active`, `deprecated` and `deleted` are written; `conflicted` is what an entry is
 /// while it holds concurrent siblings, and is never written by a client.

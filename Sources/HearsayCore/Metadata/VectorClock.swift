@@ -149,7 +149,7 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
         return order == .after || order == .equal
     }
 
-    /// The total number of writes seen: the seed's single `version` number, which grows
+    /// The total number of writes seen: the Go original's single `version` number, which grows
     /// with every write but cannot, alone, tell concurrent writes apart.
     public var sum: UInt64 { entries.reduce(0) { $0 &+ $1.counter } }
 

@@ -1,5 +1,5 @@
 /// N engines on a virtual network with per-link loss, delay and partitions, in virtual
-/// time, reproducible from one seed.
+/// time, reproducible from one random seed.
 ///
 /// It executes the engines' effects the way the node runtime does, but with a
 /// priority queue for a clock: datagrams may be lost, streams arrive unless a

@@ -36,7 +36,7 @@ package struct NodeSettings: Sendable {
     package var maxStreamBufferBytes = 4 * WireLimits.defaultMaxStreamFrameBytes
     /// How long a gossip TCP frame may take to arrive whole, and the first to begin.
     package var streamTimeout: Duration = .seconds(30)
-    /// The seed's gossip round interval (anti-entropy), 1s to 1h.
+    /// The Go original's gossip round interval (anti-entropy), 1s to 1h.
     package var gossipInterval: Duration = .seconds(30)
     /// SWIM probe interval.
     package var probeInterval: Duration = .seconds(1)
@@ -44,7 +44,7 @@ package struct NodeSettings: Sendable {
     package var probeTimeout: Duration = .milliseconds(500)
     /// Peers each broadcast is pushed to per gossip tick.
     package var gossipNodes = 3
-    /// Peers per gossip round, at most 5 by default as in the seed.
+    /// Peers per gossip round, at most 5 by default as in the Go original.
     package var maxGossipPeers = 5
     /// The message buffer's capacity.
     package var messageBufferSize = 1000
@@ -114,7 +114,8 @@ package struct NodeSettings: Sendable {
                 defaultText: "bind address, or the first non-loopback IPv4 when bound to 0.0.0.0", kind: .text),
             .init(name: "http", help: "HTTP API and /metrics address", defaultText: "0.0.0.0:7947", kind: .text),
             .init(
-                name: "join", help: "seed address to join through (repeatable; host names may resolve to several)",
+                name: "join",
+                help: "join seed: an address to join through (repeatable; host names may resolve to several)",
                 defaultText: "none", kind: .list),
             .init(
                 name: "join-retry-interval",

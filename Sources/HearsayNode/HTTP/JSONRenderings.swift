@@ -1,8 +1,8 @@
 import HearsayCore
 
-/// JSON renderings of the engine's state for the API, with the seed's field names.
+/// JSON renderings of the engine's state for the API, with the Go original's field names.
 extension GossipState {
-    /// The seed's `GossipState` fields.
+    /// The Go original's `GossipState` fields.
     package var json: JSONValue {
         .object([
             "running": .bool(running), "current_round": .number(Double(currentRound)),
@@ -20,7 +20,7 @@ extension GossipState {
 }
 
 extension GossipStatistics {
-    /// The seed's `GossipStatistics` fields, with the true average round time.
+    /// The Go original's `GossipStatistics` fields, with the true average round time.
     package var json: JSONValue {
         .object([
             "gossip_rounds": .number(Double(gossipRounds)), "completed_rounds": .number(Double(completedRounds)),

@@ -1,7 +1,7 @@
 import HearsayCore
 
 extension Frame {
-    /// The frame for people: its header and each message with the seed's field names.
+    /// The frame for people: its header and each message with the Go original's field names.
     /// `signature` says whether the HMAC was checked.
     package func json(signatureChecked: Bool) -> JSONValue {
         .object([
