@@ -93,9 +93,11 @@ func developmentTargets() -> [Target] {
         .executableTarget(
             name: "WireBenchmarks", dependencies: ["HearsayWire", "COpenSSL"], path: "Benchmarks/WireBenchmarks"),
         // libFuzzer target for the frame decoder (`make fuzz`); built normally it replays inputs.
-        .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayWire", "HearsayNode"], path: "Fuzz/FrameFuzzer"),
+        .executableTarget(name: "FrameFuzzer", dependencies: ["HearsayCore", "HearsayWire"], path: "Fuzz/FrameFuzzer"),
         .testTarget(name: "HearsayCoreTests", dependencies: ["HearsayCore"]),
-        .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire", "FrameFuzzer"]),
+        .testTarget(name: "HearsayWireTests", dependencies: ["HearsayWire"]),
+        // The fuzz corpus and every crash found, replayed through the fuzzer's own code.
+        .testTarget(name: "FrameFuzzerTests", dependencies: ["FrameFuzzer"]),
         .testTarget(name: "HearsayNodeTests", dependencies: ["HearsayNode"]),
     ]
 }

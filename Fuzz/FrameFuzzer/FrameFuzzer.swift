@@ -1,5 +1,4 @@
 import HearsayCore
-import HearsayNode
 import HearsayWire
 
 /// The decoder under fuzzing. The first input byte picks the surface: even bytes feed
@@ -95,13 +94,13 @@ extension FrameFuzzing {
             let arguments = Array(CommandLine.arguments.dropFirst())
             if arguments.first == "--write-seeds", arguments.count == 2 {
                 let seeds = FrameFuzzing.seeds()
-                for (i, seed) in seeds.enumerated() { try? FileIO.write(seed, to: "\(arguments[1])/seed-\(i)") }
+                for (i, seed) in seeds.enumerated() { Files.write(seed, to: "\(arguments[1])/seed-\(i)") }
                 print("wrote \(seeds.count) seed inputs to \(arguments[1])")
                 return
             }
             var count = 0
             for path in CommandLine.arguments.dropFirst() {
-                guard let bytes = try? FileIO.read(path) else {
+                guard let bytes = Files.read(path) else {
                     print("cannot read \(path)")
                     continue
                 }
