@@ -26,7 +26,7 @@ extension Node {
                     setting: "tag", value: error.value,
                     allowed: "\(error.allowed), with \(file.path) and --tag together"))
         }
-        if merged != (stored ?? .none) {
+        if merged != (stored ?? MemberTags.none) {
             do {
                 try file.write(merged)
             } catch {
