@@ -21,7 +21,8 @@ final class MetricRegistry: Sendable {
 
     private struct Series {
         var labels: [(String, String)]
-        /// `name{labels} ` for counters and gauges; `{labels,` or `{` before a bucket's `le`.
+        /// `name{labels} ` for counters and gauges; for a histogram its labels alone
+        /// (`a="b"`), which each bucket, the sum and the count write around their own.
         var prefix: [UInt8]
         var value: Value
     }
@@ -88,9 +89,7 @@ final class MetricRegistry: Sendable {
             let value = make()
             var prefix: [UInt8] = []
             if kind == .histogram {
-                prefix.append(UInt8(ascii: "{"))
                 Self.write(labels, into: &prefix)
-                if !labels.isEmpty { prefix.append(UInt8(ascii: ",")) }
             } else {
                 prefix.append(contentsOf: name.utf8)
                 if !labels.isEmpty {
@@ -132,18 +131,16 @@ final class MetricRegistry: Sendable {
     }
 
     private static func write(
-        _ histogram: DurationHistogram, named name: String, prefix: [UInt8], into text: inout [UInt8]
+        _ histogram: DurationHistogram, named name: String, prefix labels: [UInt8], into text: inout [UInt8]
     ) {
         let (cumulative, sum, count) = histogram.snapshot
-        // The labels without the brace and comma that `prefix` adds around them.
-        let labels = prefix.count > 1 ? Array(prefix[1..<(prefix.count - 1)]) : []
-        for (index, total) in cumulative.enumerated() {
+        for (bound, total) in zip(histogram.boundTexts, cumulative) {
             text.append(contentsOf: name.utf8)
-            text.append(contentsOf: "_bucket".utf8)
-            text.append(contentsOf: prefix)
-            let bound =
-                index < histogram.bounds.count
-                ? (Double(histogram.bounds[index].nanoseconds) / 1e9).description : "+Inf"
+            text.append(contentsOf: "_bucket{".utf8)
+            if !labels.isEmpty {
+                text.append(contentsOf: labels)
+                text.append(UInt8(ascii: ","))
+            }
             text.append(contentsOf: "le=\"\(bound)\"} \(total)\n".utf8)
         }
         for (suffix, value) in [("_sum", Self.text(sum)), ("_count", String(count))] {

@@ -63,10 +63,14 @@ final class DurationHistogram: Sendable {
 
     /// The upper bounds, ascending.
     let bounds: [Duration]
+    /// Each bound's `le` label value, in seconds, then `+Inf`: written once, not at
+    /// every scrape.
+    let boundTexts: [String]
     private let state: Mutex<State>
 
     init(bounds: [Duration]) {
         self.bounds = bounds.sorted()
+        boundTexts = self.bounds.map { MetricRegistry.text($0.seconds) } + ["+Inf"]
         state = Mutex(State(counts: Array(repeating: 0, count: bounds.count + 1)))
     }
 
@@ -87,7 +91,7 @@ final class DurationHistogram: Sendable {
                 running += $0
                 return running
             }
-            return (cumulative, Double(state.sum.nanoseconds) / 1e9, state.count)
+            return (cumulative, state.sum.seconds, state.count)
         }
     }
 }
