@@ -25,11 +25,11 @@ enum Firewall {
         for rule in rules { _ = run(binary, ["-w", "-I"] + rule) }
         let healed = Mutex(false)
         return {
-            guard
-                !healed.withLock({ was in
-                    defer { was = true }; return was
-                })
-            else { return }
+            let first = healed.withLock { healed in
+                defer { healed = true }
+                return !healed
+            }
+            guard first else { return }
             for rule in rules { _ = run(binary, ["-w", "-D"] + rule) }
         }
     }

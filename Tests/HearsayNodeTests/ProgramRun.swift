@@ -35,42 +35,20 @@ struct ProgramRun {
             guard process.isRunning else { return }
             killed.withLock { $0 = true }
             // Foundation starts it as the leader of a process group of its own: the
-            // SIGKILL reaches the children it started too, since Foundation waits for
-            // the output's end, which a child left running would hold open.
+            // SIGKILL reaches the children it started too. A child left running holds
+            // the output open, and Foundation's wait for the exit, until it ends.
             kill(-process.processIdentifier, SIGKILL)
         }
         if let input {
             stdin.fileHandleForWriting.write(input)
             try stdin.fileHandleForWriting.close()
         }
-        let text = String(
-            decoding: Self.readToEnd(output.fileHandleForReading.fileDescriptor, until: .now + timeout + .seconds(5)),
-            as: UTF8.self)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let timedOut = killed.withLock { $0 }
         self.status = process.terminationStatus
         self.output = timedOut ? text + "\n[killed after \(timeout)]" : text
         self.timedOut = timedOut
-    }
-
-    /// Reads `fd` to its end, or until `deadline`: a program killed at its timeout may
-    /// have left a child holding the pipe open, and an unbounded read would then hold
-    /// the suite instead of failing the test.
-    private static func readToEnd(_ fd: Int32, until deadline: ContinuousClock.Instant) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while ContinuousClock.now < deadline {
-            var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&ready, 1, 100) >= 0 || errno == EINTR else { break }
-            guard ready.revents != 0 else { continue }
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                bytes += chunk[..<count]
-            } else if count == 0 || errno != EINTR {
-                break
-            }
-        }
-        return bytes
     }
 }
 
@@ -80,8 +58,8 @@ struct ProgramRun {
         #expect(run.timedOut)
         #expect(run.output.hasPrefix("started\n"), "\(run.output)")
         #expect(run.output.contains("killed after"))
-        // A child left holding the output open ends the read a few seconds after the
-        // timeout, not when the child ends.
+        // A child left holding the output open dies with it at the timeout, rather than
+        // holding the run until the child ends.
         let start = ContinuousClock.now
         let orphaned = try ProgramRun(
             "/bin/sh", ["-c", "sleep 30 & echo started; exec sleep 60"], timeout: .seconds(1))
