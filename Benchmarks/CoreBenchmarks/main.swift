@@ -54,16 +54,16 @@ func convergence(nodes: Int, fanout: Int) throws {
     config.seed = 2024
     config.preloadMembership = true
     config.tune = {
-        $0.gossipNodes = fanout
+        $0.dissemination.gossipNodes = fanout
         // Heartbeats would fill every node's table of payloads; this run measures one write.
-        $0.heartbeatInterval = .seconds(3600)
+        $0.membership.heartbeatInterval = .seconds(3600)
     }
     let sim = try Simulation(config)
     try sim.start()
     sim.run(for: .seconds(2))
     let address = try MetadataAddress("bench/convergence")
     let version = try sim.put(0, address, .string("x"))
-    let tick = sim.engines[0].config.gossipTick
+    let tick = sim.engines[0].config.dissemination.gossipTick
     let took = sim.run(
         until: { s in s.upNodes.allSatisfy { s.engines[$0].store.entry(address)?.versions.first == version } },
         step: tick, limit: .seconds(120))
@@ -92,7 +92,7 @@ func antiEntropy(entries: Int, differences: [Int]) throws {
                     statusChangedAt: t0)
             })
         var config = EngineConfig(nodeID: ids[i], address: SimulationConfig.address(i))
-        config.maxGossipPeers = 1
+        config.antiEntropy.maxGossipPeers = 1
         var engine = try Engine(config: config, store: store, members: table, seed: 5, now: t0)
         _ = try engine.start(now: t0)
         return engine
@@ -161,8 +161,8 @@ func spreadTimes(nodes: Int, writes: Int, eager: Bool?, hop: ClosedRange<Duratio
     config.latency = hop
     config.preloadMembership = true
     config.tune = {
-        $0.heartbeatInterval = .seconds(3600)
-        $0.eagerPush = eager ?? false
+        $0.membership.heartbeatInterval = .seconds(3600)
+        $0.dissemination.eagerPush = eager ?? false
     }
     let sim = try Simulation(config)
     try sim.start()
@@ -215,7 +215,7 @@ func simulatorSpeed(nodes: Int, periods: Int) throws {
     config.nodes = nodes
     config.seed = 77
     config.preloadMembership = true
-    config.tune = { $0.heartbeatInterval = .seconds(3600) }
+    config.tune = { $0.membership.heartbeatInterval = .seconds(3600) }
     let build = clock.now
     let sim = try Simulation(config)
     try sim.start()

@@ -36,7 +36,7 @@ func loadedEngine(members: Int, entries: Int) throws -> Engine {
             status: index % 10 == 0 ? .deprecated : .active, by: me, at: now)
     }
     var config = EngineConfig(nodeID: me, address: PeerAddress("10.0.0.0:7946"))
-    config.messageBufferSize = 1000
+    config.dissemination.messageBufferSize = 1000
     return try Engine(config: config, store: store, members: table, seed: 1, now: now)
 }
 

@@ -101,10 +101,10 @@ struct SimulateCommand: ParsableCommand {
         config.preloadMembership = preload
         let fanout = fanout
         config.tune = { engine in
-            engine.gossipNodes = fanout
-            engine.probeInterval = s.probe
-            engine.probeTimeout = s.probe / 2
-            engine.gossipInterval = s.round
+            engine.dissemination.gossipNodes = fanout
+            engine.failureDetection.probeInterval = s.probe
+            engine.failureDetection.probeTimeout = s.probe / 2
+            engine.antiEntropy.gossipInterval = s.round
         }
         let sim = try Simulation(config)
         let verbose = verbose
@@ -122,7 +122,7 @@ struct SimulateCommand: ParsableCommand {
 
         let address = try MetadataAddress("hearsay://demo/greeting")
         let version = try sim.put(0, address, .string("hello from node-0"))
-        let tick = sim.engines[0].config.gossipTick
+        let tick = sim.engines[0].config.dissemination.gossipTick
         if let took = report.phase(
             "write: node-0's write reaches every node", limit: s.limit,
             { sim in

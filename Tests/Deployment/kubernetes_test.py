@@ -357,7 +357,7 @@ def duration_in_swift(text):
 
 def leave_timeout(sources, report):
     """The engine's leave timeout in seconds, and a check that the agent keeps it."""
-    path = sources / "Sources/HearsayCore/Engine/EngineConfig.swift"
+    path = sources / "Sources/HearsayCore/Engine/EngineSettings.swift"
     text = read_source(path, "agent leave timeout parsed", report)
     if text is None:
         return None

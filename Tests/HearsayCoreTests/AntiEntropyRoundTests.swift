@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func equalStoresSettleARoundWithTwoSmallMessages() throws {
-        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (a, _) = try T.engine(0, peers: [1]) { $0.antiEntropy.maxGossipPeers = 1 }
         var (b, _) = try T.engine(1, peers: [0])
         try fill(&a, count: 2000)
         b.store = a.store
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func aRoundMovesBytesThatFollowTheDifferencesNotTheStore() throws {
-        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (a, _) = try T.engine(0, peers: [1]) { $0.antiEntropy.maxGossipPeers = 1 }
         var (b, _) = try T.engine(1, peers: [0])
         try fill(&a, count: 10_000)
         b.store = a.store
@@ -77,7 +77,7 @@ import Testing
     @Test func aVersionThisStoreRefusesIsCountedAndTheRestOfTheSessionStillApplies() throws {
         // A peer configured with a larger value limit: its first version is over ours.
         var (a, _) = try T.engine(0, peers: [1]) {
-            $0.maxGossipPeers = 1
+            $0.antiEntropy.maxGossipPeers = 1
             $0.metadataLimits.maxValueBytes = 64
         }
         var (b, _) = try T.engine(1, peers: [0])
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func anOpeningDigestLostAsADatagramGoesAgainOverAStream() throws {
-        var (a, _) = try T.engine(0, peers: [1]) { $0.maxGossipPeers = 1 }
+        var (a, _) = try T.engine(0, peers: [1]) { $0.antiEntropy.maxGossipPeers = 1 }
         var (b, _) = try T.engine(1, peers: [0])
         try fill(&a, count: 5)
         let start = T.t0 + .seconds(30)
@@ -154,7 +154,7 @@ import Testing
         config.nodes = 4
         config.preloadMembership = true
         config.latency = .milliseconds(10)...(.milliseconds(30))
-        config.tune = { $0.gossipInterval = .seconds(2) }
+        config.tune = { $0.antiEntropy.gossipInterval = .seconds(2) }
         let sim = try Simulation(config)
         try sim.start()
         for i in 0..<4 { try sim.put(i, T.address("k/\(i)"), .number(Double(i))) }

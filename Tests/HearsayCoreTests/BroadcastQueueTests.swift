@@ -181,7 +181,7 @@ import Testing
     }
 
     @Test func aFullBufferCountsTheDropInTheEngine() throws {
-        var (engine, _) = try T.engine(0, peers: [1]) { $0.messageBufferSize = 1 }
+        var (engine, _) = try T.engine(0, peers: [1]) { $0.dissemination.messageBufferSize = 1 }
         _ = engine.receive(
             [T.message(from: 1, .heartbeat(T.rumor(5, .alive)), ttl: 5)], from: T.addr(1),
             transport: .datagram,

@@ -28,20 +28,20 @@ import Testing
 
     @Test func theGossipIntervalIsValidatedWithAClearMessage() {
         var config = T.config(0)
-        config.gossipInterval = .milliseconds(500)
+        config.antiEntropy.gossipInterval = .milliseconds(500)
         #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
         do {
             _ = try Engine(config: config, seed: 1, now: T.t0)
         } catch {
             #expect("\(error)" == "invalid gossip interval '0.5s': allowed 1s to 1h")
         }
-        config.gossipInterval = .seconds(3601)
+        config.antiEntropy.gossipInterval = .seconds(3601)
         #expect(throws: EngineError.self) { try Engine(config: config, seed: 1, now: T.t0) }
-        config.gossipInterval = .seconds(3600)
+        config.antiEntropy.gossipInterval = .seconds(3600)
         #expect(throws: Never.self) { try Engine(config: config, seed: 1, now: T.t0) }
-        #expect(T.config(0).gossipInterval == .seconds(30))
-        #expect(T.config(0).maxGossipPeers == 5)
-        #expect(T.config(0).messageBufferSize == 1000)
+        #expect(T.config(0).antiEntropy.gossipInterval == .seconds(30))
+        #expect(T.config(0).antiEntropy.maxGossipPeers == 5)
+        #expect(T.config(0).dissemination.messageBufferSize == 1000)
     }
 
     @Test func messagesToAStoppedEngineAreDroppedAndCounted() throws {
@@ -88,7 +88,7 @@ import Testing
         #expect(request.sends[0].transport == .stream)
         let answer = seed.receive([message], from: T.addr(5), transport: .stream, now: T.t0)
         #expect(seed.members[T.id(5)]?.status == .alive)
-        #expect(seed.broadcasts.contains(.member(T.id(5))), "the seed announces the newcomer")
+        #expect(seed.dissemination.queue.contains(.member(T.id(5))), "the seed announces the newcomer")
         let response = answer.sentMessages.first { $0.message.type == .peerDiscovery }!
         #expect(response.to == T.addr(5))
         _ = joiner.receive([response.message], from: T.addr(0), transport: .stream, now: T.t0)

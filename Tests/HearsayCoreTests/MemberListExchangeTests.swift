@@ -12,7 +12,8 @@ import Testing
     /// A started engine for node `i` whose table holds exactly `members`.
     private static func engine(_ i: Int, _ members: [Member]) throws -> Engine {
         var engine = try Engine(
-            config: T.config(i) { $0.maxGossipPeers = 1 }, members: MemberTable(members), seed: 7, now: T.t0)
+            config: T.config(i) { $0.antiEntropy.maxGossipPeers = 1 }, members: MemberTable(members), seed: 7, now: T.t0
+        )
         _ = try engine.start(now: T.t0)
         return engine
     }
@@ -112,8 +113,8 @@ import Testing
         #expect(b.members[T.id(2)]?.status == .left, "the tombstone crossed over")
         #expect(a.members.digest == b.members.digest)
         // Learned from a list, not announced: 3 stays quiet until its own rumor comes by.
-        #expect(!a.broadcasts.contains(.member(T.id(3))))
-        #expect(a.unrelayed.contains(T.id(3)))
+        #expect(!a.dissemination.queue.contains(.member(T.id(3))))
+        #expect(a.membership.unrelayed.contains(T.id(3)))
     }
 
     @Test func aNodeWithANearEmptyListGetsTheWholeListFromADigest() throws {

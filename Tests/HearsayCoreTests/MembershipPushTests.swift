@@ -62,7 +62,7 @@ import Testing
         // (Then it rides on the anti-entropy digests the join starts.)
         #expect(Array(rumorsSent(answered, about: 0, .alive).prefix(4)) == [1, 2, 4, 8].map(T.addr))
         // Without eager push, gossip ticks announce it.
-        var (ticking, _) = try T.engine(0) { $0.eagerPush = false }
+        var (ticking, _) = try T.engine(0) { $0.dissemination.eagerPush = false }
         _ = try ticking.join(seeds: [T.addr(9)], now: T.t0)
         let quiet = ticking.receive(
             [T.message(from: 9, .peerDiscovery(.response(members: list)))], from: T.addr(9), transport: .stream,

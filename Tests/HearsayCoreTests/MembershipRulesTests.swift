@@ -144,7 +144,7 @@ import Testing
             sequence: 2, load: 0.5, version: "1.2.0", capabilities: ["replication"])
         let first = apply(&engine, rumor)
         #expect(engine.heartbeat(of: T.id(1))?.load == 0.5)
-        #expect(engine.broadcasts.contains(.member(T.id(1))), "a new payload is gossiped on")
+        #expect(engine.dissemination.queue.contains(.member(T.id(1))), "a new payload is gossiped on")
         _ = first
         rumor.heartbeat = NodeHeartbeat(sequence: 1, load: 0.9, version: "1.2.0", capabilities: [])
         _ = apply(&engine, rumor)
@@ -153,7 +153,7 @@ import Testing
         let announced = engine.timerFired(engine.timer(.heartbeat), now: T.t0 + .seconds(30))
         #expect(announced.timer(.heartbeat) == T.t0 + .seconds(60))
         #expect(engine.heartbeat(of: T.id(0))?.sequence == 1)
-        #expect(engine.broadcasts.contains(.member(T.id(0))))
+        #expect(engine.dissemination.queue.contains(.member(T.id(0))))
     }
 
     @Test func suspectAndFailedRumorsMustNameAReporter() throws {

@@ -49,12 +49,12 @@ import Testing
         #expect(engine.store.entry(T.address("app/a"))?.versions == [version])
         #expect(effects.metrics.contains(.metadataUpdated(origin: .remote)))
         #expect(effects.metrics.contains(.disseminationLatency(.milliseconds(30))))
-        #expect(engine.broadcasts.contains(.version(T.address("app/a"), version.vectorClock)))
+        #expect(engine.dissemination.queue.contains(.version(T.address("app/a"), version.vectorClock)))
         // The same version again changes nothing and is not relayed again.
         var again = engine
-        again.broadcasts = BroadcastQueue(capacity: 10)
+        again.dissemination.queue = BroadcastQueue(capacity: 10)
         _ = again.receive([update], from: T.addr(1), transport: .datagram, now: T.t0 + .seconds(1))
-        #expect(again.broadcasts.isEmpty)
+        #expect(again.dissemination.queue.isEmpty)
     }
 
     @Test func newsIsPushedAtOnceToMembersOtherThanItsSender() throws {
@@ -68,12 +68,12 @@ import Testing
         // the update: it tells those 1, 2 and 4 places after itself, short of the writer.
         #expect(pushed == [T.addr(1), T.addr(2), T.addr(4)], "\(pushed)")
         // Of the retransmit budget (8 here) the ticks keep three sends.
-        #expect(engine.broadcasts.transmits(of: .version(T.address("app/a"), version.vectorClock)) == 5)
+        #expect(engine.dissemination.queue.transmits(of: .version(T.address("app/a"), version.vectorClock)) == 5)
         // Nothing new, nothing pushed.
         let again = engine.receive([update], from: T.addr(2), transport: .datagram, now: T.t0 + .milliseconds(1))
         #expect(again.sentMessages.isEmpty)
         // Without eager push, the update waits for the gossip tick.
-        var (ticking, _) = try T.engine(0, peers: Array(1...9)) { $0.eagerPush = false }
+        var (ticking, _) = try T.engine(0, peers: Array(1...9)) { $0.dissemination.eagerPush = false }
         let later = ticking.receive([update], from: T.addr(1), transport: .datagram, now: T.t0)
         #expect(later.sentMessages.isEmpty)
     }
@@ -156,7 +156,7 @@ import Testing
         #expect(Set(entry.versions) == [va, vb])
         #expect(effects.metrics.filter { $0 == .metadataConflict }.count == 1)
         #expect(effects.logs.contains { $0.event == "metadata_conflict" })
-        #expect(engine.broadcasts.contains(.conflict(T.address("app/x"))))
+        #expect(engine.dissemination.queue.contains(.conflict(T.address("app/x"))))
         // A node that hears only the alert ends with the same conflict.
         var (other, _) = try T.engine(3, peers: [0])
         let alert = T.message(

@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func theFallbackCanBeTurnedOff() throws {
-        var (engine, _) = try T.engine(0, peers: [1, 2, 3]) { $0.streamFallbackProbe = false }
+        var (engine, _) = try T.engine(0, peers: [1, 2, 3]) { $0.failureDetection.streamFallbackProbe = false }
         let tick = engine.timerFired(engine.timer(.probe), now: T.t0 + .seconds(1))
         let sequence = pings(tick)[0].message.payload.healthSequence!
         let timeout = engine.timerFired(
@@ -103,7 +103,7 @@ import Testing
         }
         // Oldest suspicion first (a tie goes to the lower id), round-robin in between.
         #expect(targets[0] == T.addr(3) && targets[2] == T.addr(4))
-        let allProbed = engine.suspicions.values.allSatisfy { $0.probedHere }
+        let allProbed = engine.failureDetector.suspicions.values.allSatisfy { $0.probedHere }
         #expect(allProbed, "each suspect is probed once while suspected")
         #expect(Set(targets).count >= 5, "the round-robin went on in between")
     }
@@ -115,14 +115,14 @@ import Testing
             [T.message(from: 1, .peerDiscovery(.response(members: [T.rumor(5, .alive)])))], from: T.addr(1),
             transport: .stream, now: T.t0)
         #expect(engine.members[T.id(5)]?.status == .alive)
-        #expect(!engine.broadcasts.contains(.member(T.id(5))))
+        #expect(!engine.dissemination.queue.contains(.member(T.id(5))))
         // Its join announcement then arrives: nothing new, but it is passed on once.
         let announcement = T.message(from: 1, .heartbeat(T.rumor(5, .alive)), ttl: 10)
         _ = engine.receive([announcement], from: T.addr(1), transport: .datagram, now: T.t0)
-        #expect(engine.broadcasts.contains(.member(T.id(5))))
+        #expect(engine.dissemination.queue.contains(.member(T.id(5))))
         var drained = engine
-        drained.broadcasts = BroadcastQueue(capacity: 10)
+        drained.dissemination.queue = BroadcastQueue(capacity: 10)
         _ = drained.receive([announcement], from: T.addr(1), transport: .datagram, now: T.t0)
-        #expect(drained.broadcasts.isEmpty, "only once")
+        #expect(drained.dissemination.queue.isEmpty, "only once")
     }
 }

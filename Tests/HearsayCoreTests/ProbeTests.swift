@@ -77,7 +77,7 @@ import Testing
         #expect(next.metrics.contains(.suspicionRaised))
         #expect(next.timers.contains { $0.key == .suspicion(subject.id) })
         // The suspicion is gossiped, naming this node as the reporter.
-        #expect(engine.broadcasts.contains(.member(subject.id)))
+        #expect(engine.dissemination.queue.contains(.member(subject.id)))
     }
 
     @Test func anAckKeepsTheTargetAliveAndRecordsTheRoundTrip() throws {

@@ -25,7 +25,7 @@ import Testing
     @Test func twoHundredNodesWithTenPercentLoss() async throws {
         // Without the stream fallback ping, lost datagrams do make members suspect, so
         // this shows that suspicion, refutation and Lifeguard keep them from failing.
-        let sim = try cluster(200, loss: 0.10) { $0.streamFallbackProbe = false }
+        let sim = try cluster(200, loss: 0.10) { $0.failureDetection.streamFallbackProbe = false }
         let joined = await sim.pacedRun(
             until: { everyoneSeesAllAlive($0, 200) }, step: .seconds(1), limit: .seconds(120))
         #expect(joined != nil, "200 nodes did not all see each other alive")
@@ -70,14 +70,14 @@ import Testing
         #expect(joined != nil, "\(n) nodes joining at once did not all see each other within \(bound)")
         #expect(sim.tally.drops[.bufferFull, default: 0] == 0, "the join flooded the message buffer")
 
-        let without = try cluster(n, loss: loss, seed: 4242) { $0.catchUpExchanges = 0 }
+        let without = try cluster(n, loss: loss, seed: 4242) { $0.membership.catchUpExchanges = 0 }
         let slower = await without.pacedRun(
             until: { everyoneSeesAllAlive($0, n) }, step: .milliseconds(100), limit: bound)
         #expect(slower == nil, "without the catch-up exchanges the join converged as fast: the test shows nothing")
     }
 
     @Test func aHealedPartitionConvergesAndKeepsBothConcurrentVersions() throws {
-        let sim = try cluster(20, seed: 11) { $0.gossipInterval = .seconds(5) }
+        let sim = try cluster(20, seed: 11) { $0.antiEntropy.gossipInterval = .seconds(5) }
         #expect(
             sim.run(until: { everyoneSeesAllAlive($0, 20) }, step: .seconds(1), limit: .seconds(60))
                 != nil)

@@ -12,8 +12,8 @@ import Testing
         config.seed = 5
         config.preloadMembership = true
         config.tune = {
-            $0.syncPageBytes = page
-            $0.gossipInterval = .seconds(2)
+            $0.antiEntropy.syncPageBytes = page
+            $0.antiEntropy.gossipInterval = .seconds(2)
         }
         let sim = try Simulation(config)
         try sim.start()

@@ -2,11 +2,11 @@
 /// up to `maxGossipPeers` random members, exchanges member lists with one of them,
 /// and tries to reconnect to one failed member so that healed partitions merge.
 extension Engine {
-    /// The round timer fired: the next one is armed, then this one runs.
+    /// The round timer fired: the round still open ends, the next one is armed, then
+    /// this one runs.
     mutating func startRound() {
-        if let unfinished = round { finishRound(unfinished, timedOut: true) }
-        arm(.gossipRound, at: now + config.gossipInterval)
-        nextRoundTime = now + config.gossipInterval
+        if let unfinished = antiEntropy.roundDue(now: now) { roundFinished(unfinished) }
+        arm(.gossipRound, at: now + config.antiEntropy.gossipInterval)
         runRound()
     }
 
@@ -14,18 +14,18 @@ extension Engine {
     /// which must not start a second chain of round timers.
     mutating func runRound() {
         guard lifecycle == .running else { return }
-        currentRound += 1
+        let number = antiEntropy.openRound(now: now)
         statisticsStorage.gossipRounds += 1
         statisticsStorage.lastGossipTime = now
-        var current = RoundInFlight(number: currentRound, start: now, pending: [])
         // A peer still streaming an exchange with this node is left out: its pages go on.
-        let streaming = Set(sessions.values.filter(\.streaming).map(\.peer))
-        let peers = randomMembers(count: config.maxGossipPeers) { $0.status == .alive && !streaming.contains($0.id) }
+        let streaming = antiEntropy.streamingPeers
+        let peers = randomMembers(count: config.antiEntropy.maxGossipPeers) {
+            $0.status == .alive && !streaming.contains($0.id)
+        }
         for peer in peers {
             let session = makeSequence()
             let root = SyncStep.root(digest: store.digest, entryCount: store.count)
-            sessions[session] = SyncSession(peer: peer.id, round: current.number, root: root)
-            current.pending.insert(session)
+            antiEntropy.open(session, with: peer.id, root: root)
             // The opening digests go as datagrams: in a settled cluster they are all an
             // exchange is (the stores agree), and a stream would cost a connection's
             // handshake and teardown for two messages of some 40 bytes, most of an idle
@@ -34,7 +34,7 @@ extension Engine {
             // stream is not asked for twice), and what follows a differing digest always
             // streams.
             sendDatagram(message(.metadataSync(SyncMessage(session: session, step: root))), to: peer.address)
-            arm(.syncRoot(session: session), at: now + min(config.syncTimeout, config.gossipInterval) / 2)
+            arm(.syncRoot(session: session), at: now + antiEntropy.roundTimeout / 2)
         }
         // A member list grows with the cluster, so large clusters exchange them less
         // often (memberlist scales its push-pull interval the same way). The exchange
@@ -50,13 +50,10 @@ extension Engine {
         if members.count(.failed) > 0, let lost = randomMembers(count: 1, where: { $0.status == .failed }).first {
             send([message(.peerDiscovery(.digest(members.digest)))], to: lost.address, via: .stream)
         }
-        if current.pending.isEmpty {
-            finishRound(current, timedOut: false)
+        if let finished = antiEntropy.closeIfIdle(now: now) {
+            roundFinished(finished)
         } else {
-            round = current
-            arm(
-                .roundTimeout(round: current.number),
-                at: now + min(config.syncTimeout, config.gossipInterval))
+            arm(.roundTimeout(round: number), at: now + antiEntropy.roundTimeout)
         }
     }
 
@@ -69,52 +66,37 @@ extension Engine {
     }
 
     mutating func roundTimedOut(_ number: UInt64) {
-        guard let current = round, current.number == number else { return }
-        finishRound(current, timedOut: true)
+        if let finished = antiEntropy.roundTimedOut(number, now: now) { roundFinished(finished) }
     }
 
-    private mutating func finishRound(_ finished: RoundInFlight, timedOut: Bool) {
-        round = nil
-        for session in finished.pending {
-            sessions[session] = nil
-            networkError()
-        }
-        let duration = now - finished.start
-        lastRoundDuration = duration
+    /// Counts a round that ended, each exchange it still waited for as a network error.
+    private mutating func roundFinished(_ finished: AntiEntropy.FinishedRound) {
+        for _ in 0..<finished.unanswered { networkError() }
         statisticsStorage.completedRounds += 1
-        statisticsStorage.totalRoundTime += duration
-        metric(.gossipRound(duration: duration))
-        if timedOut {
+        statisticsStorage.totalRoundTime += finished.duration
+        metric(.gossipRound(duration: finished.duration))
+        if finished.timedOut {
             log(
                 .warning, "round_timeout", "gossip round ended with exchanges unanswered",
                 [
                     LogField("round", "\(finished.number)"),
-                    LogField("unanswered", "\(finished.pending.count)"),
+                    LogField("unanswered", "\(finished.unanswered)"),
                 ])
         }
     }
 
     private mutating func sessionDone(_ session: UInt64) {
-        guard let done = sessions.removeValue(forKey: session), var current = round,
-            current.number == done.round
-        else { return }
-        current.pending.remove(session)
-        if current.pending.isEmpty {
-            finishRound(current, timedOut: false)
-        } else {
-            round = current
-        }
+        if let finished = antiEntropy.sessionDone(session, now: now) { roundFinished(finished) }
     }
 
     /// The opening digest of `id` had no answer as a datagram: it goes again over a
     /// stream, which the round's timeout then judges.
     mutating func syncRootTimedOut(_ id: UInt64) {
-        guard let session = sessions[id], !session.answered, let root = session.root,
-            let peer = members[session.peer]
-        else { return }
-        resentSessions.append(id)
-        if resentSessions.count > 64 { resentSessions.removeFirst() }
-        send([message(.metadataSync(SyncMessage(session: id, step: root)))], to: peer.address, via: .stream)
+        guard let (peer, root) = antiEntropy.unansweredRoot(id), let address = members[peer]?.address else {
+            return
+        }
+        antiEntropy.resent(id)
+        send([message(.metadataSync(SyncMessage(session: id, step: root)))], to: address, via: .stream)
     }
 
     mutating func handleSync(_ sync: SyncMessage, sender: NodeID, from: PeerAddress, transport: Transport) {
@@ -143,21 +125,21 @@ extension Engine {
                 return
             }
             let (versions, request, deferred) = store.reconcile(
-                remote: summaries, buckets: buckets, bits: bits, budget: config.syncPageBytes)
+                remote: summaries, buckets: buckets, bits: bits, budget: config.antiEntropy.syncPageBytes)
             send([answer(.push(versions: versions, request: request, deferred: deferred))], to: reply, via: .stream)
         case .entries(let versions):
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
         // Initiator side: only for sessions this node opened.
         case .inSync:
             // The digest went twice and both copies were answered: the first answer counts.
-            guard sessions[sync.session]?.answered == false else { return }
+            guard antiEntropy.session(sync.session)?.answered == false else { return }
             sessionDone(sync.session)
         case .buckets(let digest):
-            guard let session = sessions[sync.session] else {
-                return resentSessions.contains(sync.session) ? () : unknownSession()
+            guard let session = antiEntropy.session(sync.session) else {
+                return antiEntropy.wasResent(sync.session) ? () : unknownSession()
             }
             guard !session.answered else { return }
-            sessions[sync.session]?.answered = true
+            antiEntropy.answered(sync.session)
             guard (0...16).contains(digest.bits), digest.hashes.count == 1 << digest.bits else {
                 protocolViolation(.metadataSync, "malformed bucket digest")
                 return
@@ -166,14 +148,14 @@ extension Engine {
             if differing.isEmpty {
                 sessionDone(sync.session)
             } else {
-                sessions[sync.session]?.bits = digest.bits
-                sessions[sync.session]?.remaining = differing.reversed()
-                sessions[sync.session]?.weights = store.bucketWeights(bits: digest.bits)
+                antiEntropy.plan(
+                    sync.session, bits: digest.bits, differing: differing,
+                    weights: store.bucketWeights(bits: digest.bits))
                 askForPage(sync.session, to: reply)
             }
         case .push(let versions, let request, let deferred):
-            guard var session = sessions[sync.session] else {
-                return resentSessions.contains(sync.session) ? () : unknownSession()
+            guard let session = antiEntropy.session(sync.session) else {
+                return antiEntropy.wasResent(sync.session) ? () : unknownSession()
             }
             for version in versions { _ = applyRemote(version, type: .metadataSync) }
             if !request.isEmpty {
@@ -183,9 +165,8 @@ extension Engine {
                 protocolViolation(.metadataSync, "deferred bucket out of range")
                 return finishStreaming(sync.session, failed: true)
             }
-            session.remaining += deferred.reversed()
-            sessions[sync.session] = session
-            if session.remaining.isEmpty {
+            let remaining = antiEntropy.deferBuckets(sync.session, deferred) ?? []
+            if remaining.isEmpty {
                 if session.streaming {
                     finishStreaming(sync.session, failed: false)
                 } else {
@@ -197,79 +178,54 @@ extension Engine {
         }
     }
 
-    /// Asks for the next page of an exchange: the summaries of as many of the remaining
-    /// buckets as this store's share of them fits a page (one bucket at least, 4096 at
-    /// most). An exchange that needs a second page leaves its round, which would end it
-    /// at the round's timeout, and is timed page by page instead.
+    /// Asks for the next page of an exchange (`AntiEntropy.nextPage`). One that starts
+    /// to stream leaves its round and is timed page by page.
     private mutating func askForPage(_ id: UInt64, to peer: PeerAddress) {
-        guard var session = sessions[id] else { return }
-        var page: [Int] = []
-        var used = 0
-        while let next = session.remaining.last, page.count < 4096 {
-            let weight = next < session.weights.count ? session.weights[next] : 0
-            if !page.isEmpty, used + weight > config.syncPageBytes { break }
-            used += weight
-            page.append(session.remaining.removeLast())
-        }
-        session.pages += 1
-        let streams = session.pages > 1 || !session.remaining.isEmpty
-        if streams, !session.streaming {
-            session.streaming = true
-            sessions[id] = session
-            leaveRound(id)
+        guard let page = antiEntropy.nextPage(id) else { return }
+        if page.startedStreaming {
+            if let finished = antiEntropy.leaveRound(id, now: now) { roundFinished(finished) }
             log(
                 .info, "sync_streaming", "anti-entropy streams a large difference in pages",
-                [
-                    LogField("peer", session.peer.rawValue),
-                    LogField("buckets", "\(page.count + session.remaining.count)"),
-                ])
-        } else {
-            sessions[id] = session
+                [LogField("peer", page.peer.rawValue), LogField("buckets", "\(page.bucketsLeft)")])
         }
-        if streams { arm(.pageTimeout(session: id, page: session.pages), at: now + config.syncTimeout) }
-        let summaries = store.summaries(inBuckets: page, bits: session.bits)
+        if page.streams {
+            arm(.pageTimeout(session: id, page: page.number), at: now + config.antiEntropy.syncTimeout)
+        }
+        let summaries = store.summaries(inBuckets: page.buckets, bits: page.bits)
         send(
             [
                 message(
                     .metadataSync(
                         SyncMessage(
-                            session: id, step: .summaries(bits: session.bits, buckets: page, summaries: summaries))))
+                            session: id, step: .summaries(bits: page.bits, buckets: page.buckets, summaries: summaries)
+                        )))
             ],
             to: peer, via: .stream)
     }
 
-    /// The round no longer waits for a session that streams.
-    private mutating func leaveRound(_ id: UInt64) {
-        guard var current = round, current.pending.remove(id) != nil else { return }
-        if current.pending.isEmpty {
-            finishRound(current, timedOut: false)
-        } else {
-            round = current
-        }
-    }
-
     mutating func pageTimedOut(_ id: UInt64, page: Int) {
-        guard let session = sessions[id], session.pages == page else { return }
+        guard antiEntropy.session(id)?.pages == page else { return }
         finishStreaming(id, failed: true)
     }
 
     private mutating func finishStreaming(_ id: UInt64, failed: Bool) {
-        guard let session = sessions.removeValue(forKey: id) else { return }
-        if !session.streaming {
-            // Still in its round: the round counts it.
-            if var current = round, current.pending.remove(id) != nil { round = current }
-            if failed { networkError() }
+        switch antiEntropy.endExchange(id) {
+        case nil:
             return
-        }
-        if failed {
-            networkError()
-            log(
-                .warning, "sync_page_timeout", "a streaming anti-entropy exchange stopped answering",
-                [LogField("peer", session.peer.rawValue), LogField("pages", "\(session.pages)")])
-        } else {
-            log(
-                .info, "sync_streamed", "a streaming anti-entropy exchange completed",
-                [LogField("peer", session.peer.rawValue), LogField("pages", "\(session.pages)")])
+        case .inRound:
+            // Still in its round: the round counts it.
+            if failed { networkError() }
+        case .streamed(let peer, let pages):
+            if failed {
+                networkError()
+                log(
+                    .warning, "sync_page_timeout", "a streaming anti-entropy exchange stopped answering",
+                    [LogField("peer", peer.rawValue), LogField("pages", "\(pages)")])
+            } else {
+                log(
+                    .info, "sync_streamed", "a streaming anti-entropy exchange completed",
+                    [LogField("peer", peer.rawValue), LogField("pages", "\(pages)")])
+            }
         }
     }
 

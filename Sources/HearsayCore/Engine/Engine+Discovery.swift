@@ -1,7 +1,7 @@
-/// Joining through seed addresses, member list exchange (the Go original's peer_discovery),
+/// Joining through join seeds, member list exchange (the Go original's peer_discovery),
 /// graceful leave, and purging tombstones.
 extension Engine {
-    /// Asks each seed address for its member list. The host retries with fresh DNS
+    /// Asks each join seed for its member list. The host retries with fresh DNS
     /// answers while `state.joined` is false after the join timeout.
     public mutating func join(seeds: [PeerAddress], now: Instant) throws(EngineError) -> [Effect] {
         self.now = now
@@ -18,7 +18,7 @@ extension Engine {
         // join that never succeeds would never say so.
         if !joinTimeoutArmed {
             joinTimeoutArmed = true
-            arm(.joinTimeout(attempt: joinAttempt), at: now + config.joinTimeout)
+            arm(.joinTimeout(attempt: joinAttempt), at: now + config.membership.joinTimeout)
         }
         log(
             .info, "join_started", "joining the cluster",
@@ -68,17 +68,17 @@ extension Engine {
                 log(.info, "joined", "joined the cluster", [LogField("via", sender.rawValue)])
                 // The newcomer announces itself along the ring, now that it knows the
                 // ring: the Go original's gossip ticks would take a tick a hop.
-                if config.eagerPush {
-                    enqueueRumor(selfRumor(status: .alive), ttl: config.broadcastTTL)
+                if config.dissemination.eagerPush {
+                    enqueueRumor(selfRumor(status: .alive), ttl: config.dissemination.broadcastTTL)
                     pushMembershipNews()
                 }
                 // Anti-entropy at once, as memberlist's push-pull on join: a node that
                 // joins, or comes back after a crash, then holds what its peers hold
                 // within a round trip instead of at its next round (up to a gossip
                 // interval later), serving stale data meanwhile.
-                if round == nil { runRound() }
-                if config.catchUpExchanges > 0 {
-                    arm(.catchUp(attempt: joinAttempt, step: 0), at: now + config.probeInterval)
+                if antiEntropy.round == nil { runRound() }
+                if config.membership.catchUpExchanges > 0 {
+                    arm(.catchUp(attempt: joinAttempt, step: 0), at: now + config.failureDetection.probeInterval)
                 }
             }
         }
@@ -92,31 +92,24 @@ extension Engine {
     /// list), where the periodic exchange comes once every few gossip rounds. A later
     /// join attempt starts its own series; this one then stops.
     mutating func catchUp(attempt: UInt64, step: Int) {
-        guard lifecycle == .running, attempt == joinAttempt, step < config.catchUpExchanges else { return }
+        guard lifecycle == .running, attempt == joinAttempt, step < config.membership.catchUpExchanges else { return }
         if let peer = randomMembers(count: 1, where: { $0.status == .alive }).first {
             send([message(.peerDiscovery(.digest(members.digest)))], to: peer.address, via: .stream)
         }
         let next = step + 1
-        if next < config.catchUpExchanges {
-            arm(.catchUp(attempt: attempt, step: next), at: now + config.probeInterval * (1 << min(next, 16)))
+        if next < config.membership.catchUpExchanges {
+            arm(
+                .catchUp(attempt: attempt, step: next),
+                at: now + config.failureDetection.probeInterval * (1 << min(next, 16)))
         }
     }
 
     private mutating func mergeList(_ records: [MemberRumor], from sender: NodeID) {
-        for record in records where !isKnown(record) {
+        // Most of a large cluster's list is records this node holds already; skipping
+        // them early keeps an exchange of 10,000 records cheap.
+        for record in records where record.subject == config.nodeID || !membership.holds(record) {
             merge(record, from: sender)
         }
-    }
-
-    /// Whether a member-list record says nothing this node does not know: the member is
-    /// alive here at the same incarnation, with a heartbeat payload at least as fresh.
-    /// Most of a large cluster's list is such records; skipping them early keeps an
-    /// exchange of 10,000 records cheap.
-    private func isKnown(_ record: MemberRumor) -> Bool {
-        guard record.status == .alive, record.subject != config.nodeID, let known = members[record.subject],
-            known.status == .alive, known.incarnation == record.incarnation, known.address == record.address
-        else { return false }
-        return !carriesNewerHeartbeat(record)
     }
 
     /// Merges one record of a peer's member list. A peer's "failed" is taken only as a
@@ -155,7 +148,7 @@ extension Engine {
                 ? selfRumor(status: lifecycle == .leaving || lifecycle == .left ? .left : .alive)
                 : MemberRumor(
                     subject: member.id, address: member.address, incarnation: member.incarnation,
-                    status: member.status, heartbeat: heartbeats[member.id])
+                    status: member.status, heartbeat: membership.heartbeats[member.id])
         }
     }
 
@@ -167,8 +160,8 @@ extension Engine {
         guard isRunning else { throw .notRunning }
         guard lifecycle == .running else { throw .alreadyLeaving }
         lifecycle = .leaving
-        probe = nil
-        members.update(config.nodeID) {
+        failureDetector.stopProbing()
+        membership.members.update(config.nodeID) {
             $0.status = .left
             $0.statusChangedAt = now
         }
@@ -179,9 +172,9 @@ extension Engine {
             finishLeave()
             return takeEffects()
         }
-        enqueueRumor(selfRumor(status: .left), ttl: config.broadcastTTL)
+        enqueueRumor(selfRumor(status: .left), ttl: config.dissemination.broadcastTTL)
         gossipBroadcasts()
-        arm(.leave, at: now + config.leaveTimeout)
+        arm(.leave, at: now + config.membership.leaveTimeout)
         return takeEffects()
     }
 
@@ -194,22 +187,8 @@ extension Engine {
 
     /// Forgets failed and left members and deleted entries past the grace period.
     mutating func reapTombstones() {
-        let cutoff = now - config.tombstoneGrace
-        // The table counts tombstones: without any, skip the pass over every member, which
-        // in a 10,000-node simulation every node makes at the same instant.
-        let tombstones = members.count(.failed) + members.count(.left)
-        let expired =
-            tombstones == 0
-            ? []
-            : members.all.filter {
-                !$0.status.isLive && $0.id != config.nodeID && $0.statusChangedAt < cutoff
-            }
-        for member in expired {
-            members.remove(member.id)
-            heartbeats[member.id] = nil
-            heartbeatIncarnations[member.id] = nil
-            unrelayed.remove(member.id)
-        }
+        let expired = membership.expiredTombstones(before: now - config.tombstoneGrace, me: config.nodeID)
+        for member in expired { membership.forget(member.id) }
         let purged = store.reapTombstones(now: now, grace: config.tombstoneGrace)
         if !expired.isEmpty || purged > 0 {
             log(

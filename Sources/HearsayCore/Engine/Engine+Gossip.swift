@@ -1,5 +1,6 @@
-/// Dissemination: immediate pushes, periodic gossip of queued broadcasts, and
-/// piggybacking on every probe datagram, all within the datagram budget.
+/// Dissemination, as the engine sends what `Dissemination` holds: immediate pushes,
+/// periodic gossip of queued broadcasts, and piggybacking on every probe datagram, all
+/// within the datagram budget.
 extension Engine {
     /// Sends queued broadcasts to `gossipNodes` random members: on every gossip tick, and
     /// at once for news when eager push is off.
@@ -12,10 +13,10 @@ extension Engine {
     /// part, the safety net. Every send comes out of the one retransmit budget
     /// (`BroadcastQueue` counts each), and only news is relayed, so duplicates stop.
     mutating func gossipBroadcasts() {
-        guard !broadcasts.isEmpty else { return }
-        let deadline = now - config.gossipToTheDead
+        guard !dissemination.queue.isEmpty else { return }
+        let deadline = now - config.dissemination.gossipToTheDead
         // Recently failed members get gossip too, so they learn of it and refute.
-        let targets = randomMembers(count: config.gossipNodes) {
+        let targets = randomMembers(count: config.dissemination.gossipNodes) {
             $0.status.isLive || ($0.status == .failed && $0.statusChangedAt > deadline)
         }
         sendBroadcasts(to: targets)
@@ -24,26 +25,27 @@ extension Engine {
     /// This node's own news, at once: along the ring with eager push, else to random
     /// members.
     mutating func spreadOwnNews() {
-        if config.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
+        if config.dissemination.eagerPush { pushOnRing(heardFrom: nil) } else { gossipBroadcasts() }
     }
 
     /// News about membership that this node starts (a suspicion, a failure, its own
     /// join), along the ring at once with eager push; else it waits for the ticks, as
     /// SWIM's piggybacked rumors do.
     mutating func pushMembershipNews() {
-        if config.eagerPush { pushOnRing(heardFrom: nil) }
+        if config.dissemination.eagerPush { pushOnRing(heardFrom: nil) }
     }
 
     /// Fills a datagram per target with queued broadcasts (and a stream frame with those
     /// too large for any datagram), until the queue is empty.
     private mutating func sendBroadcasts(to targets: [Member]) {
         let limit = retransmitLimit
+        let budget = config.dissemination.datagramBudget
         for target in targets {
-            let batch = broadcasts.take(budget: config.datagramBudget - WireSize.varint(64), limit: limit)
+            let batch = dissemination.queue.take(budget: budget - WireSize.varint(64), limit: limit)
             send(batch, to: target.address, via: .datagram)
-            let oversized = broadcasts.takeOversized(budget: config.datagramBudget, limit: limit)
+            let oversized = dissemination.queue.takeOversized(budget: budget, limit: limit)
             send(oversized, to: target.address, via: .stream)
-            if broadcasts.isEmpty { break }
+            if dissemination.queue.isEmpty { break }
         }
     }
 
@@ -52,9 +54,9 @@ extension Engine {
     mutating func sendDatagram(_ primary: GossipMessage, to address: PeerAddress) {
         var messages = [primary]
         // Room for the message count varint of the frame, whatever it ends up being.
-        let room = config.datagramBudget - primary.wireSize - WireSize.varint(64)
-        if !broadcasts.isEmpty {
-            messages += broadcasts.take(budget: room, limit: retransmitLimit)
+        let room = config.dissemination.datagramBudget - primary.wireSize - WireSize.varint(64)
+        if !dissemination.queue.isEmpty {
+            messages += dissemination.queue.take(budget: room, limit: retransmitLimit)
         }
         send(messages, to: address, via: .datagram)
     }
@@ -65,8 +67,8 @@ extension Engine {
     ) {
         guard received.ttl > 1 else { return }
         var forward = received
-        forward.ttl = min(config.broadcastTTL, received.ttl - 1)
-        let admission = broadcasts.enqueue(forward, key: key, kind: kind)
+        forward.ttl = min(config.dissemination.broadcastTTL, received.ttl - 1)
+        let admission = dissemination.queue.enqueue(forward, key: key, kind: kind)
         admitted(admission, received.type)
         guard kind == .metadata, admission != .refused else { return }
         var origin: NodeID?
@@ -75,24 +77,9 @@ extension Engine {
     }
 
     /// Notes a received broadcast to pass on along the ring once the frame is read
-    /// (`receive`): `origin` started it (the writer of an update, the reporter of a
-    /// suspicion or failure, the subject of an alive rumor), `from` sent it here.
-    ///
-    /// A frame's news travels on together, placed on the ring by one of them: the first
-    /// metadata update if there is one, else the first rumor. In a join's tail frames
-    /// carry rumors from many origins, and a write placed by another origin's tree skips
-    /// arcs of the ring, whose members then wait for the ticks' random sends; a rumor
-    /// that skips a member is also in the catch-up exchanges' member lists.
+    /// (`Dissemination.noteNews`).
     mutating func noteNews(_ key: BroadcastQueue.Key, from: PeerAddress?, origin: NodeID?) {
-        guard config.eagerPush else { return }
-        let isMetadata: Bool
-        if case .member = key { isMetadata = false } else { isMetadata = true }
-        if news.isEmpty || (isMetadata && !newsPlacedByMetadata) {
-            newsSender = from
-            newsOrigin = origin
-            newsPlacedByMetadata = isMetadata
-        }
-        news.append(key)
+        dissemination.noteNews(key, from: from, origin: origin)
     }
 
     /// Counts what a full message buffer cost: the broadcast it dropped to make room, or
@@ -108,15 +95,12 @@ extension Engine {
     /// Sends queued broadcasts at once to this node's targets on the push ring
     /// (`PushRing`): for news from `origin` that came from `sender`, or (nil) written here.
     mutating func pushOnRing(heardFrom sender: PeerAddress?, origin: NodeID? = nil) {
-        guard !broadcasts.isEmpty else { return }
-        pushRing.refresh(from: members, digest: members.liveSetDigest)
-        sendBroadcasts(to: pushRing.targets(of: config.nodeID, from: sender, origin: origin))
+        guard !dissemination.queue.isEmpty else { return }
+        sendBroadcasts(
+            to: dissemination.ringTargets(in: membership.members, me: config.nodeID, from: sender, origin: origin))
     }
 
-    var retransmitLimit: Int {
-        BroadcastQueue.retransmitLimit(
-            multiplier: config.retransmitMultiplier, members: members.liveCount)
-    }
+    var retransmitLimit: Int { dissemination.retransmitLimit(liveMembers: members.liveCount) }
 
     /// Up to `count` distinct random members other than this node that satisfy `accept`.
     mutating func randomMembers(count: Int, where accept: (Member) -> Bool) -> [Member] {

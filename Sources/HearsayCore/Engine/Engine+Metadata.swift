@@ -49,10 +49,11 @@ extension Engine {
         if !persisted { effects.append(.stored(version)) }
         metric(.metadataUpdated(origin: .local))
         let update = message(
-            .contextUpdate(version), ttl: config.broadcastTTL, clock: version.vectorClock)
+            .contextUpdate(version), ttl: config.dissemination.broadcastTTL, clock: version.vectorClock)
         // Refused or dropped later, anti-entropy still carries it; the write itself is kept.
         admitted(
-            broadcasts.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata), .contextUpdate)
+            dissemination.queue.enqueue(update, key: .version(address, version.vectorClock), kind: .metadata),
+            .contextUpdate)
         if spread, isRunning {
             spreadOwnNews()
         }
@@ -150,9 +151,9 @@ extension Engine {
             ])
         let alert = message(
             .conflictAlert(ConflictAlert(address: address, versions: entry.versions)),
-            ttl: config.broadcastTTL,
+            ttl: config.dissemination.broadcastTTL,
             clock: entry.mergedClock)
-        admitted(broadcasts.enqueue(alert, key: .conflict(address), kind: .metadata), .conflictAlert)
+        admitted(dissemination.queue.enqueue(alert, key: .conflict(address), kind: .metadata), .conflictAlert)
     }
 
     mutating func handleConflictAlert(_ alert: ConflictAlert, message received: GossipMessage) {

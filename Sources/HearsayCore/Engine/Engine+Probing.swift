@@ -1,62 +1,32 @@
-/// SWIM failure detection: one probe per period in shuffled round-robin, indirect
-/// probes through k others, suspicion, and Lifeguard's local health.
+/// SWIM failure detection, as the engine carries out `FailureDetector`'s decisions: one
+/// probe per period, indirect probes through k others, the stream fallback, and the
+/// rumors a verdict or an expired suspicion starts.
 extension Engine {
     mutating func probeTick() {
         judgeProbe()
-        let period = localHealth.scaled(config.probeInterval)
-        arm(.probe, at: now + period)
+        arm(.probe, at: now + failureDetector.probeInterval)
         // A leaving node stops judging others: its view no longer matters.
-        guard lifecycle == .running, let target = nextProbeTarget() else { return }
+        guard lifecycle == .running,
+            let target = failureDetector.nextTarget(in: membership.members, me: config.nodeID, using: &random)
+        else { return }
         let sequence = makeSequence()
-        probe = ProbeInFlight(
-            sequence: sequence, target: target.id, incarnation: target.incarnation, sentAt: now)
+        failureDetector.began(
+            ProbeInFlight(sequence: sequence, target: target.id, incarnation: target.incarnation, sentAt: now))
         sendDatagram(
             message(.healthCheck(.ping(sequence: sequence, target: target.id))), to: target.address)
-        arm(.probeTimeout(sequence: sequence), at: now + localHealth.scaled(config.probeTimeout))
+        arm(.probeTimeout(sequence: sequence), at: now + failureDetector.probeTimeout)
     }
 
-    private mutating func nextProbeTarget() -> Member? {
-        // Every other period, a suspect this node has not probed itself goes first: if it
-        // answers, its ack carries the incarnation of a refutation this node may have
-        // missed. Alternating keeps the round-robin going when many are suspect.
-        probeSuspectNext.toggle()
-        // The oldest such suspicion, by a rule that does not depend on dictionary order
-        // (Swift seeds its hashing per process, and the engine must be deterministic).
-        let unprobed = suspicions.lazy.filter { !$0.value.probedHere }
-        if probeSuspectNext,
-            let id = unprobed.min(by: { ($0.value.start, $0.key) < ($1.value.start, $1.key) })?.key
-        {
-            suspicions[id]?.probedHere = true
-            if let member = members[id], member.status == .suspect { return member }
-        }
-        // At most one pass: every position is visited once before any repeats.
-        for _ in 0..<members.count {
-            guard let position = schedule.next(count: members.count, using: &random) else { return nil }
-            let member = members[position: position]
-            if member.id != config.nodeID && member.status.isLive { return member }
-        }
-        return nil
-    }
-
-    /// Settles the probe of the period that just ended.
+    /// Settles the probe of the period that just ended: a target that did not answer,
+    /// still at the incarnation probed, is suspected.
     private mutating func judgeProbe() {
-        guard let finished = probe else { return }
-        probe = nil
-        if finished.acked {
-            localHealth.apply(-1)
-            return
-        }
-        // Nacks prove our own link works; missing nacks point at us, not at the target.
-        let missingNacks = finished.expectedNacks - finished.nacks
-        localHealth.apply(finished.expectedNacks == 0 || missingNacks > 0 ? 1 : 0)
-        guard let member = members[finished.target], member.status.isLive,
-            member.incarnation == finished.incarnation
+        guard case .unanswered(let target, let probed) = failureDetector.judge(),
+            let member = members[target], member.status.isLive, member.incarnation == probed
         else { return }
         let suspected = applyRumor(
             MemberRumor(
                 subject: member.id, address: member.address, incarnation: member.incarnation,
-                status: .suspect,
-                reporter: config.nodeID),
+                status: .suspect, reporter: config.nodeID),
             ttl: .max)
         // Told at once, every member's suspicion starts within milliseconds of this
         // one, and the member hears it and refutes a probe interval sooner.
@@ -64,10 +34,10 @@ extension Engine {
     }
 
     mutating func probeTimedOut(_ sequence: UInt64) {
-        guard var current = probe, current.sequence == sequence, !current.acked,
-            let target = members[current.target]
-        else { return }
-        let helpers = randomMembers(count: config.indirectChecks) {
+        guard let current = failureDetector.unanswered(sequence), let target = members[current.target] else {
+            return
+        }
+        let helpers = randomMembers(count: config.failureDetection.indirectChecks) {
             $0.status == .alive && $0.id != current.target
         }
         for helper in helpers {
@@ -77,9 +47,8 @@ extension Engine {
                 ),
                 to: helper.address)
         }
-        current.expectedNacks = helpers.count
-        probe = current
-        if config.streamFallbackProbe {
+        failureDetector.awaitNacks(helpers.count)
+        if config.failureDetection.streamFallbackProbe {
             send(
                 [message(.healthCheck(.ping(sequence: sequence, target: target.id)))], to: target.address,
                 via: .stream)
@@ -105,29 +74,27 @@ extension Engine {
                     message(.healthCheck(.ack(sequence: sequence, incarnation: incarnation))), to: from)
             }
         case .ack(let sequence, let incarnation):
-            if var current = probe, current.sequence == sequence, !current.acked {
-                current.acked = true
-                probe = current
-                if sender == current.target {
-                    metric(.probeRTT(now - current.sentAt))
+            switch failureDetector.acked(sequence) {
+            case .probe(let probe):
+                if sender == probe.target {
+                    metric(.probeRTT(now - probe.sentAt))
                 }
-                learnIncarnation(of: current.target, incarnation)
-            } else if let relay = relays.removeValue(forKey: sequence) {
+                learnIncarnation(of: probe.target, incarnation)
+            case .relay(let relay):
                 sendDatagram(
                     message(.healthCheck(.ack(sequence: relay.requesterSequence, incarnation: incarnation))),
                     to: relay.requester)
+            case .none:
+                break
             }
         case .pingRequest(let sequence, let target, let address):
             let own = makeSequence()
-            relays[own] = Relay(requester: from, requesterSequence: sequence)
+            failureDetector.relaying(own, for: Relay(requester: from, requesterSequence: sequence))
             sendDatagram(message(.healthCheck(.ping(sequence: own, target: target))), to: address)
             // Lifeguard answers a nack at 80% of the timeout, before the requester gives up.
-            arm(.relayTimeout(sequence: own), at: now + config.probeTimeout * 0.8)
+            arm(.relayTimeout(sequence: own), at: now + config.failureDetection.probeTimeout * 0.8)
         case .nack(let sequence):
-            if var current = probe, current.sequence == sequence {
-                current.nacks += 1
-                probe = current
-            }
+            failureDetector.nacked(sequence)
         }
     }
 
@@ -144,16 +111,15 @@ extension Engine {
     }
 
     mutating func relayTimedOut(_ sequence: UInt64) {
-        guard let relay = relays.removeValue(forKey: sequence) else { return }
+        guard let relay = failureDetector.relayExpired(sequence) else { return }
         sendDatagram(
             message(.healthCheck(.nack(sequence: relay.requesterSequence))), to: relay.requester)
     }
 
     /// The suspicion timer of `id` fired: declare it failed if its deadline has passed
-    /// (confirmations may have moved the deadline earlier and re-armed the timer, so an
-    /// older timer may fire late and must not act twice).
+    /// and it is still suspect in the life suspected.
     mutating func suspicionMayHaveExpired(_ id: NodeID) {
-        guard let suspicion = suspicions[id], now >= suspicion.deadline,
+        guard let suspicion = failureDetector.expired(id, now: now),
             let member = members[id], member.status == .suspect,
             member.incarnation == suspicion.incarnation
         else { return }
@@ -165,26 +131,14 @@ extension Engine {
         if declared { pushMembershipNews() }
     }
 
-    /// Starts or confirms the suspicion of `member` reported by `reporter`; returns
-    /// whether anything changed.
-    mutating func suspect(_ member: Member, incarnation: UInt64, reporter: NodeID) -> Bool {
-        if var existing = suspicions[member.id], existing.incarnation == incarnation {
-            guard existing.confirm(by: reporter) else { return false }
-            suspicions[member.id] = existing
-            arm(.suspicion(member.id), at: existing.deadline)
-            return true
-        }
-        let n = members.liveCount
-        let minimum = Suspicion.minimumTimeout(
-            multiplier: config.suspicionMultiplier, clusterSize: n, probeInterval: config.probeInterval)
-        let suspicion = Suspicion(
-            incarnation: incarnation, start: now, minimum: minimum,
-            maximum: minimum * Double(config.suspicionMaxTimeoutMultiplier),
-            expectedConfirmations: Suspicion.expectedConfirmations(
-                multiplier: config.suspicionMultiplier, clusterSize: n),
-            reporter: reporter)
-        suspicions[member.id] = suspicion
-        arm(.suspicion(member.id), at: suspicion.deadline)
+    /// Starts or confirms the suspicion of `id` reported by `reporter`, arming its timer;
+    /// returns whether anything changed.
+    mutating func suspect(_ id: NodeID, incarnation: UInt64, reporter: NodeID) -> Bool {
+        guard
+            let deadline = failureDetector.suspect(
+                id, incarnation: incarnation, reporter: reporter, liveCount: members.liveCount, now: now)
+        else { return false }
+        arm(.suspicion(id), at: deadline)
         return true
     }
 }

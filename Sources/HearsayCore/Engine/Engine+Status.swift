@@ -2,11 +2,13 @@ extension Engine {
     /// The Go original's `GossipState`, now, its times on the wall clock.
     public var state: GossipState {
         GossipState(
-            running: isRunning, currentRound: currentRound, roundStartTime: round.map { wallClock(at: $0.start) },
-            roundDuration: lastRoundDuration, activeConnections: max(0, members.liveCount - 1),
-            pendingMessages: broadcasts.count, messageBufferCapacity: broadcasts.capacity,
-            nextRoundTime: nextRoundTime.map(wallClock(at:)), protocolVersion: "1", state: lifecycle.rawValue,
-            incarnation: incarnation, localHealthScore: localHealth.score, joined: joined)
+            running: isRunning, currentRound: antiEntropy.currentRound,
+            roundStartTime: antiEntropy.round.map { wallClock(at: $0.start) },
+            roundDuration: antiEntropy.lastRoundDuration, activeConnections: max(0, members.liveCount - 1),
+            pendingMessages: dissemination.queue.count, messageBufferCapacity: dissemination.queue.capacity,
+            nextRoundTime: antiEntropy.nextRoundTime.map(wallClock(at:)), protocolVersion: "1",
+            state: lifecycle.rawValue,
+            incarnation: incarnation, localHealthScore: failureDetector.localHealth.score, joined: joined)
     }
 
     /// The Go original's `GossipStatistics`, read at protocol time `now`, its times on the wall
@@ -21,7 +23,7 @@ extension Engine {
 
     /// This node's view of `id`'s heartbeat payload; its own is built fresh.
     public func heartbeat(of id: NodeID) -> NodeHeartbeat? {
-        id == config.nodeID ? ownHeartbeat : heartbeats[id]
+        id == config.nodeID ? ownHeartbeat : membership.heartbeats[id]
     }
 
     var ownHeartbeat: NodeHeartbeat {

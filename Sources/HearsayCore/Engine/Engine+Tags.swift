@@ -11,28 +11,16 @@ extension Engine {
         guard lifecycle == .running else { return takeEffects() }
         incarnation += 1
         heartbeatSequence += 1
-        members.update(config.nodeID) { $0.incarnation = incarnation }
+        membership.members.update(config.nodeID) { $0.incarnation = incarnation }
         let rumor = selfRumor(status: .alive)
-        tagChanges &+= 1
+        membership.ownTagsChanged()
         logTagsChanged(rumor, tags: tags)
-        enqueueRumor(rumor, ttl: config.broadcastTTL)
+        enqueueRumor(rumor, ttl: config.dissemination.broadcastTTL)
         spreadOwnNews()
         return takeEffects()
     }
 
-    /// Keeps the heartbeat payload `rumor` carries for its subject, with the rumor's
-    /// incarnation. Tags that differ from the ones held are counted (`tagChanges`) and,
-    /// when `announce`, logged as `member_updated` (a newcomer's come with its join).
-    mutating func keepHeartbeat(of rumor: MemberRumor, announce: Bool) {
-        guard let heartbeat = rumor.heartbeat else { return }
-        let previous = heartbeats.updateValue(heartbeat, forKey: rumor.subject)
-        heartbeatIncarnations[rumor.subject] = rumor.incarnation
-        guard (previous?.tags ?? .none) != heartbeat.tags else { return }
-        tagChanges &+= 1
-        if announce, previous != nil { logTagsChanged(rumor, tags: heartbeat.tags) }
-    }
-
-    private mutating func logTagsChanged(_ rumor: MemberRumor, tags: MemberTags) {
+    mutating func logTagsChanged(_ rumor: MemberRumor, tags: MemberTags) {
         log(
             .info, "member_updated", "member tags changed",
             [

@@ -8,59 +8,34 @@
 public struct Engine: Sendable {
     /// The configuration it was created with.
     public let config: EngineConfig
-    /// Every member this node knows, itself included.
-    public internal(set) var members: MemberTable
-    /// The latest heartbeat payload heard from each member.
-    public internal(set) var heartbeats: [NodeID: NodeHeartbeat] = [:]
-    /// The incarnation each held heartbeat payload came with (`carriesNewerHeartbeat`).
-    var heartbeatIncarnations: [NodeID: UInt64] = [:]
-    /// How many times a member's tags changed here: with the member table's digest, what
-    /// tells the host that the member list it shows changed (`memberListVersion`).
-    public internal(set) var tagChanges: UInt64 = 0
-    /// Members whose alive record this node learned quietly, from a member list, and has
-    /// not passed on yet.
-    var unrelayed: Set<NodeID> = []
+
+    // The parts, each owning its state and rules; the engine composes them, and turns
+    // their decisions into effects.
+    /// The member list and the rules that order rumors.
+    var membership: Membership
+    /// Probes, suspicions and local health.
+    var failureDetector: FailureDetector
+    /// The broadcast queue, the news of a frame, the push ring.
+    var dissemination: Dissemination
+    /// Gossip rounds and the exchanges this node opened.
+    var antiEntropy: AntiEntropy
     /// The metadata store.
     public internal(set) var store: MetadataStore
-    /// Lifeguard's local health.
-    public internal(set) var localHealth: LocalHealth
+
     /// This node's incarnation; raised to refute rumors about it.
     public internal(set) var incarnation: UInt64
+    /// This node's tags, as its heartbeats announce them.
+    public internal(set) var tags: MemberTags
+    var heartbeatSequence: UInt64 = 0
+    var load: Double = 0
 
     var statisticsStorage = GossipStatistics()
     var lifecycle: Lifecycle = .stopped
     var epoch: UInt64 = 0
     var random: SeededGenerator
-    var broadcasts: BroadcastQueue
-    var schedule = ProbeSchedule()
-    var probeSuspectNext = false
-    var probe: ProbeInFlight?
-    var relays: [UInt64: Relay] = [:]
-    var suspicions: [NodeID: Suspicion] = [:]
-    var round: RoundInFlight?
-    var currentRound: UInt64 = 0
-    var lastRoundDuration: Duration = .zero
-    var nextRoundTime: Instant?
-    var sessions: [UInt64: SyncSession] = [:]
-    /// The last sessions whose opening digest went twice (a datagram, then a stream), so
-    /// that the second answer to one that has ended is ignored, not counted as a drop.
-    var resentSessions: [UInt64] = []
-    var heartbeatSequence: UInt64 = 0
-    /// This node's tags, as its heartbeats announce them.
-    public internal(set) var tags: MemberTags
-    var load: Double = 0
     var nextSequence: UInt64
     var joinAttempt: UInt64 = 0
     var joinTimeoutArmed = false
-    /// The news a received frame brought, to pass on at once (`EngineConfig.eagerPush`).
-    var news: [BroadcastQueue.Key] = []
-    /// Where the frame came from, and who started the news that places it on the push
-    /// ring (`noteNews`), and whether that news is a metadata update.
-    var newsSender: PeerAddress?
-    var newsOrigin: NodeID?
-    var newsPlacedByMetadata = false
-    /// The ring eager pushes follow, rebuilt when the member list changes.
-    var pushRing = PushRing()
     var joined = true
     var leaveCompleted = false
     var lastDropLog: [DropReason: Instant] = [:]
@@ -69,6 +44,16 @@ public struct Engine: Sendable {
     /// What the wall clock read minus protocol time, as the host last said.
     var wallClockOffset: Duration = .zero
     var effects: [Effect] = []
+
+    /// Every member this node knows, itself included.
+    public var members: MemberTable { membership.members }
+    /// The latest heartbeat payload heard from each member.
+    public var heartbeats: [NodeID: NodeHeartbeat] { membership.heartbeats }
+    /// How many times a member's tags changed here: with the member table's digest, what
+    /// tells the host that the member list it shows changed (`memberListVersion`).
+    public var tagChanges: UInt64 { membership.tagChanges }
+    /// Lifeguard's local health.
+    public var localHealth: LocalHealth { failureDetector.localHealth }
 
     enum Lifecycle: String, Sendable {
         case stopped, running, leaving, left
@@ -99,9 +84,10 @@ public struct Engine: Sendable {
         self.config = config
         self.incarnation = incarnation
         self.store = store ?? MetadataStore(limits: config.metadataLimits)
-        self.localHealth = LocalHealth(maximum: config.localHealthMaximum)
+        self.failureDetector = FailureDetector(settings: config.failureDetection)
         self.random = SeededGenerator(seed: seed)
-        self.broadcasts = BroadcastQueue(capacity: config.messageBufferSize, protecting: .member(config.nodeID))
+        self.dissemination = Dissemination(settings: config.dissemination, protecting: .member(config.nodeID))
+        self.antiEntropy = AntiEntropy(settings: config.antiEntropy)
         self.now = now
         let wall = wallClock ?? now
         self.wallClockOffset = wall - now
@@ -109,13 +95,13 @@ public struct Engine: Sendable {
         // restarts (the monotonic clock starts again at boot). They name messages in logs
         // and `hearsay decode`; replay protection numbers frames (`ReplayWindow`).
         self.nextSequence = UInt64(max(0, wall.nanoseconds / 1000))
-        self.members = members
+        self.membership = Membership(members: members)
         self.tags = config.tags
         let me = Member(
             id: config.nodeID, address: config.address, incarnation: incarnation, status: .alive,
             statusChangedAt: now)
-        if self.members[config.nodeID] != me {
-            self.members.upsert(me)
+        if members[config.nodeID] != me {
+            self.membership.members.upsert(me)
         }
     }
 
@@ -128,7 +114,7 @@ public struct Engine: Sendable {
         if lifecycle == .left {
             // Back after a leave: a new life must outrank the `left` everyone holds.
             incarnation += 1
-            members.update(config.nodeID) {
+            membership.members.update(config.nodeID) {
                 $0.incarnation = incarnation
                 $0.status = .alive
                 $0.statusChangedAt = now
@@ -141,12 +127,12 @@ public struct Engine: Sendable {
         joinTimeoutArmed = false
         // Spread the first timers over their intervals so that nodes started together
         // do not probe and gossip in lockstep.
-        arm(.probe, at: now + jitter(config.probeInterval))
-        arm(.gossip, at: now + jitter(config.gossipTick))
-        let firstRound = now + jitter(config.gossipInterval)
-        nextRoundTime = firstRound
+        arm(.probe, at: now + jitter(config.failureDetection.probeInterval))
+        arm(.gossip, at: now + jitter(config.dissemination.gossipTick))
+        let firstRound = now + jitter(config.antiEntropy.gossipInterval)
+        antiEntropy.firstRoundDue(at: firstRound)
         arm(.gossipRound, at: firstRound)
-        arm(.heartbeat, at: now + jitter(config.heartbeatInterval))
+        arm(.heartbeat, at: now + jitter(config.membership.heartbeatInterval))
         arm(.reap, at: now + config.reapInterval)
         log(.info, "started", "gossip protocol started", [LogField("incarnation", "\(incarnation)")])
         return takeEffects()
@@ -158,11 +144,8 @@ public struct Engine: Sendable {
         self.now = now
         guard lifecycle == .running || lifecycle == .leaving else { throw .notRunning }
         lifecycle = lifecycle == .leaving ? .left : .stopped
-        probe = nil
-        relays.removeAll()
-        sessions.removeAll()
-        round = nil
-        nextRoundTime = nil
+        failureDetector.stop()
+        antiEntropy.stop()
         log(.info, "stopped", "gossip protocol stopped")
         return takeEffects()
     }
@@ -206,21 +189,9 @@ public struct Engine: Sendable {
             handle(message, from: from, transport: transport)
         }
         // Once per frame, so that the news of one frame travels on together.
-        if !news.isEmpty {
-            if isRunning {
-                pushOnRing(heardFrom: newsSender, origin: newsOrigin)
-                // The ring reached everyone (`PushRing`): of the rest of the retransmit
-                // budget, the ticks keep three sends, for members the ring missed (a
-                // lost datagram, views that differ). With one, a write to 500 simulated
-                // nodes at 15 % loss took 9.9 s to reach them all, anti-entropy finding
-                // the last; with three, 200 ms.
-                let limit = retransmitLimit
-                for key in news { broadcasts.spend(key, leaving: 3, limit: limit) }
-            }
-            news.removeAll(keepingCapacity: true)
-            newsSender = nil
-            newsOrigin = nil
-            newsPlacedByMetadata = false
+        if let news = dissemination.takeNews(), isRunning {
+            pushOnRing(heardFrom: news.sender, origin: news.origin)
+            dissemination.pushed(news.keys, limit: retransmitLimit)
         }
         return takeEffects()
     }
@@ -236,16 +207,16 @@ public struct Engine: Sendable {
         case .suspicion(let id): suspicionMayHaveExpired(id)
         case .gossip:
             gossipBroadcasts()
-            if lifecycle == .leaving && !broadcasts.contains(.member(config.nodeID)) {
+            if lifecycle == .leaving && !dissemination.queue.contains(.member(config.nodeID)) {
                 finishLeave()
             }
-            arm(.gossip, at: now + config.gossipTick)
+            arm(.gossip, at: now + config.dissemination.gossipTick)
         case .gossipRound: startRound()
         case .roundTimeout(let number): roundTimedOut(number)
         case .pageTimeout(let session, let page): pageTimedOut(session, page: page)
         case .heartbeat:
             announceHeartbeat()
-            arm(.heartbeat, at: now + config.heartbeatInterval)
+            arm(.heartbeat, at: now + config.membership.heartbeatInterval)
         case .reap:
             reapTombstones()
             arm(.reap, at: now + config.reapInterval)

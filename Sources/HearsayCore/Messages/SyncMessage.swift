@@ -5,7 +5,7 @@
 /// a `request` for what B lacks; A `entries`. Equal stores cost two small messages,
 /// and otherwise the bytes follow the number of differing entries.
 ///
-/// A difference larger than a page (`EngineConfig.syncPageBytes`) streams: A sends the
+/// A difference larger than a page (`AntiEntropySettings.syncPageBytes`) streams: A sends the
 /// summaries of a page of buckets at a time, chosen so that what it holds in them fits
 /// a page; B's push fills at most a page and names the page's buckets it left out
 /// (`deferred`), which A asks for again; A asks for the next page once it applied the

@@ -224,7 +224,7 @@ public final class Simulation {
     }
 
     private func transmit(_ outbound: Outbound, from node: Int) {
-        let bytes = outbound.wireSize + engines[node].config.frameOverheadBytes
+        let bytes = outbound.wireSize + engines[node].config.dissemination.frameOverheadBytes
         tally.sent[node] += outbound.messages.count
         tally.bytesSent[node] += bytes
         if outbound.transport == .stream { tally.largestStreamFrame = max(tally.largestStreamFrame, bytes) }

@@ -115,17 +115,17 @@ package actor Node {
         let incarnation = max((identity?.incarnation ?? 0) + 1, UInt64(max(0, wall.milliseconds)))
         var config = EngineConfig(nodeID: name, address: settings.advertisedAddress.peerAddress)
         config.version = BuildInfo.version
-        config.gossipInterval = settings.gossipInterval
-        config.probeInterval = settings.probeInterval
-        config.probeTimeout = settings.probeTimeout
-        config.gossipNodes = settings.gossipNodes
-        config.maxGossipPeers = settings.maxGossipPeers
-        config.messageBufferSize = settings.messageBufferSize
+        config.antiEntropy.gossipInterval = settings.gossipInterval
+        config.failureDetection.probeInterval = settings.probeInterval
+        config.failureDetection.probeTimeout = settings.probeTimeout
+        config.dissemination.gossipNodes = settings.gossipNodes
+        config.antiEntropy.maxGossipPeers = settings.maxGossipPeers
+        config.dissemination.messageBufferSize = settings.messageBufferSize
         config.tags = try Self.startTags(settings, directory)
         config.capabilities.append(Self.keyringCapability)
-        config.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
+        config.dissemination.frameOverheadBytes = FrameLayout.maxOverhead(sender: name)
         // A page, its bucket lists and the frame's overhead stay well inside a stream frame.
-        config.syncPageBytes = min(config.syncPageBytes, settings.maxStreamFrameBytes / 4)
+        config.antiEntropy.syncPageBytes = min(config.antiEntropy.syncPageBytes, settings.maxStreamFrameBytes / 4)
         var store = MetadataStore(limits: config.metadataLimits)
         var metadataLog: MetadataLog?
         var logger = baseLogger

@@ -32,7 +32,7 @@ package enum FrameLayout {
     /// The most bytes a frame from `sender` spends outside its messages, with every
     /// option on: version, flags, key id, sender, sequence and timestamp varints at
     /// their longest, original size, nonce, GCM tag and HMAC. The node reserves this
-    /// much of each datagram (`EngineConfig.frameOverheadBytes`).
+    /// much of each datagram (`DisseminationSettings.frameOverheadBytes`).
     package static func maxOverhead(sender: NodeID) -> Int {
         1 + 1 + KeyID.byteCount + WireSize.string(sender.rawValue) + 10 + 10 + 5 + AES256GCM.nonceByteCount
             + AES256GCM.tagByteCount + macBytes
