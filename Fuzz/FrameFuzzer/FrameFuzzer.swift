@@ -1,18 +1,28 @@
 import HearsayCore
 import HearsayWire
 
-/// The decoder under fuzzing. The first input byte picks the surface: even bytes feed
-/// the rest to `FrameCodec.open` (as any network peer can), odd ones straight to the
-/// message decoder (what a key holder reaches once the HMAC passes).
+/// The decoder under fuzzing. The first input byte picks the surface:
+/// - 0 mod 4 (and 2): the rest goes to `FrameCodec.open`, as any network peer can send it;
+/// - 1 mod 4: straight to the message decoder, what a key holder reaches past the HMAC;
+/// - 3 mod 4: a sequence of bodies (`runSequence`), each sealed by a key holder and
+///   opened by one long-lived codec, whose tables of names, addresses and clocks make
+///   each frame's decoding depend on the frames before it.
 enum FrameFuzzing {
     static let key = [UInt8](repeating: 0x5A, count: 32)
     static let now: Int64 = 1_800_000_000_000
 
-    /// Feeds `input` to the decoder; true when it decoded.
+    /// Feeds `input` to the decoder; true when it decoded (in a sequence: every frame).
+    /// A sequence that the long-lived codec decodes otherwise than fresh codecs do traps,
+    /// which is what the fuzzer looks for.
     @discardableResult
     static func run(_ input: [UInt8]) -> Bool {
         guard let mode = input.first else { return false }
         let rest = Array(input.dropFirst())
+        if mode % 4 == 3 {
+            let outcome = runSequence(rest)
+            precondition(outcome.mismatches.isEmpty, outcome.mismatches.joined(separator: "; "))
+            return outcome.frames > 0 && outcome.decoded == outcome.frames
+        }
         if mode % 2 == 0 {
             var options = FrameCodec.Options()
             options.maxDecompressedBytes = 1 << 20
@@ -28,7 +38,64 @@ enum FrameFuzzing {
 }
 
 extension FrameFuzzing {
-    /// Valid inputs of both kinds, one per message type and frame option, to start from.
+    /// The senders of a sequence's frames: a frame's first byte picks one, so that runs
+    /// from one peer and switches between peers both occur.
+    static let senders = ["fuzz", "peer-with-a-longer-name", "x"].map { NodeID(unchecked: $0) }
+
+    /// What one sequence did.
+    struct SequenceOutcome {
+        var frames = 0
+        var decoded = 0
+        /// Frames the long-lived codec decoded otherwise than a fresh codec did.
+        var mismatches: [String] = []
+    }
+
+    /// Splits `input` into bodies, each a 2-byte little-endian length, a sender byte, then
+    /// the body; seals each as its sender and opens it with one long-lived codec and with
+    /// a fresh one. The tables are caches: the two must agree on every frame, both refusing
+    /// it or both decoding the same messages.
+    static func runSequence(_ input: [UInt8]) -> SequenceOutcome {
+        let keyring = try! Keyring(primary: key)
+        var options = FrameCodec.Options()
+        options.maxDecompressedBytes = 1 << 20
+        options.compressionThreshold = 64
+        let sealers = senders.map { FrameCodec(sender: $0, keyring: keyring, options: options, nowMillis: now) }
+        let receiver = NodeID(unchecked: "receiver")
+        let longLived = FrameCodec(sender: receiver, keyring: keyring, options: options, nowMillis: now)
+        var outcome = SequenceOutcome()
+        var offset = 0
+        while offset + 3 <= input.count, outcome.frames < 64 {
+            let length = Int(input[offset]) | Int(input[offset + 1]) << 8
+            let sealer = sealers[Int(input[offset + 2]) % sealers.count]
+            let start = offset + 3
+            let end = min(input.count, start + length)
+            offset = end
+            let frame = sealer.seal(body: Array(input[start..<end]), nowMillis: now)
+            let fresh = FrameCodec(sender: receiver, keyring: keyring, options: options, nowMillis: now)
+            let expected = try? fresh.open(frame, nowMillis: now)
+            let got = try? longLived.open(frame, nowMillis: now)
+            outcome.frames += 1
+            if got != nil { outcome.decoded += 1 }
+            if got != expected {
+                let said = { (frame: Frame?) in frame.map { "\($0.messages.count) messages" } ?? "refused" }
+                outcome.mismatches.append(
+                    "frame \(outcome.frames): the long-lived codec \(said(got)), a fresh one \(said(expected))"
+                        + (got != nil && expected != nil ? ", not the same" : ""))
+            }
+        }
+        return outcome
+    }
+
+    /// One sequence input of `bodies`, sent by `senders[sender]` each.
+    static func sequence(_ bodies: [(sender: Int, body: [UInt8])]) -> [UInt8] {
+        var input: [UInt8] = [3]
+        for (sender, body) in bodies {
+            input += [UInt8(body.count & 0xFF), UInt8(body.count >> 8), UInt8(sender)] + body
+        }
+        return input
+    }
+
+    /// Valid inputs of every kind, one per message type and frame option, to start from.
     static func seeds() -> [[UInt8]] {
         let sender = NodeID(unchecked: "fuzz")
         let version = ContextMetadata(
@@ -68,6 +135,10 @@ extension FrameFuzzing {
             MessageCodec.encodeBody([message], into: &body)
             seeds.append([1] + body.bytes)
         }
+        // Sequences that fill the tables: long addresses and clocks repeated across frames
+        // and senders, the same address's slot taken over by another, names repeated.
+        seeds.append(sequence(sequenceBodies().enumerated().map { (i, body) in (i % 3, body) }))
+        seeds.append(sequence(sequenceBodies().reversed().map { (0, $0) }))
         for (encrypt, compress) in [(false, false), (false, true), (true, false), (true, true)] {
             var options = FrameCodec.Options()
             options.encrypt = encrypt
@@ -78,6 +149,42 @@ extension FrameFuzzing {
             seeds.append([0] + codec.seal(messages, nowMillis: now))
         }
         return seeds
+    }
+}
+
+extension FrameFuzzing {
+    /// Bodies whose messages name long metadata addresses and vector clocks that repeat
+    /// from one body to the next, as gossip does.
+    static func sequenceBodies() -> [[UInt8]] {
+        let writers = senders + [NodeID(unchecked: "writer-3")]
+        var bodies: [[UInt8]] = []
+        for round in 0..<6 {
+            var messages: [GossipMessage] = []
+            for i in 0..<3 {
+                let writer = writers[(round + i) % writers.count]
+                let address = MetadataAddress(
+                    unchecked: "ucxl://agent:role@project:task/context-\((round * 3 + i) % 5)")
+                var counters = [writers[0]: UInt64(7)]
+                counters[writer, default: 0] += UInt64(1 + round % 2)
+                let clock = VectorClock(counters)
+                let version = ContextMetadata(
+                    address: address, value: .string("v\(round)"), status: .active, roles: [], replicationNodes: [],
+                    vectorClock: clock, updatedBy: writer, lastUpdated: Instant(nanoseconds: now * 1_000_000))
+                let payload: Payload =
+                    i == 2
+                    ? .metadataSync(
+                        SyncMessage(session: 9, step: .push(versions: [version], request: [address], deferred: [])))
+                    : .contextUpdate(version)
+                messages.append(
+                    GossipMessage(
+                        id: UInt64(round * 3 + i), sender: writer, timestamp: Instant(nanoseconds: now * 1_000_000),
+                        ttl: 3, vectorClock: clock, payload: payload, metadata: MessageMetadata()))
+            }
+            var body = ByteWriter()
+            MessageCodec.encodeBody(messages, into: &body)
+            bodies.append(body.bytes)
+        }
+        return bodies
     }
 }
 

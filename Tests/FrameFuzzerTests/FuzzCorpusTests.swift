@@ -1,4 +1,5 @@
 import Foundation
+import HearsayCore
 import Testing
 
 @testable import FrameFuzzer
@@ -41,10 +42,40 @@ import Testing
     @Test func theSeedsDecode() throws {
         // Seeds must get past the signature and decode, or the fuzzer starts from nothing.
         let seeds = FrameFuzzing.seeds()
-        #expect(seeds.count == 13)
+        #expect(seeds.count == 15)
         for seed in seeds { #expect(FrameFuzzing.run(seed)) }
         var broken = seeds[seeds.count - 1]
         broken[broken.count / 2] ^= 1
         #expect(!FrameFuzzing.run(broken))
+    }
+
+    /// The tables a long-lived codec keeps (senders, addresses, clocks) are caches: over
+    /// thousands of frames, shuffled and damaged, it must decode each exactly as a fresh
+    /// codec does. Damage lands where the tables look (length bytes, names, counters).
+    @Test func aLongLivedCodecDecodesEveryFrameAsAFreshOneDoes() {
+        let bodies = FrameFuzzing.sequenceBodies()
+        var random = SeededGenerator(seed: 2026)
+        var frames = 0
+        var decoded = 0
+        for _ in 0..<60 {
+            var sequence: [(sender: Int, body: [UInt8])] = []
+            for _ in 0..<40 {
+                var body = bodies[Int(random.next() % UInt64(bodies.count))]
+                // One frame in three damaged: a flipped bit or a changed byte somewhere.
+                switch random.next() % 6 {
+                case 0: body[Int(random.next() % UInt64(body.count))] ^= 1 << UInt8(random.next() % 8)
+                case 1: body[Int(random.next() % UInt64(body.count))] = UInt8(truncatingIfNeeded: random.next())
+                default: break
+                }
+                sequence.append((Int(random.next() % 3), body))
+            }
+            let outcome = FrameFuzzing.runSequence(Array(FrameFuzzing.sequence(sequence).dropFirst()))
+            #expect(outcome.mismatches.isEmpty, "\(outcome.mismatches)")
+            frames += outcome.frames
+            decoded += outcome.decoded
+        }
+        #expect(frames == 2400)
+        // Undamaged frames decode, and some damaged ones still do: the run reached the tables.
+        #expect(decoded > 1600 && decoded < 2400, "\(decoded) of \(frames) decoded")
     }
 }

@@ -3,6 +3,20 @@ import Testing
 @testable import HearsayCore
 
 @Suite struct BasicsTests {
+    @Test func theAddressRuleIsLettersDigitsAndItsPunctuation() {
+        let punctuation = Set(ByteRule.metadataAddressPunctuation.utf8)
+        for byte in UInt8.min...UInt8.max {
+            let letterOrDigit =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            #expect(ByteRule.isMetadataAddressByte(byte) == (letterOrDigit || punctuation.contains(byte)), "\(byte)")
+            #expect(ByteRule.isNodeIDByte(byte) == (byte > 0x20 && byte < 0x7F), "\(byte)")
+        }
+        #expect(throws: ValidationError.self) { try MetadataAddress("app/a b") }
+        #expect(throws: ValidationError.self) { try NodeID("a\u{7F}") }
+    }
+
     @Test func seededGeneratorReplaysFromItsSeed() {
         var a = SeededGenerator(seed: 42)
         var b = SeededGenerator(seed: 42)

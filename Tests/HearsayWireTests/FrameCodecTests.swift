@@ -279,6 +279,25 @@ import Testing
         #expect(a.seal(batch, nowMillis: now).count <= 1400)
     }
 
+    @Test func theReservedOverheadCoversTheLongestHeaders() throws {
+        // Frame counters and timestamps far out make the header's varints their longest.
+        let body = messages(3, count: 40)
+        for far in [Int64.max >> 1, Int64.max, Int64.min + 1] {
+            for (encrypt, compress) in [(false, false), (true, false), (false, true), (true, true)] {
+                var options = FrameCodec.Options()
+                options.encrypt = encrypt
+                options.compress = compress
+                options.compressionThreshold = 1
+                let codec = FrameCodec(
+                    sender: alice, keyring: try Keyring(primary: keyA), options: options, nowMillis: far)
+                let frame = codec.seal(body, nowMillis: far)
+                let plain = MessageCodec.bodySize(body)
+                // A compressed body is sent only when smaller, so its frame is bounded too.
+                #expect(frame.count <= plain + FrameLayout.maxOverhead(sender: alice), "\(far) \(encrypt) \(compress)")
+            }
+        }
+    }
+
     @Test func streamLengthsAreJudgedBeforeTheFrameIsRead() {
         let small = WireLimits.maxUnauthenticatedStreamFrameBytes
         #expect(StreamFraming.check(length: small, maxFrameBytes: 1 << 20, authenticated: false) == nil)

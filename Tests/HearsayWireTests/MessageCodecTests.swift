@@ -33,19 +33,22 @@ import Testing
         }
     }
 
-    @Test func nameBytesAreCheckedByTheCoreRules() {
-        // The decoder checks names and addresses on the frame's bytes with its own copy of
-        // the core's rules; a byte it accepts that the core refuses would let a bad name in.
+    @Test func receivedNamesAndAddressesFollowTheCoreRules() {
+        // The decoder checks names and addresses on the frame's bytes as it copies them
+        // (`ByteRule`); whatever it takes, the core's validation must take, and the other way.
         for byte in UInt8.min...UInt8.max {
-            let text = String(decoding: [UInt8(ascii: "a"), byte], as: UTF8.self)
-            if MessageCodec.isNodeIDByte(byte) { #expect((try? NodeID(text)) != nil, "node id byte \(byte)") }
-            if MessageCodec.isMetadataAddressByte(byte) {
-                #expect(MetadataAddress.isValid(text), "address byte \(byte)")
-            }
-            if byte < 0x80 {
-                #expect(MessageCodec.isNodeIDByte(byte) == ((try? NodeID(text)) != nil), "node id byte \(byte)")
-                #expect(MessageCodec.isMetadataAddressByte(byte) == MetadataAddress.isValid(text), "byte \(byte)")
-            }
+            let bytes = [UInt8(ascii: "a"), byte, UInt8(ascii: "b")]
+            var writer = ByteWriter()
+            writer.varint(bytes.count)
+            writer.raw(bytes)
+            let text = String(decoding: bytes, as: UTF8.self)
+            var names = ByteReader(writer.bytes)
+            let name = try? MessageCodec.nodeID(&names, "name")
+            #expect((name != nil) == ((try? NodeID(text)) != nil), "node id byte \(byte)")
+            #expect((name != nil) == (byte > 0x20 && byte < 0x7F), "node id byte \(byte)")
+            var addresses = ByteReader(writer.bytes)
+            let address = try? MessageCodec.metadataAddress(&addresses, "address")
+            #expect((address != nil) == MetadataAddress.isValid(text), "address byte \(byte)")
         }
     }
 

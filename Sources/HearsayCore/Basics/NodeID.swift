@@ -16,7 +16,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
             throw ValidationError(
                 setting: "node id", value: rawValue, allowed: "1 to \(Self.maxLength) bytes")
         }
-        guard rawValue.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard rawValue.utf8.allSatisfy(ByteRule.isNodeIDByte) else {
             throw ValidationError(
                 setting: "node id", value: rawValue, allowed: "printable ASCII without spaces")
         }

@@ -16,10 +16,10 @@ public struct MetadataAddress: Hashable, Comparable, Sendable, CustomStringConve
             throw ValidationError(
                 setting: "metadata address", value: rawValue, allowed: "1 to \(Self.maxLength) bytes")
         }
-        guard bytes.allSatisfy(Self.isAllowed) else {
+        guard bytes.allSatisfy(ByteRule.isMetadataAddressByte) else {
             throw ValidationError(
                 setting: "metadata address", value: rawValue,
-                allowed: "letters, digits and -._~:/?#[]@!$&'()*+,;=%")
+                allowed: "letters, digits and \(ByteRule.metadataAddressPunctuation)")
         }
         self.rawValue = rawValue
     }
@@ -39,19 +39,5 @@ public struct MetadataAddress: Hashable, Comparable, Sendable, CustomStringConve
 
     public static func < (lhs: MetadataAddress, rhs: MetadataAddress) -> Bool {
         lhs.rawValue < rhs.rawValue
-    }
-
-    private static func isAllowed(_ byte: UInt8) -> Bool { allowed[Int(byte)] }
-
-    /// Which bytes may appear, as a table: every received address is checked.
-    private static let allowed: [Bool] = (0...255).map { (byte: Int) -> Bool in
-        let b = UInt8(byte)
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "-._~:/?#[]@!$&'()*+,;=%".utf8.contains(b)
-        }
     }
 }

@@ -9,16 +9,17 @@ import HearsayCore
 /// Reads the primitive encodings of `docs/wire.md`, checking every length against the
 /// bytes that remain, so no input can make it read out of bounds or allocate more than
 /// the input could hold.
+///
+/// Its fast paths are explained where they live: the unchecked byte subscript and the
+/// word-at-a-time varint here, and the lookups of names, addresses and clocks received
+/// before in `ByteReader+Repeats.swift` (internal access to the bytes is for those).
 package struct ByteReader {
-    private let bytes: [UInt8]
+    let bytes: [UInt8]
     /// The position of the next byte.
-    package private(set) var offset: Int
-    private let end: Int
-    // The frame's sender and the last other node name read: a frame names its sender in
-    // the header, then often again as a version's writer and in vector clocks, and a
-    // version's writer is in its clock. A repeat is recognised on the bytes and shares
-    // the earlier string instead of building and checking a new one.
-    private var recentNames: (KnownName?, KnownName?) = (nil, nil)
+    package internal(set) var offset: Int
+    let end: Int
+    /// The frame's sender and the last other node name read (`ByteReader+Repeats.swift`).
+    var recentNames: (KnownName?, KnownName?) = (nil, nil)
     /// Addresses received lately; empty (keeping nothing) unless a frame codec lends its own.
     var addresses = AddressTable()
     /// Vector clocks received lately; empty (keeping nothing) unless a frame codec lends its own.
@@ -57,7 +58,7 @@ package struct ByteReader {
     // `end <= bytes.count` (checked at init) and every caller checks `offset < end`, so
     // the array's second bounds check is redundant; it stood in the way of every byte read.
     @inline(__always)
-    private subscript(_ index: Int) -> UInt8 {
+    subscript(_ index: Int) -> UInt8 {
         bytes.withUnsafeBufferPointer { $0[index] }
     }
 
@@ -252,137 +253,6 @@ package struct ByteReader {
         }
         guard let result else { throw .decodeError("\(what) is not valid UTF-8") }
         return result
-    }
-
-    /// Remembers `name`, a valid node name, as the frame's sender for `repeatedName()`
-    /// to recognise: it stays until the next sender.
-    mutating func remember(sender name: NodeID) {
-        recentNames.0 = KnownName(name)
-    }
-
-    /// Remembers `name` as the frame's sender, like `remember(sender:)`.
-    mutating func remember(sender name: KnownName) {
-        recentNames.0 = name
-    }
-
-    /// Remembers `name`, a valid node name, for `repeatedName()` to recognise until the
-    /// next name is remembered.
-    mutating func remember(_ name: NodeID) {
-        recentNames.1 = KnownName(name)
-    }
-
-    /// When the next string is a name `remember` was given, that name, read past; nil,
-    /// with nothing read, otherwise.
-    mutating func repeatedName() -> NodeID? {
-        guard offset < end else { return nil }
-        // A remembered name is 1 to 128 bytes: its length varint is the next byte, and
-        // a byte under 0x80 is a whole varint.
-        let n = Int(self[offset])
-        guard n < 0x80, n < end - offset else { return nil }
-        let start = offset + 1
-        let match: NodeID?
-        if n <= 16 && start + 16 <= bytes.count {
-            // Sixteen bytes from the name's start lie within the array (in a frame, the HMAC
-            // follows the messages); the bytes past the name are masked off.
-            let words = bytes.withUnsafeBytes {
-                (
-                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
-                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
-                )
-            }
-            if let known = recentNames.0, known.matches(count: n, words: words) {
-                match = known.name
-            } else if let known = recentNames.1, known.matches(count: n, words: words) {
-                match = known.name
-            } else {
-                match = nil
-            }
-        } else {
-            match = bytes.withUnsafeBufferPointer { buffer -> NodeID? in
-                let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
-                if let known = recentNames.0, Self.equal(known.name.rawValue, run) { return known.name }
-                if let known = recentNames.1, Self.equal(known.name.rawValue, run) { return known.name }
-                return nil
-            }
-        }
-        if match != nil { offset = start + n }
-        return match
-    }
-
-    /// When the next string is an address `addresses` holds, that address, read past.
-    /// Otherwise nil, with nothing read, and the slot in which to store the address once
-    /// it has passed its check (nil when the table does not keep it).
-    mutating func repeatedAddress() -> (address: MetadataAddress?, slot: Int?) {
-        guard addresses.keepsAny, offset < end else { return (nil, nil) }
-        // A kept address is 16 to 127 bytes: its length varint is the next byte.
-        let n = Int(self[offset])
-        guard n < 0x80, n < end - offset else { return (nil, nil) }
-        let start = offset + 1
-        let found = bytes.withUnsafeBufferPointer { buffer -> (address: MetadataAddress?, slot: Int?) in
-            let run = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<start + n]))
-            guard let slot = addresses.slot(for: run) else { return (nil, nil) }
-            return (addresses.address(in: slot, spelled: run), slot)
-        }
-        if found.address != nil { offset = start + n }
-        return found
-    }
-
-    /// When the next bytes encode a vector clock `clocks` holds, that clock, read past.
-    /// Otherwise nil, with nothing read, and the key under which to store the clock once
-    /// it is decoded (nil when the table would not keep it).
-    mutating func repeatedClock() -> (clock: VectorClock?, key: ClockTable.Key?) {
-        guard clocks.keepsAny, offset < end, offset + ClockTable.maxBytes <= bytes.count else { return (nil, nil) }
-        // Where the encoding ends, found without decoding it: a count, then per entry a
-        // name (length byte and bytes) and a counter varint. Anything unusual (long
-        // varints, more than 32 bytes) is left to the decoder, uncached.
-        let limit = min(end, offset + ClockTable.maxBytes)
-        let stop = bytes.withUnsafeBufferPointer { buffer -> Int? in
-            let entries = Int(buffer[offset])
-            guard entries > 0, entries < 0x80 else { return nil }
-            var index = offset + 1
-            for _ in 0..<entries {
-                guard index < limit else { return nil }
-                let length = Int(buffer[index])
-                guard length < 0x80 else { return nil }
-                index += 1 + length
-                while index < limit && buffer[index] >= 0x80 { index += 1 }
-                guard index < limit else { return nil }
-                index += 1
-            }
-            return index
-        }
-        guard let stop else { return (nil, nil) }
-        let words = bytes.withUnsafeBytes { raw in
-            (
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
-            )
-        }
-        let key = clocks.key(count: stop - offset, words: words)
-        guard let clock = clocks.clock(for: key) else { return (nil, key) }
-        offset = stop
-        return (clock, nil)
-    }
-
-    static func equal(_ text: String, _ run: UnsafeRawBufferPointer) -> Bool {
-        guard text.utf8.count == run.count else { return false }
-        // Eight bytes at a time: `elementsEqual` goes byte by byte through generic code.
-        return text.utf8.withContiguousStorageIfAvailable { utf8 in
-            let name = UnsafeRawBufferPointer(utf8)
-            var index = 0
-            while index + 8 <= run.count {
-                let left = name.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                guard left == run.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
-                index += 8
-            }
-            while index < run.count {
-                guard name[index] == run[index] else { return false }
-                index += 1
-            }
-            return true
-        } ?? text.utf8.elementsEqual(run)
     }
 
     /// An array of strings.

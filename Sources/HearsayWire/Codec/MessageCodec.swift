@@ -142,7 +142,7 @@ package enum MessageCodec {
 
     static func nodeID(_ reader: inout ByteReader, _ what: String) throws(WireError) -> NodeID {
         if let name = reader.repeatedName() { return name }
-        let (text, conforms) = try reader.token(what, maxBytes: NodeID.maxLength, allowing: isNodeIDByte)
+        let (text, conforms) = try reader.token(what, maxBytes: NodeID.maxLength, allowing: ByteRule.isNodeIDByte)
         if conforms {
             let name = NodeID(unchecked: text)
             reader.remember(name)
@@ -156,7 +156,7 @@ package enum MessageCodec {
     }
 
     static func peerAddress(_ reader: inout ByteReader, _ what: String) throws(WireError) -> PeerAddress {
-        let (text, conforms) = try reader.token(what, maxBytes: maxPeerAddressBytes, allowing: isNodeIDByte)
+        let (text, conforms) = try reader.token(what, maxBytes: maxPeerAddressBytes, allowing: ByteRule.isNodeIDByte)
         guard conforms else { throw .decodeError("\(what) is empty or not printable ASCII") }
         return PeerAddress(text)
     }
@@ -165,7 +165,7 @@ package enum MessageCodec {
         let (repeated, slot) = reader.repeatedAddress()
         if let repeated { return repeated }
         let (text, conforms) = try reader.token(
-            what, maxBytes: MetadataAddress.maxLength, allowing: isMetadataAddressByte)
+            what, maxBytes: MetadataAddress.maxLength, allowing: ByteRule.isMetadataAddressByte)
         if conforms {
             let address = MetadataAddress(unchecked: text)
             if let slot { reader.addresses.store(address, in: slot) }
@@ -175,27 +175,6 @@ package enum MessageCodec {
             return try MetadataAddress(text)
         } catch {
             throw .decodeError("\(what): \(error)")
-        }
-    }
-
-    // The byte rules of `NodeID` and `MetadataAddress`, restated so that received names
-    // are checked on the frame's bytes; a test holds them to the core's own checks. A name
-    // these refuse still goes through the core's check, so they may only be stricter.
-
-    /// Printable ASCII without spaces: what a `NodeID` and a peer address are made of.
-    static func isNodeIDByte(_ byte: UInt8) -> Bool {
-        byte &- 0x21 < 0x7F - 0x21
-    }
-
-    /// Letters, digits and `-._~:/?#[]@!$&'()*+,;=%`: what a `MetadataAddress` is made of.
-    static func isMetadataAddressByte(_ byte: UInt8) -> Bool {
-        // One bit per ASCII byte: bytes 0 to 63, then 64 to 127.
-        let low: UInt64 = 0xAFFF_FFFA_0000_0000
-        let high: UInt64 = 0x47FF_FFFE_AFFF_FFFF
-        switch byte {
-        case 0..<64: return (low >> UInt64(byte)) & 1 != 0
-        case 64..<128: return (high >> UInt64(byte - 64)) & 1 != 0
-        default: return false
         }
     }
 }

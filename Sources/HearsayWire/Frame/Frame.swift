@@ -34,7 +34,11 @@ package enum FrameLayout {
     /// their longest, original size, nonce, GCM tag and HMAC. The node reserves this
     /// much of each datagram (`DisseminationSettings.frameOverheadBytes`).
     package static func maxOverhead(sender: NodeID) -> Int {
-        1 + 1 + KeyID.byteCount + WireSize.string(sender.rawValue) + 10 + 10 + 5 + AES256GCM.nonceByteCount
-            + AES256GCM.tagByteCount + macBytes
+        // The header as `FrameCodec` writes it, each varint at its longest (an inflated
+        // size is capped far below 4 GiB), then what encryption and signing add.
+        let header =
+            2 + KeyID.byteCount + WireSize.string(sender.rawValue) + WireSize.varint(UInt64.max)
+            + WireSize.zigzag(Int64.min) + WireSize.varint(UInt64(UInt32.max))
+        return header + AES256GCM.nonceByteCount + AES256GCM.tagByteCount + macBytes
     }
 }

@@ -143,8 +143,11 @@ package final class FrameCodec {
         return bytes
     }
 
-    /// Seals an encoded compound body, compressing it when that pays.
-    func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram, key: Int = 0) -> [UInt8] {
+    /// Seals an encoded compound body, compressing it when that pays. The fuzzer seals
+    /// its inputs this way, so that they reach a codec's tables past the signature.
+    package func seal(body plain: [UInt8], nowMillis: Int64, via transport: Transport = .datagram, key: Int = 0)
+        -> [UInt8]
+    {
         if options.compress, plain.count >= options.compressionThreshold {
             let packed = Compression.deflate(plain)
             if packed.count < plain.count {
