@@ -81,6 +81,8 @@ simulate: deps
 test: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest $(BUILD_FLAGS)
+	$(SWIFT) build --build-tests --package-path Examples/Embedding --scratch-path .build-example
+	$(SWIFT) test --skip-build --disable-xctest --package-path Examples/Embedding --scratch-path .build-example
 	Tests/Faults/run.sh
 	Tests/Deployment/run.sh
 
@@ -152,10 +154,10 @@ fuzz: fuzz-build
 	  -artifact_prefix=Fuzz/crashes/ -print_final_stats=1
 
 format:
-	$(SWIFT) format -i -r Sources Tests Benchmarks Package.swift
+	$(SWIFT) format -i -r Sources Tests Benchmarks Examples Fuzz Package.swift
 
 lint:
-	$(SWIFT) format lint -r Sources Tests Benchmarks
+	$(SWIFT) format lint -r Sources Tests Benchmarks Examples Fuzz
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-example

@@ -1,7 +1,7 @@
 extension Duration {
     /// Parses a duration such as `500ms`, `1s`, `1.5s`, `2m` or `1h` (units: ns, us, ms,
     /// s, m, h); a bare number means seconds.
-    public init(parsing text: String, setting: String) throws(ValidationError) {
+    package init(parsing text: String, setting: String) throws(ValidationError) {
         let units: [(String, Double)] = [
             ("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600),
         ]
@@ -22,7 +22,7 @@ extension Duration {
     }
 
     /// The duration in the largest whole unit that states it exactly: `1h`, `30s`, `500ms`.
-    public var text: String {
+    package var text: String {
         let ns = nanoseconds
         for (suffix, unit) in [
             ("h", Int64(3600e9)), ("m", Int64(60e9)), ("s", Int64(1e9)), ("ms", Int64(1e6)), ("us", Int64(1e3)),

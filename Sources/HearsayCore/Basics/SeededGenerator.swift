@@ -2,14 +2,14 @@
 ///
 /// The engine takes all of its randomness from one of these, seeded by its host, so a
 /// simulation replays exactly from its seed. It is not for cryptography.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s0: UInt64
     private var s1: UInt64
     private var s2: UInt64
     private var s3: UInt64
 
     /// Creates a generator whose whole sequence is determined by `seed`.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         // SplitMix64 spreads a seed of few bits over the 256-bit state; an all-zero
         // state would make xoshiro return zeros forever.
         var x = seed
@@ -26,7 +26,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s3 = splitMix()
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
         s2 ^= s0

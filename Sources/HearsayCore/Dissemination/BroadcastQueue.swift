@@ -5,14 +5,14 @@
 /// one. Membership rumors and metadata updates are two classes that take turns filling
 /// each datagram, so a burst of one can never starve the other (large memberlist
 /// clusters lose user broadcasts to system messages this way).
-public struct BroadcastQueue: Sendable {
+package struct BroadcastQueue: Sendable {
     /// The two classes that share the datagram budget.
-    public enum Kind: Int, Sendable, CaseIterable {
+    package enum Kind: Int, Sendable, CaseIterable {
         case membership, metadata
     }
 
     /// Identifies what a broadcast is about, so that a newer one can replace it.
-    public enum Key: Hashable, Sendable {
+    package enum Key: Hashable, Sendable {
         /// A rumor about a member; the newest replaces older ones.
         case member(NodeID)
         /// One version of an entry; a dominating version replaces it.
@@ -23,7 +23,7 @@ public struct BroadcastQueue: Sendable {
         /// A version's key hashes its clock's counters and not the nodes' names: equal
         /// clocks have equal counters, and every write's broadcast looks its key up a few
         /// times, each of which hashed every name in the clock.
-        public func hash(into hasher: inout Hasher) {
+        package func hash(into hasher: inout Hasher) {
             switch self {
             case .member(let node):
                 hasher.combine(0)
@@ -73,31 +73,31 @@ public struct BroadcastQueue: Sendable {
     private var largeSlots: Set<Int> = []
     private var nextOrder: UInt64 = 0
     /// The most broadcasts held at once.
-    public let capacity: Int
+    package let capacity: Int
     /// A broadcast never dropped to make room: the node's own rumor (its refutation, its
     /// leave), which only it can send.
-    public let protectedKey: Key?
+    package let protectedKey: Key?
 
     /// Creates an empty queue holding at most `capacity` broadcasts.
-    public init(capacity: Int, protecting protectedKey: Key? = nil) {
+    package init(capacity: Int, protecting protectedKey: Key? = nil) {
         self.capacity = capacity
         self.protectedKey = protectedKey
     }
 
     /// Broadcasts waiting.
-    public var count: Int { index.count }
+    package var count: Int { index.count }
 
     /// Whether nothing waits.
-    public var isEmpty: Bool { index.isEmpty }
+    package var isEmpty: Bool { index.isEmpty }
 
     /// Whether a broadcast with `key` waits.
-    public func contains(_ key: Key) -> Bool { index[key] != nil }
+    package func contains(_ key: Key) -> Bool { index[key] != nil }
 
     /// How many times the broadcast with `key` has been sent; nil when it is not queued.
     func transmits(of key: Key) -> Int? { index[key].flatMap { slots[$0]?.transmits } }
 
     /// What `enqueue` did.
-    public enum Admission: Equatable, Sendable {
+    package enum Admission: Equatable, Sendable {
         /// Queued, with room to spare or in place of a broadcast with the same key.
         case queued
         /// Queued in place of another broadcast, dropped to make room.
@@ -106,7 +106,7 @@ public struct BroadcastQueue: Sendable {
         case refused
 
         /// Whether the new broadcast is in the queue.
-        public var isQueued: Bool { self != .refused }
+        package var isQueued: Bool { self != .refused }
     }
 
     /// Queues `message`. A broadcast with the same key is replaced; for a version, so is
@@ -119,7 +119,7 @@ public struct BroadcastQueue: Sendable {
     /// refused; a metadata update takes only another update's place, and is refused when
     /// membership rumors fill the queue.
     @discardableResult
-    public mutating func enqueue(_ message: GossipMessage, key: Key, kind: Kind) -> Admission {
+    package mutating func enqueue(_ message: GossipMessage, key: Key, kind: Kind) -> Admission {
         if case .version(let address, let clock) = key, let queued = versionClocks[address] {
             for old in queued where old != clock && clock.dominates(old) {
                 remove(.version(address, old))
@@ -152,7 +152,7 @@ public struct BroadcastQueue: Sendable {
     /// Takes broadcasts for one datagram of at most `budget` bytes, alternating between
     /// the classes, least-sent and then newest first. Each one taken counts as one
     /// transmission and leaves the queue after `limit` of them.
-    public mutating func take(budget: Int, limit: Int) -> [GossipMessage] {
+    package mutating func take(budget: Int, limit: Int) -> [GossipMessage] {
         guard !index.isEmpty, budget > 0 else { return [] }
         var cursors = Kind.allCases.map { kind in
             (level: 0, position: levels[kind.rawValue][0].count - 1)
@@ -176,7 +176,7 @@ public struct BroadcastQueue: Sendable {
 
     /// Takes the broadcasts too large for any datagram, to send on a stream; each one
     /// taken counts as one transmission.
-    public mutating func takeOversized(budget: Int, limit: Int) -> [GossipMessage] {
+    package mutating func takeOversized(budget: Int, limit: Int) -> [GossipMessage] {
         let oversized = largeSlots.filter { slots[$0]!.size > budget }.sorted {
             slots[$0]!.order > slots[$1]!.order
         }
@@ -311,7 +311,7 @@ public struct BroadcastQueue: Sendable {
 
     /// How many times a broadcast is sent in a cluster of `members`:
     /// multiplier x ceil(log10(members + 1)).
-    public static func retransmitLimit(multiplier: Int, members: Int) -> Int {
+    package static func retransmitLimit(multiplier: Int, members: Int) -> Int {
         multiplier * max(1, Math.ceilLog(members + 1, base: 10))
     }
 }

@@ -42,7 +42,7 @@ public struct Outbound: Sendable, Equatable {
     }
 
     /// Encoded length of the messages, without the frame overhead.
-    public var wireSize: Int {
+    package var wireSize: Int {
         messages.reduce(WireSize.varint(messages.count)) { $0 + $1.wireSize }
     }
 }

@@ -53,7 +53,7 @@ public struct Engine: Sendable {
     /// tells the host that the member list it shows changed (`memberListVersion`).
     public var tagChanges: UInt64 { membership.tagChanges }
     /// Lifeguard's local health.
-    public var localHealth: LocalHealth { failureDetector.localHealth }
+    package var localHealth: LocalHealth { failureDetector.localHealth }
 
     enum Lifecycle: String, Sendable {
         case stopped, running, leaving, left

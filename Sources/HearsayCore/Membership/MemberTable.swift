@@ -41,7 +41,7 @@ public struct MemberTable: Sendable {
     subscript(position position: Int) -> Member { members[position] }
 
     /// Inserts or replaces the member with the same id.
-    public mutating func upsert(_ member: Member) {
+    package mutating func upsert(_ member: Member) {
         counts[member.status.rank] += 1
         digest ^= Self.recordHash(member)
         if let i = index[member.id] {
@@ -71,7 +71,7 @@ public struct MemberTable: Sendable {
     }
 
     /// Removes the member with `id`. The last member takes its position.
-    public mutating func remove(_ id: NodeID) {
+    package mutating func remove(_ id: NodeID) {
         guard let i = index.removeValue(forKey: id) else { return }
         counts[members[i].status.rank] -= 1
         digest ^= Self.recordHash(members[i])
@@ -114,7 +114,7 @@ public struct MemberTable: Sendable {
     /// incarnation and status, the fields that decide whether a peer's record is news.
     /// Heartbeat payloads and local times are left out: they differ between nodes that
     /// agree on the membership, and would make equal lists look different.
-    public static func recordHash(_ member: Member) -> UInt64 {
+    package static func recordHash(_ member: Member) -> UInt64 {
         var hasher = StableHash()
         hasher.combine(member.id.rawValue)
         hasher.combine(member.address.rawValue)

@@ -110,16 +110,16 @@ public struct MemberTags: Hashable, Sendable, CustomStringConvertible {
 
     /// What a capability string that carries a tag starts with. Capabilities of the
     /// node's own never do.
-    public static let capabilityPrefix = "tag:"
+    package static let capabilityPrefix = "tag:"
 
     /// Each tag as the capability string it travels as, in key order.
-    public var capabilities: [String] {
+    package var capabilities: [String] {
         sorted.map { Self.capabilityPrefix + $0.key + "=" + $0.value }
     }
 
     /// Splits capability strings into the plain ones and the tags they carry; nil
     /// when a tag string is malformed or the tags break a bound.
-    public static func split(capabilities: [String]) -> (capabilities: [String], tags: MemberTags)? {
+    package static func split(capabilities: [String]) -> (capabilities: [String], tags: MemberTags)? {
         guard capabilities.contains(where: { $0.hasPrefix(capabilityPrefix) }) else {
             return (capabilities, .none)
         }

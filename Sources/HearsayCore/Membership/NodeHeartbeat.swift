@@ -29,13 +29,13 @@ public struct NodeHeartbeat: Hashable, Sendable {
     /// The capability strings on the wire: the capabilities, then one per tag. Tags ride
     /// in the capability list so that the payload's layout is protocol 1's: a node that
     /// knows no tags reads them as capabilities it does not have.
-    public var wireCapabilities: [String] {
+    package var wireCapabilities: [String] {
         tags.isEmpty ? capabilities : capabilities + tags.capabilities
     }
 
     /// Encoded length per `WireSize`'s rules: sequence varint, load 8 bytes, version,
     /// capability strings.
-    public var wireSize: Int {
+    package var wireSize: Int {
         WireSize.varint(sequence) + 8 + WireSize.string(version) + WireSize.strings(wireCapabilities)
     }
 }

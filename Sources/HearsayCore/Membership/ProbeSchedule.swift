@@ -4,17 +4,17 @@
 /// (a random start and a random stride coprime with the table size), so every member
 /// is probed within one pass and the pattern differs from node to node. It needs O(1)
 /// memory, which matters when a simulation holds ten thousand tables of ten thousand.
-public struct ProbeSchedule: Sendable, Equatable {
+package struct ProbeSchedule: Sendable, Equatable {
     private var size = 0
     private var start = 0
     private var stride = 1
     private var step = 0
 
     /// Creates an empty schedule; the first call to `next` starts a pass.
-    public init() {}
+    package init() {}
 
     /// The next table position to probe, among `count` positions, or nil when `count` is 0.
-    public mutating func next(count: Int, using random: inout SeededGenerator) -> Int? {
+    package mutating func next(count: Int, using random: inout SeededGenerator) -> Int? {
         guard count > 0 else { return nil }
         if step >= size || size != count {
             newPass(count: count, using: &random)

@@ -3,24 +3,24 @@
 /// A suspicion starts with a long timeout that shrinks logarithmically as other members
 /// independently report the same suspicion: one node's bad link takes the full timeout
 /// to condemn a peer, while a peer that many find dead is declared failed quickly.
-public struct Suspicion: Sendable, Equatable {
+package struct Suspicion: Sendable, Equatable {
     /// The incarnation the suspicion is about; a higher one refutes it.
-    public let incarnation: UInt64
+    package let incarnation: UInt64
     /// When the suspicion began here.
-    public let start: Instant
+    package let start: Instant
     /// The shortest timeout, reached after `expectedConfirmations` confirmations.
-    public let minimum: Duration
+    package let minimum: Duration
     /// The timeout without any confirmation.
-    public let maximum: Duration
+    package let maximum: Duration
     /// How many independent confirmations bring the timeout down to `minimum`.
-    public let expectedConfirmations: Int
+    package let expectedConfirmations: Int
     /// Who reported it; the first reporter is not a confirmation.
-    public private(set) var reporters: Set<NodeID>
+    package private(set) var reporters: Set<NodeID>
     /// Whether this node has probed the suspect itself since the suspicion began.
-    public var probedHere = false
+    package var probedHere = false
 
     /// Creates a suspicion reported first by `reporter`.
-    public init(
+    package init(
         incarnation: UInt64, start: Instant, minimum: Duration, maximum: Duration,
         expectedConfirmations: Int, reporter: NodeID
     ) {
@@ -33,17 +33,17 @@ public struct Suspicion: Sendable, Equatable {
     }
 
     /// Independent confirmations so far.
-    public var confirmations: Int { reporters.count - 1 }
+    package var confirmations: Int { reporters.count - 1 }
 
     /// Records a report from `reporter`; returns true when it is a new confirmation.
-    public mutating func confirm(by reporter: NodeID) -> Bool {
+    package mutating func confirm(by reporter: NodeID) -> Bool {
         guard confirmations < expectedConfirmations else { return false }
         return reporters.insert(reporter).inserted
     }
 
     /// The current timeout: from `maximum` with no confirmation down to `minimum` at
     /// `expectedConfirmations`, falling with log(c + 1) / log(k + 1).
-    public var timeout: Duration {
+    package var timeout: Duration {
         guard expectedConfirmations > 0 else { return minimum }
         let fraction =
             Math.ln(Double(confirmations + 1)) / Math.ln(Double(expectedConfirmations + 1))
@@ -53,11 +53,11 @@ public struct Suspicion: Sendable, Equatable {
     }
 
     /// When the member is declared failed unless it refutes first.
-    public var deadline: Instant { start + timeout }
+    package var deadline: Instant { start + timeout }
 
     /// The minimum suspicion timeout for a cluster of `clusterSize` members:
     /// multiplier x max(1, log10 N) x probe interval.
-    public static func minimumTimeout(
+    package static func minimumTimeout(
         multiplier: Int, clusterSize: Int, probeInterval: Duration
     ) -> Duration {
         let scale = max(1.0, Math.log10(Double(max(1, clusterSize))))
@@ -66,7 +66,7 @@ public struct Suspicion: Sendable, Equatable {
 
     /// How many confirmations a suspicion can expect: multiplier - 2, but never more
     /// than the other members that could confirm it.
-    public static func expectedConfirmations(multiplier: Int, clusterSize: Int) -> Int {
+    package static func expectedConfirmations(multiplier: Int, clusterSize: Int) -> Int {
         max(0, min(multiplier - 2, clusterSize - 2))
     }
 }

@@ -40,7 +40,7 @@ public struct GossipMessage: Hashable, Sendable {
 
     /// Encoded length inside a frame (the sender is written once per frame): id, type,
     /// timestamp in ms, ttl, vector clock, metadata, payload length and payload.
-    public var wireSize: Int {
+    package var wireSize: Int {
         let body = payload.wireSize
         return WireSize.varint(id) + 1 + WireSize.zigzag(timestamp.milliseconds) + 1
             + vectorClock.wireSize + metadata.wireSize + WireSize.varint(body) + body

@@ -10,7 +10,7 @@ public enum KeyringMessage: Hashable, Sendable {
     case response(KeyringResponse)
 
     /// Encoded length per `WireSize`'s rules: a kind byte, then the fields.
-    public var wireSize: Int {
+    package var wireSize: Int {
         switch self {
         case .request(let request):
             1 + WireSize.varint(request.id) + 1 + WireSize.varint(request.sealedKey.count) + request.sealedKey.count

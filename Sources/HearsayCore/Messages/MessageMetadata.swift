@@ -51,7 +51,7 @@ public struct MessageMetadata: Hashable, Sendable {
     }
 
     /// Encoded length: a flags byte, a priority byte, the original size, the compression type.
-    public var wireSize: Int {
+    package var wireSize: Int {
         2 + WireSize.varint(originalSize) + WireSize.optional(compressionType, WireSize.string)
     }
 }

@@ -22,7 +22,7 @@ public enum Payload: Hashable, Sendable {
     }
 
     /// Encoded length per `WireSize`'s rules.
-    public var wireSize: Int {
+    package var wireSize: Int {
         switch self {
         case .heartbeat(let rumor): rumor.wireSize
         case .metadataSync(let sync): sync.wireSize
@@ -64,7 +64,7 @@ public struct MemberRumor: Hashable, Sendable {
     }
 
     /// Encoded length per `WireSize`'s rules.
-    public var wireSize: Int {
+    package var wireSize: Int {
         WireSize.string(subject.rawValue) + WireSize.string(address.rawValue)
             + WireSize.varint(incarnation) + 1
             + WireSize.optional(reporter) { WireSize.string($0.rawValue) }
@@ -94,7 +94,7 @@ public enum HealthCheck: Hashable, Sendable {
     }
 
     /// Encoded length: a kind byte, the sequence, and the kind's fields.
-    public var wireSize: Int {
+    package var wireSize: Int {
         let base = 1 + WireSize.varint(sequence)
         switch self {
         case .ping(_, let target): return base + WireSize.string(target.rawValue)
@@ -134,7 +134,7 @@ public enum PeerDiscovery: Hashable, Sendable {
     }
 
     /// Encoded length: a kind byte and the list, or the 8-byte digest.
-    public var wireSize: Int {
+    package var wireSize: Int {
         switch self {
         case .request(let m), .response(let m): m.reduce(1 + WireSize.varint(m.count)) { $0 + $1.wireSize }
         case .digest: 1 + 8
@@ -157,7 +157,7 @@ public struct ConflictAlert: Hashable, Sendable {
     }
 
     /// Encoded length: the address and the versions.
-    public var wireSize: Int {
+    package var wireSize: Int {
         versions.reduce(WireSize.string(address.rawValue) + WireSize.varint(versions.count)) {
             $0 + $1.wireSize
         }

@@ -24,7 +24,7 @@ public struct SyncMessage: Hashable, Sendable {
     }
 
     /// Encoded length: the session, a step byte, the step's fields.
-    public var wireSize: Int { WireSize.varint(session) + 1 + step.wireSize }
+    package var wireSize: Int { WireSize.varint(session) + 1 + step.wireSize }
 }
 
 /// The steps of an anti-entropy exchange; see `SyncMessage`.
@@ -44,7 +44,7 @@ public enum SyncStep: Hashable, Sendable {
     case entries([ContextMetadata])
 
     /// Encoded length of the step's fields.
-    public var wireSize: Int {
+    package var wireSize: Int {
         switch self {
         case .root(_, let count):
             // The digest is a fixed 8 bytes: hashes are uniformly spread, a varint would grow them.

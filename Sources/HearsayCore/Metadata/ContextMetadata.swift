@@ -59,7 +59,7 @@ public struct ContextMetadata: Hashable, Sendable {
 
     /// Encoded length (see `docs/wire.md`): address, last updated (ms), writer, roles,
     /// replication nodes, clock, status byte, 8-byte checksum, optional value text.
-    public var wireSize: Int {
+    package var wireSize: Int {
         WireSize.string(address.rawValue) + WireSize.zigzag(lastUpdated.milliseconds)
             + WireSize.string(updatedBy.rawValue) + WireSize.strings(roles)
             + WireSize.strings(replicationNodes)

@@ -1,26 +1,26 @@
 /// Why a text is not an acceptable JSON document.
-public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What was wrong.
-    public let reason: String
+    package let reason: String
     /// The byte offset where it was found.
-    public let offset: Int
+    package let offset: Int
 
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
 extension JSONValue {
     /// The deepest nesting `parse` accepts, so a hostile document cannot exhaust the stack.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     /// Parses one JSON document (RFC 8259). Rejects trailing text, duplicate object
     /// keys (two spellings of one key would make the value ambiguous), numbers that do
     /// not fit a `Double`, invalid UTF-8 and nesting deeper than `maxDepth`.
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(bytes: Array(text.utf8))
     }
 
     /// Parses one JSON document from UTF-8 bytes; see `parse(_:)`.
-    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    package static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipSpace()
         let value = try parser.value(depth: 0)

@@ -6,9 +6,9 @@ public struct MetadataEntry: Hashable, Sendable {
     /// The versions, ordered by checksum so that every node lists them alike.
     public let versions: [ContextMetadata]
     /// A hash of the versions held, equal on two nodes exactly when they hold the same.
-    public let entryHash: UInt64
+    package let entryHash: UInt64
     /// The stable hash of the address, which places the entry in an anti-entropy bucket.
-    public let addressHash: UInt64
+    package let addressHash: UInt64
 
     /// Creates an entry from one or more versions of `address`.
     init(address: MetadataAddress, versions: [ContextMetadata]) {
@@ -38,5 +38,5 @@ public struct MetadataEntry: Hashable, Sendable {
     }
 
     /// Encoded length of all versions.
-    public var wireSize: Int { versions.reduce(0) { $0 + $1.wireSize } }
+    package var wireSize: Int { versions.reduce(0) { $0 + $1.wireSize } }
 }

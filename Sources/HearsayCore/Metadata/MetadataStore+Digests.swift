@@ -13,7 +13,7 @@ public struct BucketDigest: Hashable, Sendable {
     }
 
     /// Encoded length: the bits byte, a count, then 8 bytes a bucket.
-    public var wireSize: Int { 1 + WireSize.varint(hashes.count) + 8 * hashes.count }
+    package var wireSize: Int { 1 + WireSize.varint(hashes.count) + 8 * hashes.count }
 }
 
 /// An entry as anti-entropy names it: its address and the hash of what it holds.
@@ -30,7 +30,7 @@ public struct EntrySummary: Hashable, Sendable {
     }
 
     /// Encoded length: the address and 8 bytes of hash.
-    public var wireSize: Int { WireSize.string(address.rawValue) + 8 }
+    package var wireSize: Int { WireSize.string(address.rawValue) + 8 }
 }
 
 /// Digests at bucket and entry granularity, so that two stores find their differences
@@ -39,13 +39,13 @@ extension MetadataStore {
     /// The granularity for a store of `count` entries: about 32 entries a bucket, which
     /// balances the 8 bytes a bucket hash costs against the summaries of a differing
     /// bucket (see docs/protocol.md), at most 2^16 buckets.
-    public static func bucketBits(forEntryCount count: Int) -> Int {
+    package static func bucketBits(forEntryCount count: Int) -> Int {
         guard count > 32 else { return 0 }
         return min(16, Math.ceilLog((count + 31) / 32, base: 2))
     }
 
     /// Which bucket `address` falls into at `bits`.
-    public static func bucket(of address: MetadataAddress, bits: Int) -> Int {
+    package static func bucket(of address: MetadataAddress, bits: Int) -> Int {
         bucket(hash: StableHash.of(address.rawValue), bits: bits)
     }
 
@@ -54,7 +54,7 @@ extension MetadataStore {
     }
 
     /// The bucket hashes of this store at `bits`.
-    public func bucketDigest(bits: Int) -> BucketDigest {
+    package func bucketDigest(bits: Int) -> BucketDigest {
         var hashes = [UInt64](repeating: 0, count: 1 << bits)
         for entry in allEntries {
             hashes[Self.bucket(hash: entry.addressHash, bits: bits)] ^= entry.entryHash
@@ -63,13 +63,13 @@ extension MetadataStore {
     }
 
     /// The buckets where this store differs from `remote`, ascending.
-    public func differingBuckets(from remote: BucketDigest) -> [Int] {
+    package func differingBuckets(from remote: BucketDigest) -> [Int] {
         let local = bucketDigest(bits: remote.bits)
         return local.hashes.indices.filter { local.hashes[$0] != remote.hashes[$0] }
     }
 
     /// Summaries of every entry in `buckets`, sorted by address.
-    public func summaries(inBuckets buckets: [Int], bits: Int) -> [EntrySummary] {
+    package func summaries(inBuckets buckets: [Int], bits: Int) -> [EntrySummary] {
         let wanted = Set(buckets)
         return allEntries.filter { wanted.contains(Self.bucket(hash: $0.addressHash, bits: bits)) }
             .map { EntrySummary(address: $0.address, hash: $0.entryHash) }
@@ -84,7 +84,7 @@ extension MetadataStore {
     /// What is sent and asked for stays within `budget` bytes: buckets are taken in the
     /// order given, the first always, and those that no longer fit are returned as
     /// `deferred`, for the peer to ask about again.
-    public func reconcile(remote: [EntrySummary], buckets: [Int], bits: Int, budget: Int = .max) -> (
+    package func reconcile(remote: [EntrySummary], buckets: [Int], bits: Int, budget: Int = .max) -> (
         send: [ContextMetadata], request: [MetadataAddress], deferred: [Int]
     ) {
         let theirs = Dictionary(
@@ -126,7 +126,7 @@ extension MetadataStore {
 
     /// What sending this store's share of each bucket costs at `bits`: its entries'
     /// summaries and versions, in encoded bytes. An initiator sizes its pages by it.
-    public func bucketWeights(bits: Int) -> [Int] {
+    package func bucketWeights(bits: Int) -> [Int] {
         var weights = [Int](repeating: 0, count: 1 << bits)
         for entry in allEntries {
             weights[Self.bucket(hash: entry.addressHash, bits: bits)] +=

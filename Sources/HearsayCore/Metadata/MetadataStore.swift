@@ -30,7 +30,7 @@ public struct MetadataStore: Sendable {
     /// The `index` at each entry's last change.
     private var modified: [MetadataAddress: UInt64] = [:]
     /// The `index` at the last purge of tombstones: a listing lost entries then.
-    public private(set) var purgedAt: UInt64 = 0
+    package private(set) var purgedAt: UInt64 = 0
 
     /// An empty store.
     public init(limits: MetadataLimits = MetadataLimits()) {
@@ -74,7 +74,7 @@ public struct MetadataStore: Sendable {
 
     /// Writes a new version of `address` by `node` at `now`. Its clock has seen every
     /// version held, so it replaces them all. Returns the version written.
-    public mutating func write(
+    package mutating func write(
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
@@ -94,7 +94,7 @@ public struct MetadataStore: Sendable {
     /// the pending one), so two writes in flight never share a clock counter, and they
     /// commit in the order they were prepared. An entry that does not exist yet counts
     /// against `maxEntries` from its preparation.
-    public mutating func prepareWrite(
+    package mutating func prepareWrite(
         address: MetadataAddress, value: JSONValue?, status: MetadataStatus, roles: [String] = [],
         replicationNodes: [String] = [], by node: NodeID, at now: Instant
     ) throws(MetadataError) -> ContextMetadata {
@@ -123,7 +123,7 @@ public struct MetadataStore: Sendable {
     /// any two concurrent writes (the sibling limit, checked for peers' versions, does
     /// not refuse a write already on disk).
     @discardableResult
-    public mutating func commitWrite(_ version: ContextMetadata) -> MergeOutcome {
+    package mutating func commitWrite(_ version: ContextMetadata) -> MergeOutcome {
         settle(version, committed: true)
         guard let existing = table[version.address] else {
             replace(version.address, with: MetadataEntry(address: version.address, versions: [version]))
@@ -135,12 +135,12 @@ public struct MetadataStore: Sendable {
     }
 
     /// Drops a prepared write the disk refused: nothing of it was ever visible.
-    public mutating func abandonWrite(_ version: ContextMetadata) {
+    package mutating func abandonWrite(_ version: ContextMetadata) {
         settle(version, committed: false)
     }
 
     /// Prepared writes not yet committed or abandoned.
-    public var pendingWriteCount: Int { pending.values.reduce(0) { $0 + $1.count } }
+    package var pendingWriteCount: Int { pending.values.reduce(0) { $0 + $1.count } }
 
     // One prepared write is done with. An entry that was new at its first pending write
     // stops counting as pending once it is in the table, or when its last pending write
@@ -212,7 +212,7 @@ public struct MetadataStore: Sendable {
     }
 
     /// The versions held for `addresses`, siblings included; unknown addresses are skipped.
-    public func versions(for addresses: [MetadataAddress]) -> [ContextMetadata] {
+    package func versions(for addresses: [MetadataAddress]) -> [ContextMetadata] {
         addresses.flatMap { table[$0]?.versions ?? [] }
     }
 
@@ -222,7 +222,7 @@ public struct MetadataStore: Sendable {
     /// local wall clock set forward can purge a delete before it had time to spread. A
     /// restarted node counts afresh, which keeps tombstones longer, never shorter.
     @discardableResult
-    public mutating func reapTombstones(now: Instant, grace: Duration) -> Int {
+    package mutating func reapTombstones(now: Instant, grace: Duration) -> Int {
         guard statusCounts[.deleted, default: 0] > 0 || !tombstonesSeen.isEmpty else { return 0 }
         var expired: [MetadataAddress] = []
         var seen: [MetadataAddress: Instant] = [:]

@@ -154,14 +154,14 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
     public var sum: UInt64 { entries.reduce(0) { $0 &+ $1.counter } }
 
     /// Encoded length: a count, then each node name and counter.
-    public var wireSize: Int {
+    package var wireSize: Int {
         entries.reduce(WireSize.varint(entries.count)) {
             $0 + WireSize.string($1.node.rawValue) + WireSize.varint($1.counter)
         }
     }
 
     /// Feeds the clock into a stable hash.
-    public func hash(into hasher: inout StableHash) {
+    package func hash(into hasher: inout StableHash) {
         hasher.combine(UInt64(entries.count))
         for e in entries {
             hasher.combine(e.node.rawValue)
