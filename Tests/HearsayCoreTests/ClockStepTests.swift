@@ -62,4 +62,20 @@ import Testing
         sim.run(for: .seconds(400))
         #expect(sim.engines[0].store.entry(address) == nil, "the tombstone outlived its grace")
     }
+
+    @Test func aWallClockSetForwardDoesNotForgetFailedMembersEarly() throws {
+        let sim = try cluster(3) {
+            $0.tombstoneGrace = .seconds(600)
+            $0.reapInterval = .seconds(10)
+        }
+        sim.kill(2)
+        let failed = sim.run(
+            until: { $0.engines[0].members[T.id(2)]?.status == .failed }, step: .seconds(1), limit: .seconds(120))
+        #expect(failed != nil)
+        sim.stepWallClock(0, by: .seconds(7200))
+        sim.run(for: .seconds(300))
+        #expect(sim.engines[0].members[T.id(2)]?.status == .failed)
+        sim.run(for: .seconds(400))
+        #expect(sim.engines[0].members[T.id(2)] == nil, "the failed member outlived its grace")
+    }
 }

@@ -25,9 +25,9 @@ import Testing
         }
         func held(_ agent: AgentProcess) -> Double { agent.metric("hearsay_metadata_entries") }
         #expect(await eventually(timeout: .seconds(60)) { held(peer) == Double(entries) }, "\(cluster.logs)")
-        // Long enough for the writes' broadcasts to be spent: the newcomer learns the
-        // store from anti-entropy alone.
-        try await Task.sleep(for: .seconds(5))
+        // The writes' broadcasts go out a datagram a gossip tick (one 1 KB version each)
+        // and take minutes to be spent: the newcomer learns most of the store from
+        // anti-entropy, which streams it in pages, as the log must show.
         try newcomer.start(key: cluster.key, join: [seed.gossipPort], extra: extra)
         let caughtUp = await eventually(timeout: .seconds(60)) { held(newcomer) == Double(entries) }
         #expect(caughtUp, "the newcomer holds \(held(newcomer)) of \(entries)\n\(cluster.logs)")

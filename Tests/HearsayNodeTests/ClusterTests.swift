@@ -70,7 +70,8 @@ import Testing
         // Every round (1 s here) tries to reconnect to the failed member; that is expected
         // and not a network error.
         let errorsBefore = others[0].metric("hearsay_network_errors_total")
-        try await Task.sleep(for: .seconds(4))
+        let roundsBefore = others[0].metric("hearsay_gossip_rounds_total")
+        #expect(await eventually { others[0].metric("hearsay_gossip_rounds_total") >= roundsBefore + 4 })
         #expect(others[0].metric("hearsay_network_errors_total") - errorsBefore < 2)
         // Written while the victim is down: it catches up by anti-entropy.
         #expect(try others[0].put("written/while-down", .bool(true)).status == 200)
@@ -191,7 +192,8 @@ import Testing
         // an address): alive, but not ready, since it cannot know whether it is first.
         try unresolved.start(key: cluster.key, joinAddresses: ["hearsay-seed.invalid", "hearsay-other.invalid"])
         #expect(await eventually { unresolved.isHealthy })
-        try await Task.sleep(for: .seconds(2))
+        // Not ready once it has tried the names and failed.
+        #expect(await eventually { unresolved.logText.contains("\"event\":\"join_resolve_failed\"") })
         #expect((try? unresolved.client.request("GET", "/readyz"))?.status == 503, "\(unresolved.logText)")
         // Seeds that resolve to this node alone: it is the first member, and ready.
         try first.start(key: cluster.key, joinAddresses: ["localhost:\(first.gossipPort)"])
@@ -239,7 +241,10 @@ import Testing
             cluster.agents[0].metric("hearsay_messages_dropped_total{type=\"unknown\",reason=\"unknown_key\"}") > 0
         }
         #expect(dropped)
-        try await Task.sleep(for: .seconds(2))
+        // The outsider keeps trying, and keeps being refused: three frames more.
+        let refused = "hearsay_messages_dropped_total{type=\"unknown\",reason=\"unknown_key\"}"
+        let firstRefusals = cluster.agents[0].metric(refused)
+        #expect(await eventually { cluster.agents[0].metric(refused) >= firstRefusals + 3 })
         #expect(cluster.allSee(cluster.everyoneAlive()))
         #expect(outsider.members() == ["outsider": "alive"])
         #expect(cluster.agents[0].logText.contains("\"reason\":\"unknown_key\""))

@@ -109,11 +109,16 @@ import Testing
         #expect(
             await eventually { agent.metric("hearsay_connections_cut_total{port=\"http\",reason=\"deadline\"}") == 2 })
         #expect(agent.values("slow").isEmpty)
-        // A keep-alive connection idle between requests is not cut by the deadline.
+        // A keep-alive connection idle between requests is not cut by the deadline. A
+        // connection opened after it with a request left unfinished is: once that one is
+        // cut, the idle one has been idle past its deadline too.
         let idle = try #require(RawConnection(port: agent.httpPort))
         idle.send(Self.healthz)
-        try await Task.sleep(for: .seconds(3))
+        let witness = try #require(RawConnection(port: agent.httpPort))
+        witness.send(Array("GET /healthz HTTP/1.1\r\n".utf8))
+        #expect(await eventually { witness.isClosedByPeer }, "the witness was not cut at its deadline")
         #expect(!idle.isClosedByPeer)
+        #expect(agent.metric("hearsay_connections_cut_total{port=\"http\",reason=\"deadline\"}") == 3)
     }
 
     /// A blocking query drops its connection's deadline check while it waits (thousands
@@ -219,9 +224,13 @@ import Testing
         // Arrives whole, in a read of its own, behind an answer the client has not
         // taken: it waits on the client, and its deadline has not begun.
         reader.send(Self.healthz)
-        try await Task.sleep(for: .seconds(4))
+        // A connection opened after it with a request left unfinished is cut at its
+        // deadline: by then the whole request's deadline would have passed as well.
+        let witness = try #require(RawConnection(port: agent.httpPort))
+        witness.send(Array("GET /healthz HTTP/1.1\r\n".utf8))
+        #expect(await eventually { witness.isClosedByPeer }, "the witness was not cut at its deadline")
         let cut = agent.metric("hearsay_connections_cut_total{port=\"http\",reason=\"deadline\"}")
-        #expect(cut == 0, "a request that arrived whole was cut as unfinished")
+        #expect(cut == 1, "a request that arrived whole was cut as unfinished")
         // Read at last: both answers come, in order, on the connection kept alive.
         let (bytes, _) = reader.readUntilClosed(seconds: 3)
         let text = String(decoding: bytes, as: UTF8.self)

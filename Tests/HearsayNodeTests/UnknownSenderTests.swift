@@ -24,7 +24,14 @@ import Testing
             restarted.members()[peer.name] == "alive" && peer.members()[restarted.name] == "alive"
         }
         #expect(met, "\(cluster.logs)")
-        try await Task.sleep(for: .seconds(3))
+        // Three more gossip rounds on each side: each exchanges over TCP, where a reply
+        // sent to the peer's source port would be a network error.
+        let rounds = (restarted.metric("hearsay_gossip_rounds_total"), peer.metric("hearsay_gossip_rounds_total"))
+        let moreRounds = await eventually {
+            restarted.metric("hearsay_gossip_rounds_total") >= rounds.0 + 3
+                && peer.metric("hearsay_gossip_rounds_total") >= rounds.1 + 3
+        }
+        #expect(moreRounds)
         let errors = restarted.metric("hearsay_network_errors_total")
         #expect(errors == 0, "the restarted node counted \(errors) network errors\n\(cluster.logs)")
     }

@@ -62,9 +62,9 @@ import Testing
             } else {
                 Issue.record("no last_updated in \(answer.body)")
             }
-            // A failed member is kept for the tombstone grace, on the monotonic clock.
-            try await Task.sleep(for: .seconds(2))
-            #expect(stepped.members()[peer.name] == "failed")
+            // That a failed member is kept for the tombstone grace on protocol time, whatever
+            // the wall clock does, `ClockStepTests` shows in virtual time: the agent reaps
+            // once a minute, too seldom for a test here to see it.
 
             // Frame times are wall-clock times that the replay window bounds (five minutes
             // old, one ahead): with its clock an hour off, the agent and its peers refuse
