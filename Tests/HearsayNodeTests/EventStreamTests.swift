@@ -49,31 +49,19 @@ import Testing
     }
 
     /// A connection that sent `request` as it is, to be read (or not) by the test.
-    private func rawStream(_ agent: AgentProcess, _ request: String, receiveBuffer: Int32? = nil) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(agent.httpPort).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(fd)
+    private func rawStream(_ agent: AgentProcess, _ request: String, receiveBuffer: Int32? = nil) throws
+        -> RawConnection
+    {
+        guard let connection = RawConnection(port: agent.httpPort, receiveBuffer: receiveBuffer) else {
             throw POSIXError(.ECONNREFUSED)
         }
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        return fd
+        connection.send(Array(request.utf8))
+        return connection
     }
 
-    /// What `fd` sends until `done` holds of it, or 30 s pass.
-    private func readUntil(_ fd: Int32, _ done: (String) -> Bool) async -> String {
+    /// What `connection` sends until `done` holds of it, or 30 s pass.
+    private func readUntil(_ connection: RawConnection, _ done: (String) -> Bool) async -> String {
+        let fd = connection.fd
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let deadline = ContinuousClock.now + .seconds(30)
@@ -195,7 +183,6 @@ import Testing
             agent,
             "GET /v1/events?types=metadata HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
                 + "Last-Event-ID: \(Int(second))\r\n\r\n")
-        defer { close(sse) }
         let text = await readUntil(sse) { $0.contains("resume/4") }
         #expect(text.contains("Content-Type: text/event-stream") && text.contains("X-Hearsay-Index: "), "\(text)")
         #expect(text.contains("\nid: \(Int(second) + 1)\nevent: metadata_written\ndata: {"), "\(text)")
@@ -215,8 +202,9 @@ import Testing
         let agent = cluster.agents[0]
         #expect(await eventually { agent.members()[agent.name] == "alive" })
         // A client that asks and never reads, with a tiny receive buffer.
-        let fd = try rawStream(agent, "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n", receiveBuffer: 4096)
-        defer { close(fd) }
+        let stream = try rawStream(agent, "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n", receiveBuffer: 4096)
+        defer { withExtendedLifetime(stream) {} }
+        let fd = stream.fd
         #expect(await eventually { streams(agent) == 1 })
         let reader = Watcher(agent, "/v1/events?types=member")
         #expect(await eventually { streams(agent) == 2 })
@@ -241,7 +229,7 @@ import Testing
         // A second client cut and never read from is closed all the same, once the grace
         // after its cut is over, dropping what it held.
         let silent = try rawStream(agent, "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n", receiveBuffer: 4096)
-        defer { close(silent) }
+        defer { withExtendedLifetime(silent) {} }
         #expect(await eventually { streams(agent) == 2 })
         let connections = agent.metric("hearsay_connections{port=\"http\"}")
         while agent.metric("hearsay_event_streams_cut_total") < 2 && written < 6_000 {
@@ -279,7 +267,6 @@ import Testing
         let agent = cluster.agents[0]
         #expect(await eventually { agent.members()[agent.name] == "alive" })
         let fd = try rawStream(agent, "GET /v1/events?types=metadata HTTP/1.0\r\n\r\n")
-        defer { close(fd) }
         #expect(await eventually { streams(agent) == 1 })
         #expect(try agent.put("old/client", .number(7)).status == 200)
         let text = await readUntil(fd) { $0.contains("old/client") && $0.hasSuffix("\n") }
