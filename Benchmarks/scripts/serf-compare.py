@@ -11,7 +11,9 @@ fault harness's lab, Tests/Faults/lab.py) and run as `nobody`, and prints one ta
 both and the ratio:
 
 - join: from the start of the last N - 1 agents (the seed listens first, since serf gives
-  up when its -join finds nobody) until the first and the last agent list all N alive.
+  up when its -join finds nobody) until the first and the last agent list all N alive;
+  the median of three joins, each with fresh agents (one join varies by a factor of two
+  between runs, serf's most).
 - idle resident memory and CPU per agent, from /proc, and bytes sent per second per agent,
   from each namespace's interface counters (nothing else talks meanwhile), over 30 s,
   35 s after the join (past Hearsay's catch-up exchanges).
@@ -61,15 +63,35 @@ WRITES = 20
 SETTLE = 35
 
 
-def measure(system, n, hosts):
-    """The figures of a system whose agents were all started just now (the seed first)."""
-    figures = {}
+def joined(system, n):
+    """Seconds from the start of the first joiner until the first and the last agent list
+    every agent alive, or None; the agents were all started just now (the seed first).
+    From the first joiner: starting 63 processes through `ip netns exec` takes longer than
+    the join itself."""
     names = {"serf": "s", "Hearsay": "h"}
     expected = {f"{names[system.name]}{i}": "alive" for i in range(n)}
-    # From the start of the first joiner: starting 63 processes through `ip netns exec`
-    # takes longer than the join itself.
-    joined = wait(lambda: system.members(0) == expected and system.members(n - 1) == expected, 120, 0.02)
-    figures["join_s"] = time.monotonic() - system.joins_started if joined else None
+    done = wait(lambda: system.members(0) == expected and system.members(n - 1) == expected, 120, 0.02)
+    return time.monotonic() - system.joins_started if done else None
+
+
+def join_only(system_type, n, hosts):
+    """One more join with fresh agents, stopped at once."""
+    directory = tempfile.mkdtemp(prefix=f"hearsay-vs-serf-{n}-join-")
+    system = system_type(n, directory, hosts)
+    try:
+        return joined(system, n)
+    finally:
+        system.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def measure(system, n, hosts, earlier_joins):
+    """The figures of a system whose agents were all started just now (the seed first);
+    `earlier_joins` are the times of its join-only runs."""
+    figures = {}
+    joins = [t for t in earlier_joins + [joined(system, n)] if t is not None]
+    figures["join_s"] = statistics.median(joins) if len(joins) == len(earlier_joins) + 1 else None
+    figures["join_range"] = (min(joins), max(joins)) if joins else None
     # Past what follows a join (Hearsay's catch-up exchanges end 31 s after it), so that
     # idle is the steady state.
     time.sleep(SETTLE)
@@ -125,7 +147,7 @@ def measure(system, n, hosts):
     return figures
 
 
-ROWS = [("join_s", "join: every member seen by the first and last agent", "s"),
+ROWS = [("join_s", "join: every member seen by the first and last agent, median of 3", "s"),
         ("spread_median_ms", "write reaches every node, median", "ms"),
         ("spread_p99_ms", "write reaches every node, p99", "ms"),
         ("detect_first_s", "SIGKILL to first live node declaring it failed", "s"),
@@ -155,10 +177,11 @@ def main():
         hosts = place(n)
         try:
             for system_type in (Serf, Hearsay):
+                earlier = [join_only(system_type, n, hosts) for _ in range(2)]
                 directory = tempfile.mkdtemp(prefix=f"hearsay-vs-serf-{n}-")
                 system = system_type(n, directory, hosts)
                 try:
-                    results[system_type.name] = measure(system, n, hosts)
+                    results[system_type.name] = measure(system, n, hosts, earlier)
                 finally:
                     system.stop()
                     shutil.rmtree(directory, ignore_errors=True)
@@ -174,6 +197,9 @@ def main():
             print(f"| {label} | {text(s)} | {text(h)} | {ratio} |")
         print(f"(writes timed: serf {results['serf']['writes_timed']}, Hearsay {results['Hearsay']['writes_timed']} "
               f"of {WRITES})")
+        spans = {name: results[name].get("join_range") for name in ("serf", "Hearsay")}
+        print("(joins: " + ", ".join(
+            f"{name} {span[0]:.2f} to {span[1]:.2f} s" if span else f"{name} n/a" for name, span in spans.items()) + ")")
 
 
 if __name__ == "__main__":

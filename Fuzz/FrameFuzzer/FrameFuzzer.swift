@@ -38,8 +38,8 @@ enum FrameFuzzing {
 }
 
 extension FrameFuzzing {
-    /// The senders of a sequence's frames: a frame's first byte picks one, so that runs
-    /// from one peer and switches between peers both occur.
+    /// The senders of a sequence's frames: the byte after each body's length picks one,
+    /// so that runs from one peer and switches between peers both occur.
     static let senders = ["fuzz", "peer-with-a-longer-name", "x"].map { NodeID(unchecked: $0) }
 
     /// What one sequence did.
@@ -48,6 +48,9 @@ extension FrameFuzzing {
         var decoded = 0
         /// Frames the long-lived codec decoded otherwise than a fresh codec did.
         var mismatches: [String] = []
+        /// Metadata addresses the long-lived codec shared with an earlier frame's (the same
+        /// string storage): lookups its address table answered.
+        var sharedAddresses = 0
     }
 
     /// Splits `input` into bodies, each a 2-byte little-endian length, a sender byte, then
@@ -64,7 +67,11 @@ extension FrameFuzzing {
         let longLived = FrameCodec(sender: receiver, keyring: keyring, options: options, nowMillis: now)
         var outcome = SequenceOutcome()
         var offset = 0
-        while offset + 3 <= input.count, outcome.frames < 64 {
+        // The long-lived codec's frames so far, kept so that their strings' storage is not
+        // reused, and where that storage is.
+        var kept: [Frame] = []
+        var storage: Set<UInt> = []
+        while offset + 3 <= input.count, outcome.frames < maxSequenceFrames {
             let length = Int(input[offset]) | Int(input[offset + 1]) << 8
             let sealer = sealers[Int(input[offset + 2]) % sealers.count]
             let start = offset + 3
@@ -75,7 +82,15 @@ extension FrameFuzzing {
             let expected = try? fresh.open(frame, nowMillis: now)
             let got = try? longLived.open(frame, nowMillis: now)
             outcome.frames += 1
-            if got != nil { outcome.decoded += 1 }
+            if let got {
+                outcome.decoded += 1
+                for case .contextUpdate(let version) in got.messages.map(\.payload) {
+                    guard let place = storageAddress(version.address.rawValue) else { continue }
+                    if storage.contains(place) { outcome.sharedAddresses += 1 }
+                    storage.insert(place)
+                }
+                kept.append(got)
+            }
             if got != expected {
                 let said = { (frame: Frame?) in frame.map { "\($0.messages.count) messages" } ?? "refused" }
                 outcome.mismatches.append(
@@ -83,7 +98,18 @@ extension FrameFuzzing {
                         + (got != nil && expected != nil ? ", not the same" : ""))
             }
         }
+        withExtendedLifetime(kept) {}
         return outcome
+    }
+
+    /// The most frames one sequence input makes: each costs two opens and a seal, so a
+    /// longer one would slow the fuzzer's other modes down.
+    static let maxSequenceFrames = 16
+
+    /// Where a string's bytes are stored, for strings long enough to be stored apart.
+    private static func storageAddress(_ text: String) -> UInt? {
+        var text = text
+        return text.withUTF8 { $0.count > 15 ? UInt(bitPattern: $0.baseAddress) : nil }
     }
 
     /// One sequence input of `bodies`, sent by `senders[sender]` each.
@@ -135,8 +161,8 @@ extension FrameFuzzing {
             MessageCodec.encodeBody([message], into: &body)
             seeds.append([1] + body.bytes)
         }
-        // Sequences that fill the tables: long addresses and clocks repeated across frames
-        // and senders, the same address's slot taken over by another, names repeated.
+        // Sequences that exercise the tables: long addresses, clocks and names repeated
+        // across frames and senders.
         seeds.append(sequence(sequenceBodies().enumerated().map { (i, body) in (i % 3, body) }))
         seeds.append(sequence(sequenceBodies().reversed().map { (0, $0) }))
         for (encrypt, compress) in [(false, false), (false, true), (true, false), (true, true)] {

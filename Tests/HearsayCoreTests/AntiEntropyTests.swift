@@ -80,6 +80,21 @@ import Testing
         #expect(books.round?.pending.isEmpty == true)
     }
 
+    @Test func anExchangeOfARoundThatEndedEndsAlone() {
+        var books = AntiEntropy(settings: AntiEntropySettings())
+        let first = books.openRound(now: T.t0)
+        books.open(50, with: T.id(1), root: Self.root)
+        books.plan(50, bits: 1, differing: [0, 1], weights: [1 << 20, 1 << 20])
+        #expect(books.nextPage(50)?.startedStreaming == true)
+        #expect(books.leaveRound(50, now: T.t0)?.number == first, "the round waited for it alone")
+        _ = books.openRound(now: T.t0 + .seconds(30))
+        books.open(51, with: T.id(2), root: Self.root)
+        // The streaming exchange ends later: the new round, which never waited for it, goes on.
+        #expect(books.sessionDone(50, now: T.t0 + .seconds(31)) == nil)
+        #expect(books.session(50) == nil)
+        #expect(books.round?.pending == [51])
+    }
+
     @Test func theLast64ResentDigestsAreRemembered() {
         var books = AntiEntropy(settings: AntiEntropySettings())
         _ = books.openRound(now: T.t0)

@@ -11,17 +11,19 @@ import Testing
     @Test func theFirstMetadataUpdatePlacesAFramesNewsElseTheFirstRumor() {
         var parts = Dissemination(settings: DisseminationSettings(), protecting: .member(T.id(0)))
         #expect(parts.takeNews() == nil)
-        parts.noteNews(.member(T.id(1)), from: T.addr(5), origin: T.id(1))
+        parts.noteNews(.member(T.id(1)), from: T.addr(4), origin: T.id(1))
         parts.noteNews(.member(T.id(2)), from: T.addr(5), origin: T.id(2))
-        parts.noteNews(Self.version("app/a"), from: T.addr(5), origin: T.id(7))
-        parts.noteNews(Self.version("app/b"), from: T.addr(5), origin: T.id(8))
+        parts.noteNews(Self.version("app/a"), from: T.addr(6), origin: T.id(7))
+        parts.noteNews(Self.version("app/b"), from: T.addr(9), origin: T.id(8))
         let news = parts.takeNews()
         #expect(news?.keys.count == 4)
         #expect(news?.origin == T.id(7), "the first update's writer")
-        #expect(news?.sender == T.addr(5))
+        #expect(news?.sender == T.addr(6), "where the first update came from")
         #expect(parts.takeNews() == nil, "taken once")
         parts.noteNews(.member(T.id(3)), from: nil, origin: T.id(3))
-        #expect(parts.takeNews()?.origin == T.id(3), "rumors alone: the first one's origin")
+        parts.noteNews(.member(T.id(4)), from: T.addr(4), origin: T.id(4))
+        let rumors = parts.takeNews()
+        #expect(rumors?.origin == T.id(3) && rumors?.sender == nil, "rumors alone: the first one places them")
     }
 
     @Test func withoutEagerPushNothingIsNoted() {

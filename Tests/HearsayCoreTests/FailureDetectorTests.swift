@@ -37,12 +37,15 @@ import Testing
         let first = try #require(firstFound)
         #expect(first.id == T.id(7))
         #expect(detector.suspicions[T.id(7)]?.probedHere == true)
-        // Probed once here: from now on it waits its turn in the round-robin.
-        for _ in 0..<4 {
+        // Probed once here: from now on it waits its turn in the round-robin, and the
+        // next pass visits every other member once and the suspect once.
+        var pass: [NodeID] = []
+        for _ in 0..<9 {
             let nextFound = detector.nextTarget(in: members, me: T.id(0), using: &random)
-            let next = try #require(nextFound)
-            #expect(next.status == .alive || next.id == T.id(7))
+            pass.append(try #require(nextFound).id)
         }
+        #expect(Set(pass) == Set((1...9).map(T.id)))
+        #expect(pass.filter { $0 == T.id(7) }.count == 1)
     }
 
     @Test func noTargetInATableOfOne() {

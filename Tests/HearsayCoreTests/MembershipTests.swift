@@ -111,5 +111,13 @@ import Testing
         #expect(Set(expired.map(\.id)) == [T.id(2), T.id(3)])
         view.forget(T.id(2))
         #expect(view.members[T.id(2)] == nil)
+        // Forgotten entirely: a new life of the name is a newcomer, payload and all.
+        var back = try Self.alive(2, sequence: 0)
+        _ = view.applyAlive(back, now: T.t0)
+        #expect(view.passesOn(back, changed: true, ttl: 1) == false)
+        view.forget(T.id(2))
+        #expect(view.heartbeats[T.id(2)] == nil && !view.unrelayed.contains(T.id(2)))
+        back.heartbeat?.sequence = 0
+        #expect(view.carriesNewerHeartbeat(back), "no payload held for a forgotten member")
     }
 }

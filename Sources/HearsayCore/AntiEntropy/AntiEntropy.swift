@@ -35,7 +35,8 @@ struct AntiEntropy: Sendable {
 
     // MARK: Rounds
 
-    /// How long a round, and an opening digest's datagram, wait for answers.
+    /// How long a round waits for its exchanges; an opening digest sent as a datagram
+    /// waits half of it before it goes again over a stream.
     var roundTimeout: Duration { min(settings.syncTimeout, settings.gossipInterval) }
 
     /// The first round of a run is due at `instant`.
@@ -198,16 +199,19 @@ struct AntiEntropy: Sendable {
             startedStreaming: started, bucketsLeft: page.count + session.remaining.count)
     }
 
-    /// How an exchange that `finishStreaming` ended had run.
+    /// How an exchange that `endExchange` ended had run.
     enum StreamEnd {
-        /// It never streamed: its round counted it.
+        /// It never streamed: it left its round's pending exchanges, and the engine
+        /// counts a failure as a network error.
         case inRound
         /// It streamed `pages` pages with `peer`.
         case streamed(peer: NodeID, pages: Int)
     }
 
     /// Ends exchange `id`, whether it streamed or not. One that never streamed leaves its
-    /// round, which still ends only at its own time.
+    /// round, which still ends only at its timeout, even with nothing left pending (then
+    /// its `round_timeout` warning counts no exchange unanswered; the failed one was
+    /// counted here).
     mutating func endExchange(_ id: UInt64) -> StreamEnd? {
         guard let session = sessions.removeValue(forKey: id) else { return nil }
         guard session.streaming else {

@@ -1,7 +1,7 @@
 /// One node's whole protocol state: events in, effects out.
 ///
 /// The engine never touches a socket, a clock or a global random source. Its host
-/// passes the current `Instant` with every call, gives it a seed for its generator,
+/// passes the current `Instant` with every call, gives it a random seed for its generator,
 /// and executes the `Effect`s each call returns: the node runtime on real sockets and
 /// timers, the simulator on a virtual network. So every protocol rule is testable
 /// deterministically, and the same code runs in production.

@@ -97,7 +97,7 @@ public struct MembershipSettings: Sendable, Equatable {
     /// The longest a graceful leave waits for its announcement to spread.
     public var leaveTimeout: Duration = .seconds(5)
     /// Member-list exchanges a node makes with random members after it joins, at 1, 2,
-    /// 4... probe intervals apart (`Engine.catchUp`). When many nodes join at once, a
+    /// 4... probe intervals (`FailureDetectionSettings.probeInterval`) apart (`Engine.catchUp`). When many nodes join at once, a
     /// node misses some newcomers' announcements (lost datagrams, a retransmit budget
     /// sized for the few members it knew then) and would otherwise learn of them only at
     /// a periodic exchange, minutes apart in a large cluster. 0 turns them off.

@@ -68,8 +68,8 @@ struct FailureDetector: Sendable {
     }
 
     /// Settles the probe of the period that just ended, and moves local health by it:
-    /// an ack lowers it; a miss raises it unless every helper's nack came, since nacks
-    /// prove this node's own link works and missing ones point at this node.
+    /// an ack lowers it; a miss raises it unless helpers were asked and every one's nack
+    /// came, since nacks prove this node's own link works and missing ones point at it.
     mutating func judge() -> Verdict? {
         guard let finished = probe else { return nil }
         probe = nil
@@ -130,7 +130,8 @@ struct FailureDetector: Sendable {
         relays.removeValue(forKey: sequence)
     }
 
-    /// This node stops probing (it leaves).
+    /// Drops the probe under way: a leaving node judges nobody (`Engine.probeTick` sends
+    /// no more), while the probes it relays for others still get their answers.
     mutating func stopProbing() {
         probe = nil
     }
@@ -176,7 +177,7 @@ struct FailureDetector: Sendable {
         return suspicion
     }
 
-    /// The member was refuted, declared failed, left or was forgotten.
+    /// The member was refuted, declared failed or left.
     mutating func clearSuspicion(of id: NodeID) {
         suspicions[id] = nil
     }

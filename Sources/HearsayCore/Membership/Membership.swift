@@ -14,8 +14,8 @@ struct Membership: Sendable {
     private var heartbeatIncarnations: [NodeID: UInt64] = [:]
     /// How many times a member's tags changed here.
     private(set) var tagChanges: UInt64 = 0
-    /// Members whose alive record this node learned quietly, from a member list, and has
-    /// not passed on yet.
+    /// Members whose alive record this node learned quietly (with no hops left to pass it
+    /// on: from a member list, an ack, a heartbeat) and has not passed on yet.
     private(set) var unrelayed: Set<NodeID> = []
 
     init(members: MemberTable) {
@@ -108,7 +108,8 @@ struct Membership: Sendable {
 
     /// Whether a rumor that arrived with `ttl` hops left, and `changed` this view or not,
     /// is passed on. One that changed it is, if it has hops left; an alive record that
-    /// changed it without hops left was learned quietly (from a member list).
+    /// changed it without hops left was learned quietly (from a member list, an ack, a
+    /// heartbeat).
     ///
     /// A join's announcement spreads only through nodes that relay it. A node that
     /// already knew the newcomer from a member list would otherwise stay silent, and

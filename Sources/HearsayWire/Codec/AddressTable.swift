@@ -12,11 +12,14 @@ import HearsayCore
 /// A table holds at most its slot count of strings of at most 127 bytes.
 struct AddressTable {
     private var slots: [MetadataAddress?]
+    /// 64 less the slot number's bits: the slot is the top bits of the hash (`slot(for:)`).
+    private let shift: UInt64
 
     /// A table of `slotCount` slots, a power of two; the default, zero, keeps nothing.
     init(slotCount: Int = 0) {
         precondition(slotCount >= 0 && slotCount & (slotCount &- 1) == 0, "slot count must be a power of two")
         slots = Array(repeating: nil, count: slotCount)
+        shift = UInt64(64 - max(0, slotCount.trailingZeroBitCount))
     }
 
     /// Whether the table has any slot.
@@ -34,7 +37,11 @@ struct AddressTable {
         let mixed =
             (first ^ (middle &* 0x9E37_79B9_7F4A_7C15) ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(n))
             &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: mixed >> 32) & (slots.count - 1)
+        // The top bits: a product's bits depend only on the bits below them, so a
+        // difference in the last byte (`app/node-1`, `app/node-2`...) reaches only the
+        // top byte. The bits from 32, taken before, put every such family in one slot,
+        // where each address pushed the others out.
+        return Int(truncatingIfNeeded: mixed >> shift)
     }
 
     /// The address in `slot` when it is spelled `run`.

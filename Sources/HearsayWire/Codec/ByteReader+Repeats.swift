@@ -35,8 +35,8 @@ extension ByteReader {
     /// with nothing read, otherwise.
     mutating func repeatedName() -> NodeID? {
         guard offset < end else { return nil }
-        // A remembered name is 1 to 128 bytes: its length varint is the next byte, and
-        // a byte under 0x80 is a whole varint.
+        // A name of up to 127 bytes has a one-byte length varint (under 0x80); a 128-byte
+        // name, the longest, takes two and is never found here, only decoded.
         let n = Int(self[offset])
         guard n < 0x80, n < end - offset else { return nil }
         let start = offset + 1

@@ -26,11 +26,15 @@ struct ClockTable {
     static let maxBytes = 32
 
     private var slots: [Slot?]
+    /// 64 less the slot number's bits: the slot is the top bits of the hash, as in
+    /// `AddressTable`, so that a counter in any byte of the encoding moves it.
+    private let shift: UInt64
 
     /// A table of `slotCount` slots, a power of two; the default, zero, keeps nothing.
     init(slotCount: Int = 0) {
         precondition(slotCount >= 0 && slotCount & (slotCount &- 1) == 0, "slot count must be a power of two")
         slots = Array(repeating: nil, count: slotCount)
+        shift = UInt64(64 - max(0, slotCount.trailingZeroBitCount))
     }
 
     /// Whether the table has any slot.
@@ -47,7 +51,7 @@ struct ClockTable {
         let mixed =
             (words.0 ^ (words.1 &* 0x9E37_79B9_7F4A_7C15) ^ (words.2 &* 0xC2B2_AE3D_27D4_EB4F)
                 ^ (words.3 &* 0x1656_67B1_9E37_79F9) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
-        return Key(slot: Int(truncatingIfNeeded: mixed >> 32) & (slots.count - 1), count: count, words: words)
+        return Key(slot: Int(truncatingIfNeeded: mixed >> shift), count: count, words: words)
     }
 
     /// The clock kept under `key`, if any.
