@@ -88,7 +88,8 @@ func code(_ n: Int) -> String {
 // (the messages alone) and `open-new`: `open` with an address and a clock of its own in
 // every frame, which the codec's tables of recent addresses and clocks never hold (the
 // frames of `open` repeat both, as versions gossiped again do), the clock also in the
-// message as the engine sends it.
+// message as the engine sends it; `open-family`: the frames cycle through 16 addresses
+// and clocks that differ in their last byte, as a family of keys and a writer's counter do.
 func profile(_ arguments: ArraySlice<String>) throws {
     let rawKey = LibcryptoHMAC(key)
     let what = arguments.first ?? "open"
@@ -105,7 +106,10 @@ func profile(_ arguments: ArraySlice<String>) throws {
         nowMillis: nowMillis)
     let frames = (0..<distinct).map { index in
         sealer.seal(
-            what == "open-new" ? [message(payloadBytes: size, variant: index)] : messages, nowMillis: nowMillis)
+            what == "open-new"
+                ? [message(payloadBytes: size, variant: index)]
+                : what == "open-family" ? [message(payloadBytes: size, variant: index % 16)] : messages,
+            nowMillis: nowMillis)
     }
     let start = clock.now
     switch what {
