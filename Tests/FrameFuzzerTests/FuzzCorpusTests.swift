@@ -51,7 +51,7 @@ import Testing
 
     /// The tables a long-lived codec keeps (senders, addresses, clocks) are caches: over
     /// thousands of frames, shuffled and one in three damaged somewhere in its body, it
-    /// must decode each exactly as a fresh codec does, and its address table must have
+    /// must decode each exactly as the body decodes alone (a fresh codec), and its address table must have
     /// answered lookups, or the comparison proved nothing.
     @Test func aLongLivedCodecDecodesEveryFrameAsAFreshOneDoes() {
         let bodies = FrameFuzzing.sequenceBodies()
