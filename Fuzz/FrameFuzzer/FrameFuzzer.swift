@@ -12,8 +12,8 @@ enum FrameFuzzing {
     static let now: Int64 = 1_800_000_000_000
 
     /// Feeds `input` to the decoder; true when it decoded (in a sequence: every frame).
-    /// A sequence that the long-lived codec decodes otherwise than fresh codecs do traps,
-    /// which is what the fuzzer looks for.
+    /// A sequence frame that the long-lived codec decodes otherwise than its body decodes
+    /// alone traps, which is what the fuzzer looks for.
     @discardableResult
     static func run(_ input: [UInt8]) -> Bool {
         guard let mode = input.first else { return false }
@@ -46,7 +46,7 @@ extension FrameFuzzing {
     struct SequenceOutcome {
         var frames = 0
         var decoded = 0
-        /// Frames the long-lived codec decoded otherwise than a fresh codec did.
+        /// Frames the long-lived codec decoded otherwise than their bodies decode alone.
         var mismatches: [String] = []
         /// Metadata addresses the long-lived codec shared with an earlier frame's (the same
         /// string storage): lookups its address table answered.
@@ -106,8 +106,8 @@ extension FrameFuzzing {
         return outcome
     }
 
-    /// The most frames one sequence input makes: each costs two opens and a seal, so a
-    /// longer one would slow the fuzzer's other modes down.
+    /// The most frames one sequence input makes: each costs a seal, an open and a decode,
+    /// so a longer one would slow the fuzzer's other modes down.
     static let maxSequenceFrames = 16
 
     /// Where a string's bytes are stored, for strings long enough to be stored apart.

@@ -73,12 +73,6 @@ extension Engine {
         guard kind == .metadata, admission != .refused else { return }
         var origin: NodeID?
         if case .contextUpdate(let version) = received.payload { origin = version.updatedBy }
-        noteNews(key, from: from, origin: origin)
-    }
-
-    /// Notes a received broadcast to pass on along the ring once the frame is read
-    /// (`Dissemination.noteNews`).
-    mutating func noteNews(_ key: BroadcastQueue.Key, from: PeerAddress?, origin: NodeID?) {
         dissemination.noteNews(key, from: from, origin: origin)
     }
 

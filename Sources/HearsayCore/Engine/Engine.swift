@@ -255,7 +255,8 @@ public struct Engine: Sendable {
         case .heartbeat(let rumor):
             if rumor.status == .alive || rumor.reporter != nil {
                 if applyRumor(rumor, ttl: message.ttl) {
-                    noteNews(.member(rumor.subject), from: from, origin: rumor.reporter ?? rumor.subject)
+                    dissemination.noteNews(
+                        .member(rumor.subject), from: from, origin: rumor.reporter ?? rumor.subject)
                 }
             } else {
                 // Suspect and failed rumors must name a reporter: Lifeguard counts them.

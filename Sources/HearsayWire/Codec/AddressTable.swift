@@ -19,7 +19,7 @@ struct AddressTable {
     init(slotCount: Int = 0) {
         precondition(slotCount >= 0 && slotCount & (slotCount &- 1) == 0, "slot count must be a power of two")
         slots = Array(repeating: nil, count: slotCount)
-        shift = UInt64(64 - max(0, slotCount.trailingZeroBitCount))
+        shift = UInt64(64 - slotCount.trailingZeroBitCount)
     }
 
     /// Whether the table has any slot.
